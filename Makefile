@@ -1,0 +1,34 @@
+# streetseg: `make demo` and `make test` each set everything up first (idempotent).
+SHELL := /bin/bash
+NATIVE := build/Release/streetseg_torch.node
+CLI := node dist/src/cli/main.js
+
+.PHONY: setup apt build demo test bench clean
+
+setup: apt node_modules/.package-lock.json $(NATIVE) build
+
+apt:
+	@bash scripts/setup-apt.sh
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(NATIVE): native/*.cc native/*.h binding.gyp scripts/libtorch-config.cjs node_modules/.package-lock.json
+	npx node-gyp rebuild -j 2
+	@touch $@
+
+build:
+	npx tsc -p .
+
+demo: setup
+	bash scripts/demo.sh
+
+test: setup
+	node --test --test-concurrency=1 dist/test/
+
+bench: setup
+	$(CLI) bench engine --compare-pytorch
+
+clean:
+	rm -rf build dist

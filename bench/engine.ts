@@ -1,0 +1,54 @@
+// Engine micro-benchmarks: matmul throughput, per-op overhead, a SegFormer-stem-sized conv.
+import { F, inferenceMode, randn, tidy, getNumThreads, zeros } from '../src/torch/index.js';
+
+export interface EngineBench {
+  matmulGflops: number;
+  opOverheadUs: number;
+  conv2dMs: number;
+  threads: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timeMs(fn: () => void, iters: number, warmup: number): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return out;
+}
+
+export function benchEngine(opts: { quick?: boolean } = {}): EngineBench {
+  const q = opts.quick ?? false;
+  return inferenceMode(() => {
+    // fp32 2048×1024 @ 1024×1024 on all threads
+    const a = randn([2048, 1024]);
+    const b = randn([1024, 1024]);
+    const mm = median(timeMs(() => tidy(() => { a.matmul(b); }), q ? 3 : 20, 3));
+    const matmulGflops = (2 * 2048 * 1024 * 1024) / (mm / 1e3) / 1e9;
+    // a tiny elementwise op, including handle creation and disposal
+    const s = zeros([1]);
+    const n = q ? 20000 : 200000;
+    for (let i = 0; i < 2000; i++) s.add(s).dispose();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) s.add(s).dispose();
+    const opOverheadUs = Number(process.hrtime.bigint() - t0) / 1e3 / n;
+    // 2×3×360×480 input, 7×7 stride-4 conv (padding 3) to 32 channels, forward
+    const x = randn([2, 3, 360, 480]);
+    const w = randn([32, 3, 7, 7]);
+    const bias = randn([32]);
+    const conv2dMs = median(timeMs(() => tidy(() => { F.conv2d(x, w, bias, { stride: 4, padding: 3 }); }), q ? 3 : 20, 3));
+    return {
+      matmulGflops: +matmulGflops.toFixed(1),
+      opOverheadUs: +opOverheadUs.toFixed(2),
+      conv2dMs: +conv2dMs.toFixed(2),
+      threads: getNumThreads(),
+    };
+  });
+}

@@ -1,0 +1,389 @@
+// The generic operator entry point: any ATen operator, by schema name and overload, through the
+// dispatcher's boxed call. Arguments are validated against the schema before IValues are built, every
+// argument is pushed (defaults included), and results come back as tensors, numbers, arrays or null.
+#include "common.h"
+
+#include <cmath>
+#include <unordered_map>
+#include <vector>
+
+namespace streetseg {
+namespace {
+
+struct OpEntry {
+  c10::OperatorHandle handle;
+  std::string name;  // "aten::add.Tensor", for error messages
+};
+
+std::vector<OpEntry>& Ops() {
+  static std::vector<OpEntry> ops;
+  return ops;
+}
+
+[[noreturn]] void ArgError(Napi::Env env, const OpEntry& op, const c10::Argument& arg, const std::string& msg) {
+  throw Napi::TypeError::New(env, op.name + ": argument '" + arg.name() + "' (" + arg.type()->str() + "): " + msg);
+}
+
+const char* JsTypeName(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsNumber()) return "number";
+  if (v.IsBigInt()) return "bigint";
+  if (v.IsString()) return "string";
+  if (v.IsArray()) return "array";
+  if (v.IsTypedArray()) return "typed array";
+  return "object";
+}
+
+int64_t ToInt(Napi::Env env, const OpEntry& op, const c10::Argument& arg, const Napi::Value& v) {
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    int64_t r = v.As<Napi::BigInt>().Int64Value(&lossless);
+    if (!lossless) ArgError(env, op, arg, "bigint out of int64 range");
+    return r;
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1 : 0;
+  if (!v.IsNumber()) ArgError(env, op, arg, std::string("expected an integer, got ") + JsTypeName(v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d == static_cast<double>(static_cast<int64_t>(d)))) {
+    ArgError(env, op, arg, "expected an integer, got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+double ToDouble(Napi::Env env, const OpEntry& op, const c10::Argument& arg, const Napi::Value& v) {
+  if (v.IsNumber()) return v.As<Napi::Number>().DoubleValue();
+  if (v.IsObject() && !v.IsArray()) {
+    Napi::Value f = v.As<Napi::Object>().Get("float");
+    if (f.IsNumber()) return f.As<Napi::Number>().DoubleValue();
+  }
+  ArgError(env, op, arg, std::string("expected a number, got ") + JsTypeName(v));
+}
+
+// Enums travel as Int IValues (ScalarType, Layout, MemoryFormat, reduction). Strings are accepted by name.
+int64_t EnumValue(Napi::Env env, const OpEntry& op, const c10::Argument& arg, const Napi::Value& v, c10::TypeKind real) {
+  if (!v.IsString()) return ToInt(env, op, arg, v);
+  std::string s = v.As<Napi::String>().Utf8Value();
+  switch (real) {
+    case c10::TypeKind::ScalarTypeType: return static_cast<int64_t>(ParseDType(env, s));
+    case c10::TypeKind::LayoutType:
+      if (s == "strided") return static_cast<int64_t>(at::kStrided);
+      break;
+    case c10::TypeKind::MemoryFormatType:
+      if (s == "contiguous") return static_cast<int64_t>(at::MemoryFormat::Contiguous);
+      if (s == "channels_last") return static_cast<int64_t>(at::MemoryFormat::ChannelsLast);
+      if (s == "preserve") return static_cast<int64_t>(at::MemoryFormat::Preserve);
+      break;
+    default:
+      if (arg.name() == "reduction") {
+        if (s == "none") return 0;
+        if (s == "mean") return 1;
+        if (s == "sum") return 2;
+      }
+      break;
+  }
+  ArgError(env, op, arg, "unknown value '" + s + "'");
+}
+
+c10::IValue ToIValue(Napi::Env env, const OpEntry& op, const c10::Argument& arg, const c10::TypePtr& type,
+                     const c10::TypePtr& realType, const Napi::Value& v, c10::optional<int32_t> N) {
+  using K = c10::TypeKind;
+  switch (type->kind()) {
+    case K::TensorType:
+      if (!TensorWrap::IsInstance(env, v)) ArgError(env, op, arg, std::string("expected a Tensor, got ") + JsTypeName(v));
+      return c10::IValue(TensorWrap::Get(env, v, op.name.c_str()));
+    case K::OptionalType: {
+      if (v.IsNull() || v.IsUndefined()) return c10::IValue();
+      auto elem = type->castRaw<c10::OptionalType>()->getElementType();
+      auto realElem = realType->kind() == K::OptionalType ? realType->castRaw<c10::OptionalType>()->getElementType() : elem;
+      return ToIValue(env, op, arg, elem, realElem, v, N);
+    }
+    case K::IntType:
+    case K::SymIntType:
+      if (realType->kind() == K::ScalarTypeType || realType->kind() == K::LayoutType ||
+          realType->kind() == K::MemoryFormatType || v.IsString()) {
+        return c10::IValue(EnumValue(env, op, arg, v, realType->kind()));
+      }
+      return c10::IValue(ToInt(env, op, arg, v));
+    case K::FloatType:
+      return c10::IValue(ToDouble(env, op, arg, v));
+    case K::BoolType:
+      if (!v.IsBoolean()) ArgError(env, op, arg, std::string("expected a boolean, got ") + JsTypeName(v));
+      return c10::IValue(v.As<Napi::Boolean>().Value());
+    case K::NumberType: {  // Scalar: integral JS numbers are int Scalars; {float: x} forces a double.
+      if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
+      if (v.IsBigInt()) return c10::IValue(ToInt(env, op, arg, v));
+      if (v.IsNumber()) {
+        double d = v.As<Napi::Number>().DoubleValue();
+        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) <= 9007199254740991.0) {
+          return c10::IValue(static_cast<int64_t>(d));
+        }
+        return c10::IValue(d);
+      }
+      return c10::IValue(ToDouble(env, op, arg, v));
+    }
+    case K::StringType:
+      if (!v.IsString()) ArgError(env, op, arg, std::string("expected a string, got ") + JsTypeName(v));
+      return c10::IValue(v.As<Napi::String>().Utf8Value());
+    case K::DeviceObjType:
+      if (!v.IsString()) ArgError(env, op, arg, "expected a device string such as 'cpu' or 'cuda:0'");
+      return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
+    case K::ScalarTypeType:
+      return c10::IValue(EnumValue(env, op, arg, v, K::ScalarTypeType));
+    case K::ListType: {
+      auto elem = type->castRaw<c10::ListType>()->getElementType();
+      // int[N] given a single int: broadcast it (Python's arg parser does this, the boxed call does not).
+      if (!v.IsArray()) {
+        if ((elem->kind() == K::IntType || elem->kind() == K::SymIntType) && N && (v.IsNumber() || v.IsBigInt())) {
+          int64_t x = ToInt(env, op, arg, v);
+          return c10::IValue(c10::List<int64_t>(std::vector<int64_t>(static_cast<size_t>(*N), x)));
+        }
+        ArgError(env, op, arg, std::string("expected an array, got ") + JsTypeName(v));
+      }
+      Napi::Array a = v.As<Napi::Array>();
+      uint32_t n = a.Length();
+      switch (elem->kind()) {
+        case K::IntType:
+        case K::SymIntType: {
+          c10::List<int64_t> l;
+          l.reserve(n);
+          for (uint32_t i = 0; i < n; i++) l.push_back(ToInt(env, op, arg, a.Get(i)));
+          if (N && static_cast<int32_t>(n) != *N) {
+            if (n == 1) return c10::IValue(c10::List<int64_t>(std::vector<int64_t>(static_cast<size_t>(*N), l.get(0))));
+            ArgError(env, op, arg, "expected " + std::to_string(*N) + " values, got " + std::to_string(n));
+          }
+          return c10::IValue(l);
+        }
+        case K::FloatType: {
+          c10::List<double> l;
+          l.reserve(n);
+          for (uint32_t i = 0; i < n; i++) l.push_back(ToDouble(env, op, arg, a.Get(i)));
+          return c10::IValue(l);
+        }
+        case K::BoolType: {
+          c10::List<bool> l;
+          l.reserve(n);
+          for (uint32_t i = 0; i < n; i++) {
+            Napi::Value e = a.Get(i);
+            if (!e.IsBoolean()) ArgError(env, op, arg, std::string("expected booleans, got ") + JsTypeName(e));
+            l.push_back(e.As<Napi::Boolean>().Value());
+          }
+          return c10::IValue(l);
+        }
+        case K::TensorType: {
+          c10::List<at::Tensor> l;
+          l.reserve(n);
+          for (uint32_t i = 0; i < n; i++) {
+            Napi::Value e = a.Get(i);
+            if (!TensorWrap::IsInstance(env, e)) ArgError(env, op, arg, "element " + std::to_string(i) + " is not a Tensor");
+            l.push_back(TensorWrap::Get(env, e, op.name.c_str()));
+          }
+          return c10::IValue(l);
+        }
+        case K::OptionalType: {
+          auto inner = elem->castRaw<c10::OptionalType>()->getElementType();
+          if (inner->kind() != K::TensorType) break;
+          c10::List<c10::optional<at::Tensor>> l;
+          l.reserve(n);
+          for (uint32_t i = 0; i < n; i++) {
+            Napi::Value e = a.Get(i);
+            if (e.IsNull() || e.IsUndefined()) {
+              l.push_back(c10::nullopt);
+            } else {
+              if (!TensorWrap::IsInstance(env, e)) ArgError(env, op, arg, "element " + std::to_string(i) + " is not a Tensor or null");
+              l.push_back(TensorWrap::Get(env, e, op.name.c_str()));
+            }
+          }
+          return c10::IValue(l);
+        }
+        default:
+          break;
+      }
+      ArgError(env, op, arg, "unsupported list element type");
+    }
+    default:
+      ArgError(env, op, arg, "argument type not supported by the streetseg binding");
+  }
+}
+
+Napi::Value FromIValue(Napi::Env env, const c10::IValue& iv, const std::vector<std::pair<at::TensorImpl*, Napi::Value>>& mutated) {
+  if (iv.isTensor()) {
+    const at::Tensor& t = iv.toTensor();
+    if (!t.defined()) return env.Null();
+    // In-place ops return the same TensorImpl: hand back the caller's handle, not a second owner.
+    for (const auto& m : mutated) {
+      if (m.first == t.unsafeGetTensorImpl()) return m.second;
+    }
+    return TensorWrap::Wrap(env, t);
+  }
+  if (iv.isNone()) return env.Null();
+  if (iv.isBool()) return Napi::Boolean::New(env, iv.toBool());
+  if (iv.isInt()) {
+    int64_t v = iv.toInt();
+    if (v > 9007199254740991LL || v < -9007199254740991LL) return Napi::BigInt::New(env, v);
+    return Napi::Number::New(env, static_cast<double>(v));
+  }
+  if (iv.isDouble()) return Napi::Number::New(env, iv.toDouble());
+  if (iv.isString()) return Napi::String::New(env, iv.toStringRef());
+  if (iv.isScalar()) {
+    at::Scalar s = iv.toScalar();
+    if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+    if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
+    return Napi::Number::New(env, s.toDouble());
+  }
+  if (iv.isTensorList()) {
+    auto l = iv.toTensorList();
+    Napi::Array a = Napi::Array::New(env, l.size());
+    for (size_t i = 0; i < l.size(); i++) a.Set(static_cast<uint32_t>(i), FromIValue(env, c10::IValue(l.get(i)), mutated));
+    return a;
+  }
+  if (iv.isIntList()) {
+    auto l = iv.toIntList();
+    Napi::Array a = Napi::Array::New(env, l.size());
+    for (size_t i = 0; i < l.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(l.get(i))));
+    return a;
+  }
+  if (iv.isDoubleList()) {
+    auto l = iv.toDoubleList();
+    Napi::Array a = Napi::Array::New(env, l.size());
+    for (size_t i = 0; i < l.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, l.get(i)));
+    return a;
+  }
+  if (iv.isTuple()) {
+    const auto& elems = iv.toTupleRef().elements();
+    Napi::Array a = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); i++) a.Set(static_cast<uint32_t>(i), FromIValue(env, elems[i], mutated));
+    return a;
+  }
+  if (iv.isList()) {
+    auto l = iv.toList();
+    Napi::Array a = Napi::Array::New(env, l.size());
+    for (size_t i = 0; i < l.size(); i++) a.Set(static_cast<uint32_t>(i), FromIValue(env, l.get(i), mutated));
+    return a;
+  }
+  throw Napi::TypeError::New(env, "cannot convert a result of type " + iv.tagKind() + " to JS");
+}
+
+// op(name: string, overload: string) -> id. The schema lookup by string is the expensive part, so TS
+// resolves each operator once and keeps the id.
+Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "resolveOp(name, overload): expected two strings, e.g. ('aten::add', 'Tensor')");
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string overload = info[1].As<Napi::String>().Utf8Value();
+  if (name.find("::") == std::string::npos) name = "aten::" + name;
+  static std::unordered_map<std::string, size_t> byName;
+  std::string full = overload.empty() ? name : name + "." + overload;
+  auto it = byName.find(full);
+  if (it != byName.end()) return Napi::Number::New(env, static_cast<double>(it->second));
+  return Guarded(env, full, [&]() -> Napi::Value {
+    auto h = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
+    if (!h) throw Napi::Error::New(env, "unknown operator " + full + " (no such schema in this libtorch)");
+    const auto& schema = h->schema();
+    for (const auto& a : schema.arguments()) {
+      if (a.is_out()) throw Napi::Error::New(env, full + ": out= variants are not part of the streetseg surface");
+      if (a.type()->kind() == c10::TypeKind::ListType &&
+          a.type()->castRaw<c10::ListType>()->getElementType()->kind() == c10::TypeKind::StringType) {
+        // Dimname overloads are skipped: we never name dimensions.
+      }
+    }
+    Ops().push_back(OpEntry{*h, full});
+    size_t id = Ops().size() - 1;
+    byName.emplace(full, id);
+    return Napi::Number::New(env, static_cast<double>(id));
+  });
+}
+
+Napi::Value OpSchema(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "opSchema(id): expected an op id");
+  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  if (id >= Ops().size()) throw Napi::RangeError::New(env, "opSchema: unknown op id");
+  return Napi::String::New(env, c10::toString(Ops()[id].handle.schema()));
+}
+
+// call(id, args: any[], kwargs?: object) -> result
+Napi::Value CallOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, "callOp(id, args[, kwargs]): bad arguments");
+  }
+  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  if (id >= Ops().size()) throw Napi::RangeError::New(env, "callOp: unknown op id");
+  const OpEntry& op = Ops()[id];
+  const c10::FunctionSchema& schema = op.handle.schema();
+  const auto& args = schema.arguments();
+  Napi::Array pos = info[1].As<Napi::Array>();
+  uint32_t npos = pos.Length();
+  Napi::Object kw;
+  bool hasKw = info.Length() > 2 && info[2].IsObject() && !info[2].IsNull();
+  uint32_t kwUsed = 0;
+  if (hasKw) kw = info[2].As<Napi::Object>();
+  if (npos > args.size()) {
+    throw Napi::TypeError::New(env, op.name + ": takes " + std::to_string(args.size()) + " arguments, got " + std::to_string(npos));
+  }
+
+  torch::jit::Stack stack;
+  stack.reserve(args.size());
+  std::vector<std::pair<at::TensorImpl*, Napi::Value>> mutated;
+  for (size_t i = 0; i < args.size(); i++) {
+    const c10::Argument& a = args[i];
+    Napi::Value v;
+    bool given = false;
+    if (i < npos) {
+      if (a.kwarg_only()) ArgError(env, op, a, "is keyword-only; pass it in kwargs");
+      v = pos.Get(static_cast<uint32_t>(i));
+      given = !v.IsUndefined();
+    }
+    if (!given && hasKw && kw.Has(a.name())) {
+      v = kw.Get(a.name());
+      given = !v.IsUndefined();
+      kwUsed++;
+    }
+    if (given) {
+      stack.push_back(ToIValue(env, op, a, a.type(), a.real_type(), v, a.N()));
+      if (a.alias_info() && a.alias_info()->isWrite() && stack.back().isTensor()) {
+        mutated.emplace_back(stack.back().toTensor().unsafeGetTensorImpl(), v);
+      }
+    } else if (a.default_value()) {
+      stack.push_back(*a.default_value());
+    } else {
+      ArgError(env, op, a, "is required");
+    }
+  }
+  if (hasKw) {
+    Napi::Array keys = kw.GetPropertyNames();
+    if (keys.Length() != kwUsed) {
+      for (uint32_t k = 0; k < keys.Length(); k++) {
+        std::string key = keys.Get(k).As<Napi::String>().Utf8Value();
+        bool known = false;
+        for (const auto& a : args) known = known || a.name() == key;
+        if (!known) throw Napi::TypeError::New(env, op.name + ": unknown keyword argument '" + key + "'");
+      }
+    }
+  }
+  try {
+    op.handle.callBoxed(stack);
+  } catch (...) {
+    ThrowTorchError(env, op.name);
+  }
+  size_t nret = schema.returns().size();
+  if (nret == 0) return env.Undefined();
+  if (nret == 1) return FromIValue(env, stack[0], mutated);
+  Napi::Array out = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); i++) out.Set(static_cast<uint32_t>(i), FromIValue(env, stack[i], mutated));
+  return out;
+}
+
+}  // namespace
+
+void InitDispatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
+  exports.Set("opSchema", Napi::Function::New(env, OpSchema));
+  exports.Set("callOp", Napi::Function::New(env, CallOp));
+}
+
+}  // namespace streetseg

@@ -1,0 +1,422 @@
+// DataLoader: batches of NCHW float32 images and NHW class ids, built by worker threads.
+//
+//   const loader = new DataLoader({ dataset, batchSize: 8, shuffle: true, dropLast: true, height: 360,
+//                                   width: 480, augment: 'camvid-scratch', workers: 2, seed: 0 });
+//   for await (const batch of loader.epoch(e)) { ... batch.pixelValues, batch.labels ... }
+//   await loader.close();
+//
+// Determinism: the sample order of epoch e is a permutation drawn from rng(hashSeed(seed, e)) and sample i's
+// augmentation uses rng(hashSeed(seed, e, i)) (i = index into dataset.samples), so batches are identical for
+// the same seed whatever the number of workers, the prefetch depth or the cache setting.
+//
+// Work is split by batch: each job (one batch) goes to a worker (up to two at once per worker, so one batch's
+// files decode while the other augments), which decodes, resizes, augments and
+// normalises, and transfers the finished buffers back (no copies). Up to `prefetch` batches are in flight
+// ahead of the consumer, and batches are yielded in order. A failing sample rejects the iteration with the
+// worker's message (which starts with the offending file); a crashed worker rejects its batch and is replaced.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { buildPreset, fromPipelineSpec, type Pipeline, type PipelineSpec } from './augment/index.js';
+import {
+  createBatchProcessor,
+  WORKER_MARK,
+  type BatchJob,
+  type BatchOutput,
+  type CachedFrame,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './loader-worker.js';
+import { IMAGENET, type Normalization } from './preprocess.js';
+import type { DatasetSpec } from './types.js';
+import { hashSeed, rng, shuffleInPlace } from '../util/random.js';
+
+export interface Batch {
+  /** N×3×H×W, normalised (or x/255 with normalize 'none') */
+  pixelValues: Float32Array;
+  /** N×H×W class ids; the dataset's ignoreIndex where ignored */
+  labels: Uint8Array;
+  ids: string[];
+  /** indices into dataset.samples, in batch order */
+  indices: number[];
+  n: number;
+  height: number;
+  width: number;
+  epoch: number;
+}
+
+export interface DataLoaderOptions {
+  dataset: DatasetSpec;
+  /** subset of dataset.samples to iterate (default: all, in order) */
+  indices?: readonly number[];
+  batchSize: number;
+  /** reshuffle the order every epoch (seeded) (default false) */
+  shuffle?: boolean;
+  /** drop the last incomplete batch (default false) */
+  dropLast?: boolean;
+  /** training size; decoded frames are resized to it before augmentation. Default: the first sample's size */
+  height?: number;
+  width?: number;
+  /** preset name ('none' | 'tutorial' | 'camvid-scratch'), a pipeline, or a pipeline spec (default 'none') */
+  augment?: string | Pipeline | PipelineSpec;
+  /** 'imagenet' (default), 'none' (x/255) or explicit RGB mean/std for x/255 */
+  normalize?: 'imagenet' | 'none' | Normalization;
+  /** worker threads; 0 runs everything on the calling thread (default min(2, cores)) */
+  workers?: number;
+  /** batches in flight ahead of the consumer (default max(2, 2·workers)) */
+  prefetch?: number;
+  /** keep decoded, resized (pre-augmentation) frames in memory after their first use (default false) */
+  cache?: boolean;
+  seed?: number;
+  /** image fill value for preset padding/warps (default 0) */
+  fill?: number;
+}
+
+export interface LoaderStats {
+  batches: number;
+  samples: number;
+  decoded: number;
+  cacheHits: number;
+  cachedFrames: number;
+}
+
+type Runner = {
+  run(job: BatchJob): Promise<BatchOutput>;
+  close(): Promise<void>;
+};
+
+interface Pending {
+  id: number;
+  job: BatchJob;
+  resolve: (o: BatchOutput) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Pending>;
+  dead: boolean;
+}
+
+/** Jobs a worker holds at once: the next batch's files decode (off-thread, in sharp) while one augments. */
+const JOBS_PER_WORKER = 2;
+
+/** A fixed-size pool of loader workers; a crashed or exited worker fails its job and is replaced. */
+class WorkerPool implements Runner {
+  private slots: Slot[] = [];
+  private queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly config: WorkerConfig,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: { mark: WORKER_MARK, config: this.config } });
+    const slot: Slot = { worker, jobs: new Map(), dead: false };
+    worker.unref(); // idle workers never keep the process alive; busy ones are ref'd
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    worker.on('error', (e: Error) => this.onDeath(slot, `loader worker crashed: ${e.message}`));
+    worker.on('messageerror', (e: Error) => this.onDeath(slot, `loader worker sent an unreadable message: ${e.message}`));
+    worker.on('exit', (code: number) => this.onDeath(slot, `loader worker exited unexpectedly (code ${code})`));
+    return slot;
+  }
+
+  run(job: BatchJob): Promise<BatchOutput> {
+    if (this.closed) return Promise.reject(new Error('DataLoader is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (let round = 0; round < JOBS_PER_WORKER; round++) {
+      for (const slot of this.slots) {
+        if (slot.dead || slot.jobs.size > round) continue;
+        const p = this.queue.shift();
+        if (!p) return;
+        slot.jobs.set(p.id, p);
+        slot.worker.ref();
+        const msg: ToWorker = { type: 'batch', id: p.id, job: p.job };
+        try {
+          slot.worker.postMessage(msg);
+        } catch (e) {
+          slot.jobs.delete(p.id);
+          if (slot.jobs.size === 0) slot.worker.unref();
+          p.reject(new Error(`cannot send a batch to a loader worker: ${(e as Error).message}`));
+        }
+      }
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    const p = slot.jobs.get(m.id);
+    if (!p) return;
+    slot.jobs.delete(m.id);
+    if (slot.jobs.size === 0) slot.worker.unref();
+    if (m.type === 'result') p.resolve(m.out);
+    else {
+      const err = new Error(m.message);
+      if (m.stack) err.stack = `${err.name}: ${m.message}\n    [in loader worker] ${m.stack.split('\n').slice(1).join('\n')}`;
+      p.reject(err);
+    }
+    this.pump();
+  }
+
+  private onDeath(slot: Slot, why: string): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    const jobs = [...slot.jobs.values()];
+    slot.jobs.clear();
+    const i = this.slots.indexOf(slot);
+    if (this.closed) return;
+    for (const p of jobs) p.reject(new Error(why));
+    if (i >= 0) this.slots[i] = this.spawn();
+    void slot.worker.terminate().catch(() => undefined);
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const err = new Error('DataLoader closed while a batch was being prepared');
+    for (const p of this.queue.splice(0)) p.reject(err);
+    for (const s of this.slots) {
+      for (const p of s.jobs.values()) p.reject(err);
+      s.jobs.clear();
+      s.dead = true;
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => 0)));
+  }
+}
+
+/** Runs jobs on the calling thread (workers: 0). */
+class InlineRunner implements Runner {
+  private readonly process: (job: BatchJob) => Promise<BatchOutput>;
+  private closed = false;
+  constructor(config: WorkerConfig) {
+    this.process = createBatchProcessor(config);
+  }
+  async run(job: BatchJob): Promise<BatchOutput> {
+    if (this.closed) throw new Error('DataLoader is closed');
+    await new Promise<void>((r) => setImmediate(r)); // never starve the consumer
+    return this.process(job);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function defaultWorkers(): number {
+  return Math.min(2, availableParallelism());
+}
+
+async function imageSize(file: string): Promise<{ width: number; height: number }> {
+  const sharp = (await import('sharp')).default;
+  let meta;
+  try {
+    meta = await sharp(file).metadata();
+  } catch (e) {
+    throw new Error(`${file}: cannot read the image size: ${(e as Error).message}`);
+  }
+  if (!meta.width || !meta.height) throw new Error(`${file}: cannot read the image size`);
+  return { width: meta.width, height: meta.height };
+}
+
+export class DataLoader {
+  readonly dataset: DatasetSpec;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly workers: number;
+  readonly prefetch: number;
+  readonly cache: boolean;
+  readonly seed: number;
+  /** the subset iterated, in its base order */
+  readonly indices: readonly number[];
+  private height: number | undefined;
+  private width: number | undefined;
+  private readonly augment: string | Pipeline | PipelineSpec;
+  private readonly norm: WorkerConfig['norm'];
+  private readonly fill: number;
+  private runner: Runner | null = null;
+  private starting: Promise<Runner> | null = null;
+  private closed = false;
+  private readonly frames = new Map<number, CachedFrame>();
+  private pipelineSpec: PipelineSpec | null = null;
+  private readonly counters = { batches: 0, samples: 0, decoded: 0, cacheHits: 0 };
+
+  constructor(opts: DataLoaderOptions) {
+    const { dataset } = opts;
+    if (!dataset || !Array.isArray(dataset.samples)) throw new Error('DataLoader: dataset spec with samples is required');
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${opts.batchSize}`);
+    const n = dataset.samples.length;
+    const indices = opts.indices ? opts.indices.slice() : Array.from({ length: n }, (_, i) => i);
+    for (const i of indices) {
+      if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`DataLoader: index ${i} is out of range (dataset has ${n} samples)`);
+    }
+    const workers = opts.workers ?? defaultWorkers();
+    if (!Number.isInteger(workers) || workers < 0) throw new Error(`DataLoader: workers must be an integer >= 0, got ${workers}`);
+    const prefetch = opts.prefetch ?? Math.max(2, 2 * workers);
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new Error(`DataLoader: prefetch must be an integer >= 1, got ${prefetch}`);
+    for (const [k, v] of [
+      ['height', opts.height],
+      ['width', opts.width],
+    ] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`DataLoader: ${k} must be a positive integer, got ${v}`);
+    }
+    if ((opts.height === undefined) !== (opts.width === undefined)) throw new Error('DataLoader: give both height and width, or neither');
+    this.dataset = dataset;
+    this.indices = indices;
+    this.batchSize = opts.batchSize;
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.workers = workers;
+    this.prefetch = prefetch;
+    this.cache = opts.cache ?? false;
+    this.seed = opts.seed ?? 0;
+    this.height = opts.height;
+    this.width = opts.width;
+    this.augment = opts.augment ?? 'none';
+    this.fill = opts.fill ?? 0;
+    const nz = opts.normalize ?? 'imagenet';
+    const norm = nz === 'none' ? null : nz === 'imagenet' ? IMAGENET : nz;
+    this.norm = norm ? { mean: [norm.mean[0], norm.mean[1], norm.mean[2]], std: [norm.std[0], norm.std[1], norm.std[2]] } : null;
+    if (this.norm && this.norm.std.some((s) => !(s > 0))) throw new Error('DataLoader: normalisation std must be > 0');
+  }
+
+  /** Samples per epoch that end up in batches. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.indices.length / this.batchSize) * this.batchSize : this.indices.length;
+  }
+
+  get batchesPerEpoch(): number {
+    const n = this.indices.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The sample order of an epoch (dataset indices), before batching and dropLast. */
+  order(epoch: number): number[] {
+    if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`DataLoader: epoch must be an integer >= 0, got ${epoch}`);
+    const o = this.indices.slice();
+    if (this.shuffle) shuffleInPlace(o, rng(hashSeed(this.seed, epoch)));
+    return o;
+  }
+
+  /** The batches of an epoch as lists of dataset indices. */
+  plan(epoch: number): number[][] {
+    const o = this.order(epoch);
+    const out: number[][] = [];
+    for (let i = 0; i < o.length; i += this.batchSize) {
+      const b = o.slice(i, i + this.batchSize);
+      if (b.length < this.batchSize && this.dropLast) break;
+      out.push(b);
+    }
+    return out;
+  }
+
+  /** Training size (resolving it from the first sample if it was not given). */
+  async size(): Promise<{ height: number; width: number }> {
+    if (this.height === undefined || this.width === undefined) {
+      const first = this.dataset.samples[this.indices[0] ?? 0];
+      if (!first) throw new Error('DataLoader: empty dataset');
+      const s = await imageSize(first.image);
+      this.height ??= s.height;
+      this.width ??= s.width;
+    }
+    return { height: this.height!, width: this.width! };
+  }
+
+  /** The augmentation pipeline spec the workers run (available after the first epoch starts or size()). */
+  async pipeline(): Promise<PipelineSpec> {
+    await this.start();
+    return this.pipelineSpec!;
+  }
+
+  stats(): LoaderStats {
+    return { ...this.counters, cachedFrames: this.frames.size };
+  }
+
+  private start(): Promise<Runner> {
+    if (this.closed) return Promise.reject(new Error('DataLoader is closed'));
+    if (this.runner) return Promise.resolve(this.runner);
+    this.starting ??= (async () => {
+      const { height, width } = await this.size();
+      const a = this.augment;
+      let spec: PipelineSpec;
+      if (typeof a === 'string') spec = buildPreset(a, { height, width, ignoreIndex: this.dataset.classes.ignoreIndex, fill: this.fill }).spec;
+      else if ('run' in a && typeof a.run === 'function') spec = (a as Pipeline).spec;
+      else spec = a as PipelineSpec;
+      fromPipelineSpec(spec); // validate on this thread before any worker sees it
+      this.pipelineSpec = spec;
+      const config: WorkerConfig = { dataset: this.dataset, height, width, pipeline: spec, norm: this.norm, seed: this.seed, returnDecoded: this.cache };
+      const runner = this.workers === 0 ? new InlineRunner(config) : new WorkerPool(this.workers, config);
+      if (this.closed) {
+        await runner.close();
+        throw new Error('DataLoader is closed');
+      }
+      this.runner = runner;
+      return runner;
+    })();
+    this.starting.catch(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  private async runBatch(runner: Runner, epoch: number, indices: number[]): Promise<Batch> {
+    const cached = indices.map((i) => (this.cache ? (this.frames.get(i) ?? null) : null));
+    const out = await runner.run({ epoch, indices, cached });
+    for (const d of out.decoded) if (this.cache) this.frames.set(d.index, d.frame);
+    const hits = cached.filter((c) => c !== null).length;
+    this.counters.batches++;
+    this.counters.samples += indices.length;
+    this.counters.cacheHits += hits;
+    this.counters.decoded += indices.length - hits;
+    return {
+      pixelValues: out.pixelValues,
+      labels: out.labels,
+      ids: out.ids,
+      indices,
+      n: indices.length,
+      height: this.height!,
+      width: this.width!,
+      epoch,
+    };
+  }
+
+  /** The batches of one epoch, in order. Rejects (naming the file) if any sample fails. */
+  async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
+    const plan = this.plan(epoch);
+    const runner = await this.start();
+    const inflight: Promise<Batch>[] = [];
+    let next = 0;
+    const launch = () => {
+      while (next < plan.length && inflight.length < this.prefetch) {
+        const p = this.runBatch(runner, epoch, plan[next++]!);
+        p.catch(() => undefined); // handled when awaited in order; avoids unhandled-rejection noise meanwhile
+        inflight.push(p);
+      }
+    };
+    launch();
+    while (inflight.length) {
+      const b = await inflight.shift()!;
+      launch();
+      yield b;
+    }
+  }
+
+  /** Terminates the workers. Pending batches reject; further epochs throw. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const r = this.runner ?? (this.starting ? await this.starting.catch(() => null) : null);
+    this.runner = null;
+    this.frames.clear();
+    await r?.close();
+  }
+}

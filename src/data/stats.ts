@@ -1,0 +1,288 @@
+// Per-class pixel statistics of a dataset's labels, class weights derived from them, and a bar chart.
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { DataError, decodeLabel } from './decode.js';
+import { readPngHeader } from './png.js';
+import type { DatasetSpec, RGB } from './types.js';
+
+export interface ClassStats {
+  names: string[];
+  palette: RGB[];
+  ignoreIndex: number;
+  images: number;
+  /** All label pixels, ignored ones included. */
+  totalPixels: number;
+  /** Pixels equal to ignoreIndex (void when ignored, and unknown colours/ids when those are ignored). */
+  ignoredPixels: number;
+  /** Pixels whose colour/id was unknown (mapped to ignoreIndex under unknownColors 'ignore'). */
+  unknownPixels: number;
+  /** Files that had unknown pixels, with their counts. */
+  unknownFiles: { file: string; pixels: number }[];
+  /** Pixels per class id. */
+  counts: number[];
+  /** Number of images in which the class occurs. */
+  imagesWithClass: number[];
+  /** Sum of the total pixel counts (ignored included) of the images in which the class occurs (SegNet's denominator). */
+  pixelsOfImagesWithClass: number[];
+}
+
+export function emptyStats(names: string[], palette: RGB[], ignoreIndex: number): ClassStats {
+  const n = names.length;
+  return {
+    names: names.slice(),
+    palette: palette.map((c) => [c[0], c[1], c[2]]),
+    ignoreIndex,
+    images: 0,
+    totalPixels: 0,
+    ignoredPixels: 0,
+    unknownPixels: 0,
+    unknownFiles: [],
+    counts: new Array<number>(n).fill(0),
+    imagesWithClass: new Array<number>(n).fill(0),
+    pixelsOfImagesWithClass: new Array<number>(n).fill(0),
+  };
+}
+
+/** Adds one decoded label (class ids / ignoreIndex) to the stats. Other values are an error. */
+export function accumulateLabel(stats: ClassStats, label: Uint8Array, file = '<label>', unknownPixels = 0): void {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < label.length; i++) hist[label[i]!]++;
+  const n = stats.names.length;
+  for (let v = 0; v < 256; v++) {
+    if (hist[v] === 0 || v < n || v === stats.ignoreIndex) continue;
+    throw new DataError(file, `label value ${v} is neither a class id (0..${n - 1}) nor the ignore index ${stats.ignoreIndex}`);
+  }
+  stats.images++;
+  stats.totalPixels += label.length;
+  if (stats.ignoreIndex >= 0 && stats.ignoreIndex < 256) stats.ignoredPixels += hist[stats.ignoreIndex]!;
+  for (let c = 0; c < n; c++) {
+    const k = hist[c]!;
+    if (k === 0) continue;
+    stats.counts[c]! += k;
+    stats.imagesWithClass[c]!++;
+    stats.pixelsOfImagesWithClass[c]! += label.length;
+  }
+  if (unknownPixels > 0) {
+    stats.unknownPixels += unknownPixels;
+    stats.unknownFiles.push({ file, pixels: unknownPixels });
+  }
+}
+
+async function imageSize(file: string): Promise<{ width: number; height: number }> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new DataError(file, err.code === 'ENOENT' ? 'image file not found' : `cannot read image: ${err.message}`);
+  }
+  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50) {
+    try {
+      return readPngHeader(buf);
+    } catch (e) {
+      throw new DataError(file, `cannot decode image: ${(e as Error).message}`);
+    }
+  }
+  try {
+    const m = await sharp(buf).metadata();
+    return { width: m.width!, height: m.height! };
+  } catch (e) {
+    throw new DataError(file, `cannot decode image (corrupt or truncated?): ${(e as Error).message}`);
+  }
+}
+
+export interface StatsOptions {
+  /** Labels decoded at once (default 4). */
+  concurrency?: number;
+  /** Also check that every image exists and has its label's size (reads image headers only). Default true. */
+  checkImages?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Decodes every label of spec and accumulates per-class statistics. Samples are added in spec order. */
+export async function computeStats(spec: DatasetSpec, opts: StatsOptions = {}): Promise<ClassStats> {
+  if (spec.samples.length === 0) throw new Error(`${spec.root}: empty dataset: no samples to compute statistics on`);
+  const stats = emptyStats(spec.classes.names, spec.classes.palette, spec.classes.ignoreIndex);
+  const conc = Math.max(1, opts.concurrency ?? 4);
+  const checkImages = opts.checkImages ?? true;
+  const results = new Array<{ label: Uint8Array; unknown: number } | undefined>(spec.samples.length);
+  let next = 0;
+  let added = 0;
+  const flush = (): void => {
+    // Accumulate in order so unknownFiles is deterministic.
+    while (added < results.length && results[added]) {
+      const r = results[added]!;
+      accumulateLabel(stats, r.label, spec.samples[added]!.label, r.unknown);
+      results[added] = undefined;
+      added++;
+      opts.onProgress?.(added, results.length);
+    }
+  };
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < spec.samples.length) {
+      const i = next++;
+      const s = spec.samples[i]!;
+      const [lab, size] = await Promise.all([
+        decodeLabel(s.label, spec.label, spec.classes),
+        checkImages ? imageSize(s.image) : Promise.resolve(null),
+      ]);
+      if (size && (size.width !== lab.width || size.height !== lab.height)) {
+        throw new DataError(s.label, `label is ${lab.width}x${lab.height} but its image ${s.image} is ${size.width}x${size.height} (sample ${s.id})`);
+      }
+      results[i] = { label: lab.label, unknown: lab.unknownPixels };
+      flush();
+    }
+  };
+  const guarded = (): Promise<void> =>
+    worker().catch((e: unknown) => {
+      failed = true; // the other workers stop at their next sample
+      throw e;
+    });
+  await Promise.all(Array.from({ length: Math.min(conc, spec.samples.length) }, guarded));
+  return stats;
+}
+
+/** Share of each class among the labelled (non-ignored) pixels. */
+export function classFrequencies(stats: ClassStats): number[] {
+  const sum = stats.counts.reduce((a, b) => a + b, 0);
+  return stats.counts.map((c) => (sum > 0 ? c / sum : 0));
+}
+
+export type WeightMethod = 'total-over-count' | 'invfreq' | 'median-freq';
+
+export const WEIGHT_METHODS: readonly WeightMethod[] = ['total-over-count', 'invfreq', 'median-freq'];
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/**
+ * Class weights for the loss. A class with no pixels gets weight 0 under every method.
+ *  - 'total-over-count' (the tutorial): w_c = (labelled pixels) / count_c.
+ *  - 'invfreq' (the reference recipe): w_c = 1/freq_c, then scaled so the mean over all classes is 1.
+ *  - 'median-freq' (SegNet, Eigen & Fergus): freq_c = count_c / (total pixels of the images where c occurs),
+ *    w_c = median over the present classes of freq / freq_c. The median runs over the classes of the stats,
+ *    so with void as a class (void 'class') it is included, which is what reproduces SegNet's published
+ *    CamVid weights most closely.
+ */
+export function classWeights(stats: ClassStats, method: WeightMethod): number[] {
+  const total = stats.counts.reduce((a, b) => a + b, 0);
+  if (total === 0) throw new Error('classWeights: the statistics contain no labelled pixels');
+  switch (method) {
+    case 'total-over-count':
+      return stats.counts.map((c) => (c > 0 ? total / c : 0));
+    case 'invfreq': {
+      const w = stats.counts.map((c) => (c > 0 ? total / c : 0));
+      const mean = w.reduce((a, b) => a + b, 0) / w.length;
+      return w.map((x) => x / mean);
+    }
+    case 'median-freq': {
+      const freq = stats.counts.map((c, i) => (c > 0 ? c / stats.pixelsOfImagesWithClass[i]! : 0));
+      const m = median(freq.filter((f) => f > 0));
+      return freq.map((f) => (f > 0 ? m / f : 0));
+    }
+    default:
+      throw new Error(`unknown class-weight method "${method as string}" (expected ${WEIGHT_METHODS.join(', ')})`);
+  }
+}
+
+/** A JSON-friendly summary: per class count, frequency, presence, and the three weightings. */
+export function statsReport(stats: ClassStats): {
+  images: number;
+  totalPixels: number;
+  ignoredPixels: number;
+  unknownPixels: number;
+  unknownFiles: { file: string; pixels: number }[];
+  classes: { id: number; name: string; pixels: number; frequency: number; images: number; weights: Record<WeightMethod, number> }[];
+} {
+  const freq = classFrequencies(stats);
+  const w = Object.fromEntries(WEIGHT_METHODS.map((m) => [m, classWeights(stats, m)])) as Record<WeightMethod, number[]>;
+  return {
+    images: stats.images,
+    totalPixels: stats.totalPixels,
+    ignoredPixels: stats.ignoredPixels,
+    unknownPixels: stats.unknownPixels,
+    unknownFiles: stats.unknownFiles,
+    classes: stats.names.map((name, id) => ({
+      id,
+      name,
+      pixels: stats.counts[id]!,
+      frequency: freq[id]!,
+      images: stats.imagesWithClass[id]!,
+      weights: Object.fromEntries(WEIGHT_METHODS.map((m) => [m, w[m][id]!])) as Record<WeightMethod, number>,
+    })),
+  };
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function fmt(x: number): string {
+  if (x === 0) return '0';
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 1) return x.toFixed(2);
+  return x.toPrecision(2);
+}
+
+export interface ChartOptions {
+  title?: string;
+  /** Which weighting to draw in the lower panel (default 'median-freq'); null for frequencies only. */
+  weights?: WeightMethod | null;
+}
+
+/** SVG bar chart: class frequencies (% of labelled pixels) and, below, class weights, bars in class colours. */
+export function statsChartSvg(stats: ClassStats, opts: ChartOptions = {}): string {
+  const n = stats.names.length;
+  const method = opts.weights === undefined ? 'median-freq' : opts.weights;
+  const panels: { title: string; values: number[]; suffix: string }[] = [
+    { title: 'Share of labelled pixels', values: classFrequencies(stats).map((f) => f * 100), suffix: '%' },
+  ];
+  if (method) panels.push({ title: `Class weights (${method})`, values: classWeights(stats, method), suffix: '' });
+  const barW = 44;
+  const gap = 12;
+  const left = 60;
+  const plotW = n * (barW + gap) + gap;
+  const width = left + plotW + 20;
+  const panelH = 200;
+  const labelH = 90;
+  const top = 50;
+  const height = top + panels.length * (panelH + labelH + 30);
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif">`);
+  out.push(`<rect width="100%" height="100%" fill="white"/>`);
+  const title = opts.title ?? `${stats.images} images, ${stats.totalPixels} pixels (${stats.ignoredPixels} ignored)`;
+  out.push(`<text x="${width / 2}" y="28" font-size="16" text-anchor="middle">${esc(title)}</text>`);
+  panels.forEach((p, pi) => {
+    const y0 = top + pi * (panelH + labelH + 30) + 20;
+    const base = y0 + panelH;
+    const max = Math.max(...p.values, 1e-12);
+    out.push(`<text x="${left}" y="${y0 - 6}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
+    out.push(`<line x1="${left}" y1="${base}" x2="${left + plotW}" y2="${base}" stroke="#333"/>`);
+    out.push(`<line x1="${left}" y1="${y0 + 10}" x2="${left}" y2="${base}" stroke="#333"/>`);
+    for (let t = 0; t <= 4; t++) {
+      const v = (max * t) / 4;
+      const y = base - ((panelH - 20) * t) / 4;
+      out.push(`<line x1="${left - 4}" y1="${y}" x2="${left + plotW}" y2="${y}" stroke="#ddd"/>`);
+      out.push(`<text x="${left - 6}" y="${y + 4}" font-size="10" text-anchor="end">${fmt(v)}</text>`);
+    }
+    p.values.forEach((v, i) => {
+      const h = ((panelH - 20) * v) / max;
+      const x = left + gap + i * (barW + gap);
+      const c = stats.palette[i] ?? [128, 128, 128];
+      out.push(`<rect x="${x}" y="${base - h}" width="${barW}" height="${h}" fill="rgb(${c[0]},${c[1]},${c[2]})" stroke="#222" stroke-width="0.8"/>`);
+      out.push(`<text x="${x + barW / 2}" y="${base - h - 4}" font-size="10" text-anchor="middle">${fmt(v)}${p.suffix}</text>`);
+      out.push(`<text transform="translate(${x + barW / 2},${base + 10}) rotate(40)" font-size="11">${esc(stats.names[i]!)}</text>`);
+    });
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+/** The chart as a PNG (rendered from the SVG by sharp). */
+export async function renderStatsChart(stats: ClassStats, opts: ChartOptions = {}): Promise<Buffer> {
+  return sharp(Buffer.from(statsChartSvg(stats, opts))).png().toBuffer();
+}

@@ -1,0 +1,2 @@
+// streetseg's library surface.
+export * as torch from './torch/index.js';

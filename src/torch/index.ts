@@ -1,0 +1,10 @@
+// The public tensor engine: tensors, ops, nn, optim, serialization.
+export * from './tensor.js';
+export * as F from './ops.js';
+export * from './nn/module.js';
+export * from './nn/layers.js';
+export * from './optim/adam.js';
+export * from './optim/schedule.js';
+export * from './optim/clip.js';
+export { readStateDict, detectCheckpointFormat, readSafetensors, writeSafetensors, parseSafetensors, encodeSafetensors, readTorchBin, type RawTensor } from './serialization/index.js';
+export * from './serialization/tensors.js';

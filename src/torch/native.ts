@@ -1,0 +1,78 @@
+// Loads the libtorch addon (build/Release/streetseg_torch.node) and types its surface.
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: DType;
+  readonly device: string;
+  readonly numel: number;
+  readonly dim: number;
+  readonly requiresGrad: boolean;
+  readonly isDisposed: boolean;
+  readonly isLeaf: boolean;
+  readonly hasGradFn: boolean;
+  readonly nbytes: number;
+  setRequiresGrad(v: boolean): NativeTensor;
+  grad(): NativeTensor | null;
+  setGrad(g: NativeTensor | null): void;
+  backward(grad?: NativeTensor | null, retainGraph?: boolean): void;
+  detach(): NativeTensor;
+  item(): number | boolean | bigint;
+  toArray(): TypedArray;
+  copyFromArray(a: TypedArray): NativeTensor;
+  dispose(): void;
+  isContiguous(format?: 'channels_last'): boolean;
+  sameStorage(other: NativeTensor): boolean;
+}
+
+export interface NativeAddon {
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  fromArray(a: TypedArray, shape: number[], dtype: DType): NativeTensor;
+  resolveOp(name: string, overload: string): number;
+  opSchema(id: number): string;
+  callOp(id: number, args: unknown[], kwargs?: Record<string, unknown>): unknown;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  enterInferenceMode(): number;
+  exitInferenceMode(): number;
+  isInferenceMode(): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number | bigint): void;
+  stats(): { liveTensors: number; externalBytes: number };
+  buildInfo(): { torchVersion: string; parallelInfo: string; config: string; cudaAvailable: boolean; mklAvailable: boolean };
+}
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+function load(): NativeAddon {
+  const candidates = [
+    process.env.STREETSEG_ADDON,
+    path.join(repoRoot, 'build', 'Release', 'streetseg_torch.node'),
+    path.join(repoRoot, 'build', 'Debug', 'streetseg_torch.node'),
+  ].filter((p): p is string => !!p);
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error(
+      `streetseg: the libtorch addon is not built (looked for ${candidates.join(', ')}). ` +
+        "Run 'make setup' (installs libtorch-dev and builds it) or 'npx node-gyp rebuild'.",
+    );
+  }
+  const require = createRequire(import.meta.url);
+  return require(found) as NativeAddon;
+}
+
+export const native: NativeAddon = load();
+
+// OpenMP defaults to one thread on these machines: use every core unless told otherwise.
+const threads = Number(process.env.STREETSEG_THREADS ?? 0) || os.availableParallelism();
+native.setNumThreads(threads);
+export const addonPath = path.join(repoRoot, 'build', 'Release', 'streetseg_torch.node');

@@ -1,0 +1,619 @@
+// The Tensor handle, operator calls through the dispatcher, and memory scopes (tidy/keep/dispose).
+// Every op is a boxed ATen call: autograd and kernels are libtorch's; this file only adapts types.
+import { native, type DType, type NativeTensor, type TypedArray } from './native.js';
+
+export type { DType, TypedArray };
+
+/** A Scalar that must stay floating point even when integral (JS cannot tell 2 from 2.0). */
+export interface FloatScalar {
+  float: number;
+}
+export const float = (x: number): FloatScalar => ({ float: x });
+export type Scalar = number | boolean | bigint | FloatScalar;
+
+// ------------------------------------------------------------------------------------------------
+// Memory scopes. Tensors created inside tidy() are disposed at its end unless returned or kept.
+
+type Scope = Set<Tensor>;
+const scopes: Scope[] = [];
+
+function track(t: Tensor): void {
+  const s = scopes[scopes.length - 1];
+  if (s) s.add(t);
+}
+
+function collect(value: unknown, out: Set<Tensor>, depth = 0): void {
+  if (depth > 8 || value === null || typeof value !== 'object') return;
+  if (value instanceof Tensor) {
+    out.add(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collect(v, out, depth + 1);
+  } else if (value instanceof Map) {
+    for (const v of value.values()) collect(v, out, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, out, depth + 1);
+  }
+}
+
+/**
+ * Runs fn in a memory scope: every tensor created inside that is not returned (directly or inside
+ * arrays / plain objects / Maps) or kept is disposed when fn returns or throws. Returned tensors move
+ * to the enclosing scope. Async functions are refused: a scope cannot span an await.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = new Set();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new TypeError('tidy(): the function returned a Promise; scopes cannot span await (use tidy inside the async code)');
+  }
+  const out = new Set<Tensor>();
+  collect(result, out);
+  for (const t of scope) if (!out.has(t)) t.dispose();
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of out) if (scope.has(t)) parent.add(t);
+  return result;
+}
+
+/** Removes tensors from every open scope, so that tidy() will not dispose them. Returns its argument. */
+export function keep<T>(value: T): T {
+  const ts = new Set<Tensor>();
+  collect(value, ts);
+  for (const t of ts) for (const s of scopes) s.delete(t);
+  return value;
+}
+
+/** Disposes every tensor found in value (arrays, plain objects and Maps are searched). */
+export function dispose(value: unknown): void {
+  const ts = new Set<Tensor>();
+  collect(value, ts);
+  for (const t of ts) t.dispose();
+}
+
+/** Live native tensor handles and the bytes reported to V8, for leak tests. */
+export function memoryStats(): { liveTensors: number; externalBytes: number } {
+  return native.stats();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Operator calls.
+
+export interface OpFn {
+  (args: unknown[], kwargs?: Record<string, unknown>): unknown;
+  readonly qualifiedName: string;
+  schema(): string;
+}
+
+/** An ATen operator by name and overload, resolved once on first use. */
+export function defOp(name: string, overload = ''): OpFn {
+  let id = -1;
+  const qualifiedName = overload ? `${name}.${overload}` : name;
+  const resolve = (): number => (id >= 0 ? id : (id = native.resolveOp(name, overload)));
+  const fn = ((args: unknown[], kwargs?: Record<string, unknown>): unknown => {
+    const raw = native.callOp(resolve(), args.map(unwrapArg), kwargs && unwrapKwargs(kwargs));
+    return wrapResult(raw, args);
+  }) as OpFn;
+  Object.defineProperty(fn, 'qualifiedName', { value: qualifiedName });
+  (fn as { schema: () => string }).schema = () => native.opSchema(resolve());
+  return fn;
+}
+
+const opCache = new Map<string, OpFn>();
+/** Calls any ATen operator by schema name ("aten::add.Tensor" or "add.Tensor"). */
+export function callOp(qualified: string, args: unknown[], kwargs?: Record<string, unknown>): unknown {
+  let f = opCache.get(qualified);
+  if (!f) {
+    const bare = qualified.replace(/^aten::/, '');
+    const dot = bare.indexOf('.');
+    f = dot >= 0 ? defOp(bare.slice(0, dot), bare.slice(dot + 1)) : defOp(bare, '');
+    opCache.set(qualified, f);
+  }
+  return f(args, kwargs);
+}
+
+function unwrapArg(a: unknown): unknown {
+  if (a instanceof Tensor) return a.native;
+  if (Array.isArray(a) && a.length > 0 && (a[0] instanceof Tensor || a.some((x) => x instanceof Tensor))) {
+    return a.map((x) => (x instanceof Tensor ? x.native : x));
+  }
+  return a;
+}
+
+function unwrapKwargs(kw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in kw) if (kw[k] !== undefined) out[k] = unwrapArg(kw[k]);
+  return out;
+}
+
+function wrapResult(raw: unknown, args: unknown[]): unknown {
+  if (raw instanceof native.NativeTensor) {
+    for (const a of args) if (a instanceof Tensor && a.native === raw) return a; // in-place: same handle
+    return new Tensor(raw as NativeTensor);
+  }
+  if (Array.isArray(raw)) return raw.map((r) => wrapResult(r, args));
+  return raw;
+}
+
+function T(x: unknown): Tensor {
+  return x as Tensor;
+}
+
+// Operators used by Tensor methods; nn-level ops live in ops.ts.
+const O = {
+  addT: defOp('add', 'Tensor'),
+  addS: defOp('add', 'Scalar'),
+  subT: defOp('sub', 'Tensor'),
+  subS: defOp('sub', 'Scalar'),
+  mulT: defOp('mul', 'Tensor'),
+  mulS: defOp('mul', 'Scalar'),
+  divT: defOp('div', 'Tensor'),
+  divS: defOp('div', 'Scalar'),
+  powS: defOp('pow', 'Tensor_Scalar'),
+  powT: defOp('pow', 'Tensor_Tensor'),
+  neg: defOp('neg'),
+  exp: defOp('exp'),
+  log: defOp('log'),
+  sqrt: defOp('sqrt'),
+  rsqrt: defOp('rsqrt'),
+  abs: defOp('abs'),
+  sigmoid: defOp('sigmoid'),
+  tanh: defOp('tanh'),
+  relu: defOp('relu'),
+  clamp: defOp('clamp'),
+  matmul: defOp('matmul'),
+  reshape: defOp('reshape'),
+  view: defOp('view'),
+  permute: defOp('permute'),
+  transpose: defOp('transpose', 'int'),
+  flatten: defOp('flatten', 'using_ints'),
+  squeeze: defOp('squeeze', 'dim'),
+  unsqueeze: defOp('unsqueeze'),
+  expand: defOp('expand'),
+  contiguous: defOp('contiguous'),
+  to: defOp('to', 'dtype'),
+  toDevice: defOp('to', 'device'),
+  clone: defOp('clone'),
+  sum: defOp('sum'),
+  sumDim: defOp('sum', 'dim_IntList'),
+  mean: defOp('mean'),
+  meanDim: defOp('mean', 'dim'),
+  amax: defOp('amax'),
+  amin: defOp('amin'),
+  argmax: defOp('argmax'),
+  slice: defOp('slice', 'Tensor'),
+  select: defOp('select', 'int'),
+  narrow: defOp('narrow'),
+  indexSelect: defOp('index_select'),
+  eqT: defOp('eq', 'Tensor'),
+  eqS: defOp('eq', 'Scalar'),
+  neS: defOp('ne', 'Scalar'),
+  ltS: defOp('lt', 'Scalar'),
+  gtS: defOp('gt', 'Scalar'),
+  max: defOp('max'),
+  min: defOp('min'),
+  norm: defOp('linalg_vector_norm'),
+  // in place
+  add_: defOp('add_', 'Tensor'),
+  addS_: defOp('add_', 'Scalar'),
+  sub_: defOp('sub_', 'Tensor'),
+  mul_: defOp('mul_', 'Tensor'),
+  mulS_: defOp('mul_', 'Scalar'),
+  divS_: defOp('div_', 'Scalar'),
+  addcmul_: defOp('addcmul_'),
+  addcdiv_: defOp('addcdiv_'),
+  lerpS_: defOp('lerp_', 'Scalar'),
+  sqrt_: defOp('sqrt_'),
+  zero_: defOp('zero_'),
+  fill_: defOp('fill_', 'Scalar'),
+  copy_: defOp('copy_'),
+  clampMax_: defOp('clamp_max_'),
+};
+
+const ElemScalar = (x: Tensor | Scalar): x is Scalar => !(x instanceof Tensor);
+
+// ------------------------------------------------------------------------------------------------
+
+export class Tensor {
+  /** The native handle; undefined behaviour begins where users touch it. */
+  readonly native: NativeTensor;
+
+  constructor(h: NativeTensor) {
+    this.native = h;
+    track(this);
+  }
+
+  get shape(): number[] {
+    return this.native.shape;
+  }
+  get dtype(): DType {
+    return this.native.dtype;
+  }
+  get device(): string {
+    return this.native.device;
+  }
+  get numel(): number {
+    return this.native.numel;
+  }
+  get ndim(): number {
+    return this.native.dim;
+  }
+  get requiresGrad(): boolean {
+    return this.native.requiresGrad;
+  }
+  get isLeaf(): boolean {
+    return this.native.isLeaf;
+  }
+  get isDisposed(): boolean {
+    return this.native.isDisposed;
+  }
+  size(dim: number): number {
+    const s = this.shape;
+    const d = dim < 0 ? dim + s.length : dim;
+    if (d < 0 || d >= s.length) throw new RangeError(`size(${dim}): tensor has ${s.length} dimensions`);
+    return s[d]!;
+  }
+
+  setRequiresGrad(v = true): this {
+    this.native.setRequiresGrad(v);
+    return this;
+  }
+  /** The accumulated gradient (a new handle on it, tracked by the current scope), or null. */
+  get grad(): Tensor | null {
+    const g = this.native.grad();
+    return g ? new Tensor(g) : null;
+  }
+  set grad(g: Tensor | null) {
+    this.native.setGrad(g ? g.native : null);
+  }
+  backward(grad?: Tensor, opts: { retainGraph?: boolean } = {}): void {
+    this.native.backward(grad?.native ?? null, opts.retainGraph ?? false);
+  }
+  detach(): Tensor {
+    return new Tensor(this.native.detach());
+  }
+  item(): number {
+    const v = this.native.item();
+    return typeof v === 'number' ? v : Number(v);
+  }
+  /** A copy of the data as a typed array (int64 → BigInt64Array, bool → Uint8Array). */
+  toArray(): TypedArray {
+    return this.native.toArray();
+  }
+  /** Data as plain numbers (float64 precision), for tests and small tensors. */
+  toList(): number[] {
+    return Array.from(this.toArray() as ArrayLike<number | bigint>, (v) => Number(v));
+  }
+  dispose(): void {
+    this.native.dispose();
+  }
+  isContiguous(format?: 'channels_last'): boolean {
+    return this.native.isContiguous(format);
+  }
+  toString(): string {
+    return `Tensor(shape=[${this.shape}], dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  // Arithmetic (broadcasting; numbers become Scalars: integral numbers are ints, use float(x) to force).
+  add(o: Tensor | Scalar, alpha: Scalar = 1): Tensor {
+    return T(ElemScalar(o) ? O.addS([this, o, alpha]) : alpha === 1 ? O.addT([this, o]) : O.addT([this, o], { alpha }));
+  }
+  sub(o: Tensor | Scalar, alpha: Scalar = 1): Tensor {
+    return T(ElemScalar(o) ? O.subS([this, o, alpha]) : alpha === 1 ? O.subT([this, o]) : O.subT([this, o], { alpha }));
+  }
+  mul(o: Tensor | Scalar): Tensor {
+    return T(ElemScalar(o) ? O.mulS([this, o]) : O.mulT([this, o]));
+  }
+  div(o: Tensor | Scalar): Tensor {
+    return T(ElemScalar(o) ? O.divS([this, o]) : O.divT([this, o]));
+  }
+  pow(e: Tensor | Scalar): Tensor {
+    return T(ElemScalar(e) ? O.powS([this, e]) : O.powT([this, e]));
+  }
+  neg(): Tensor {
+    return T(O.neg([this]));
+  }
+  exp(): Tensor {
+    return T(O.exp([this]));
+  }
+  log(): Tensor {
+    return T(O.log([this]));
+  }
+  sqrt(): Tensor {
+    return T(O.sqrt([this]));
+  }
+  rsqrt(): Tensor {
+    return T(O.rsqrt([this]));
+  }
+  abs(): Tensor {
+    return T(O.abs([this]));
+  }
+  sigmoid(): Tensor {
+    return T(O.sigmoid([this]));
+  }
+  tanh(): Tensor {
+    return T(O.tanh([this]));
+  }
+  relu(): Tensor {
+    return T(O.relu([this]));
+  }
+  clamp(min: Scalar | null, max: Scalar | null = null): Tensor {
+    return T(O.clamp([this, min, max]));
+  }
+  matmul(o: Tensor): Tensor {
+    return T(O.matmul([this, o]));
+  }
+  eq(o: Tensor | Scalar): Tensor {
+    return T(ElemScalar(o) ? O.eqS([this, o]) : O.eqT([this, o]));
+  }
+  ne(o: Scalar): Tensor {
+    return T(O.neS([this, o]));
+  }
+  lt(o: Scalar): Tensor {
+    return T(O.ltS([this, o]));
+  }
+  gt(o: Scalar): Tensor {
+    return T(O.gtS([this, o]));
+  }
+
+  // Shape and layout.
+  reshape(shape: number[]): Tensor {
+    return T(O.reshape([this, shape]));
+  }
+  view(shape: number[]): Tensor {
+    return T(O.view([this, shape]));
+  }
+  permute(dims: number[]): Tensor {
+    return T(O.permute([this, dims]));
+  }
+  transpose(a: number, b: number): Tensor {
+    return T(O.transpose([this, a, b]));
+  }
+  flatten(start = 0, end = -1): Tensor {
+    return T(O.flatten([this, start, end]));
+  }
+  squeeze(dim: number): Tensor {
+    return T(O.squeeze([this, dim]));
+  }
+  unsqueeze(dim: number): Tensor {
+    return T(O.unsqueeze([this, dim]));
+  }
+  expand(shape: number[]): Tensor {
+    return T(O.expand([this, shape]));
+  }
+  contiguous(format: 'contiguous' | 'channels_last' = 'contiguous'): Tensor {
+    return T(format === 'contiguous' ? O.contiguous([this]) : O.contiguous([this], { memory_format: format }));
+  }
+  /** Converts dtype (a copy unless already that dtype). */
+  to(dtype: DType): Tensor {
+    return T(O.to([this, dtype]));
+  }
+  toDevice(device: string): Tensor {
+    return T(O.toDevice([this, device, this.dtype]));
+  }
+  float(): Tensor {
+    return this.to('float32');
+  }
+  double(): Tensor {
+    return this.to('float64');
+  }
+  long(): Tensor {
+    return this.to('int64');
+  }
+  clone(format?: 'contiguous' | 'channels_last' | 'preserve'): Tensor {
+    return T(O.clone([this], format ? { memory_format: format } : undefined));
+  }
+  /** Python's t[..., start:end:step] along dim. */
+  slice(dim: number, start: number | null = null, end: number | null = null, step = 1): Tensor {
+    return T(O.slice([this, dim, start, end, step]));
+  }
+  select(dim: number, index: number): Tensor {
+    return T(O.select([this, dim, index]));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return T(O.narrow([this, dim, start, length]));
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return T(O.indexSelect([this, dim, index]));
+  }
+
+  // Reductions.
+  sum(dims?: number | number[], keepdim = false): Tensor {
+    if (dims === undefined) return T(O.sum([this]));
+    return T(O.sumDim([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+  }
+  mean(dims?: number | number[], keepdim = false): Tensor {
+    if (dims === undefined) return T(O.mean([this]));
+    return T(O.meanDim([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+  }
+  amax(dims: number | number[] = [], keepdim = false): Tensor {
+    return T(O.amax([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+  }
+  amin(dims: number | number[] = [], keepdim = false): Tensor {
+    return T(O.amin([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+  }
+  max(): Tensor {
+    return T(O.max([this]));
+  }
+  min(): Tensor {
+    return T(O.min([this]));
+  }
+  argmax(dim: number | null = null, keepdim = false): Tensor {
+    return T(O.argmax([this, dim, keepdim]));
+  }
+  /** The 2-norm over all elements (or the p-norm). */
+  norm(p: number = 2): Tensor {
+    return T(O.norm([this, float(p)]));
+  }
+
+  // In-place (no autograd on leaves that require grad; used by optimizers under noGrad).
+  add_(o: Tensor | Scalar, alpha: Scalar = 1): this {
+    ElemScalar(o) ? O.addS_([this, o, alpha]) : O.add_([this, o], { alpha });
+    return this;
+  }
+  sub_(o: Tensor, alpha: Scalar = 1): this {
+    O.sub_([this, o], { alpha });
+    return this;
+  }
+  mul_(o: Tensor | Scalar): this {
+    ElemScalar(o) ? O.mulS_([this, o]) : O.mul_([this, o]);
+    return this;
+  }
+  div_(o: Scalar): this {
+    O.divS_([this, o]);
+    return this;
+  }
+  addcmul_(a: Tensor, b: Tensor, value: Scalar = 1): this {
+    O.addcmul_([this, a, b], { value });
+    return this;
+  }
+  addcdiv_(a: Tensor, b: Tensor, value: Scalar = 1): this {
+    O.addcdiv_([this, a, b], { value });
+    return this;
+  }
+  lerp_(end: Tensor, weight: Scalar): this {
+    O.lerpS_([this, end, weight]);
+    return this;
+  }
+  sqrt_(): this {
+    O.sqrt_([this]);
+    return this;
+  }
+  zero_(): this {
+    O.zero_([this]);
+    return this;
+  }
+  fill_(v: Scalar): this {
+    O.fill_([this, v]);
+    return this;
+  }
+  copy_(src: Tensor): this {
+    O.copy_([this, src]);
+    return this;
+  }
+  clampMax_(v: Scalar): this {
+    O.clampMax_([this, v]);
+    return this;
+  }
+  /** Overwrites the data from a typed array of the same dtype and element count (no autograd). */
+  copyFromArray(a: TypedArray): this {
+    this.native.copyFromArray(a);
+    return this;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Factories.
+
+const F = {
+  zeros: defOp('zeros'),
+  ones: defOp('ones'),
+  full: defOp('full'),
+  empty: defOp('empty', 'memory_format'),
+  arange: defOp('arange', 'start_step'),
+  randn: defOp('randn'),
+  rand: defOp('rand'),
+  randint: defOp('randint', 'low'),
+  eye: defOp('eye'),
+  zerosLike: defOp('zeros_like'),
+  onesLike: defOp('ones_like'),
+  emptyLike: defOp('empty_like'),
+};
+
+export interface FactoryOpts {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+function finish(t: Tensor, o?: FactoryOpts): Tensor {
+  if (o?.requiresGrad) t.setRequiresGrad(true);
+  return t;
+}
+
+const arrayDType = (a: TypedArray): DType => {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof BigInt64Array) return 'int64';
+  if (a instanceof Int16Array) return 'int16';
+  if (a instanceof Int8Array) return 'int8';
+  if (a instanceof Uint8Array) return 'uint8';
+  throw new TypeError('unsupported typed array');
+};
+
+/** A tensor copied from a typed array (dtype from the array type, or given for uint8→bool, uint16→half). */
+export function fromArray(data: TypedArray, shape: number[], dtype?: DType): Tensor {
+  return new Tensor(native.fromArray(data, shape, dtype ?? arrayDType(data)));
+}
+
+/** A tensor from nested-free JS numbers. Default dtype float32. */
+export function tensor(data: ArrayLike<number> | number, shape?: number[], o?: FactoryOpts): Tensor {
+  const dtype = o?.dtype ?? 'float32';
+  const values = typeof data === 'number' ? [data] : Array.from(data);
+  const sh = shape ?? (typeof data === 'number' ? [] : [values.length]);
+  let arr: TypedArray;
+  switch (dtype) {
+    case 'float32': arr = Float32Array.from(values); break;
+    case 'float64': arr = Float64Array.from(values); break;
+    case 'int32': arr = Int32Array.from(values); break;
+    case 'int64': arr = BigInt64Array.from(values, (v) => BigInt(Math.trunc(v))); break;
+    case 'int16': arr = Int16Array.from(values); break;
+    case 'int8': arr = Int8Array.from(values); break;
+    case 'uint8': case 'bool': arr = Uint8Array.from(values, (v) => (dtype === 'bool' ? (v ? 1 : 0) : v)); break;
+    default: return tensor(values, sh, { dtype: 'float32' }).to(dtype);
+  }
+  return finish(fromArray(arr, sh, dtype), o);
+}
+
+export const zeros = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.zeros([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const ones = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.ones([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const full = (shape: number[], value: Scalar, o?: FactoryOpts): Tensor =>
+  finish(T(F.full([shape, value], { dtype: o?.dtype ?? 'float32' })), o);
+export const empty = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.empty([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const arange = (start: number, end: number, step = 1, o?: FactoryOpts): Tensor =>
+  finish(T(F.arange([start, end, step], { dtype: o?.dtype ?? 'int64' })), o);
+/** Standard normal samples from libtorch's generator (seed with manualSeed). */
+export const randn = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.randn([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const rand = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.rand([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const randint = (low: number, high: number, shape: number[], o?: FactoryOpts): Tensor =>
+  T(F.randint([low, high, shape], { dtype: o?.dtype ?? 'int64' }));
+export const eye = (n: number, o?: FactoryOpts): Tensor => finish(T(F.eye([n], { dtype: o?.dtype ?? 'float32' })), o);
+export const zerosLike = (t: Tensor): Tensor => T(F.zerosLike([t]));
+export const onesLike = (t: Tensor): Tensor => T(F.onesLike([t]));
+export const emptyLike = (t: Tensor): Tensor => T(F.emptyLike([t]));
+
+// ------------------------------------------------------------------------------------------------
+// Grad mode, threads, seed.
+
+/** Runs fn with autograd recording off (optimizer steps, metric computation). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+/** Runs fn in inference mode (pure evaluation/export; its tensors can never enter autograd later). */
+export function inferenceMode<T>(fn: () => T): T {
+  native.enterInferenceMode();
+  try {
+    return fn();
+  } finally {
+    native.exitInferenceMode();
+  }
+}
+
+export const isGradEnabled = (): boolean => native.isGradEnabled();
+export const setNumThreads = (n: number): void => native.setNumThreads(n);
+export const getNumThreads = (): number => native.getNumThreads();
+export const manualSeed = (seed: number): void => native.manualSeed(seed);

