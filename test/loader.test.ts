@@ -5,7 +5,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDataset } from '../src/data/dataset.js';
 import { decodeSample } from '../src/data/decode.js';
+import { benchData } from '../src/data/bench.js';
 import { DataLoader, type Batch, type DataLoaderOptions } from '../src/data/loader.js';
+import { benchDataCommand } from '../src/cli/commands/bench-data.js';
+import { parseArgs } from '../src/cli/command.js';
 import { IMAGENET, resizeSample, toCHWFloat } from '../src/data/preprocess.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 import type { DatasetSpec } from '../src/data/types.js';
@@ -236,4 +239,33 @@ describe('DataLoader', () => {
     await l.close();
     await assert.rejects(collect(l, 1), /closed/);
   });
+
+  it('rejects an unknown preset and a pipeline that does not restore the training size', async () => {
+    assert.throws(() => new DataLoader({ dataset: ds, batchSize: 2, augment: 'fancy' }), /unknown augmentation preset 'fancy'/);
+    const { pipeline, rotate90 } = await import('../src/data/augment/index.js');
+    const rot = pipeline(rotate90({ p: 1, factors: [1] }), { ignoreIndex: 255 });
+    await withLoader({ dataset: ds, batchSize: 2, workers: 1, augment: rot }, async (l) => {
+      await assert.rejects(collect(l, 0), /produced 48x64 .*expected 64x48/);
+    });
+  });
 });
+
+describe('bench data', () => {
+  it('measures a synthetic set end to end', async () => {
+    const r = await benchData({ synthetic: true, syntheticDir: path.join(dir, 'bench'), batches: 3, batchSize: 2, height: 48, width: 64, workers: 1, preset: 'tutorial' });
+    assert.equal(r.dataset.source, 'synthetic');
+    assert.equal(r.images, 6);
+    assert.equal(r.batches, 3);
+    assert.ok(r.imagesPerSecond > 0 && Number.isFinite(r.imagesPerSecond));
+    const c = await benchData({ synthetic: true, syntheticDir: path.join(dir, 'bench'), batches: 2, batchSize: 4, height: 48, width: 64, workers: 0, cache: true, preset: 'none' });
+    assert.equal(c.cacheHits, 8); // the untimed pass filled the cache; the timed batches only hit it
+  });
+
+  it('the command parses its options', () => {
+    assert.equal(benchDataCommand.name, 'bench data');
+    const a = parseArgs(benchDataCommand, ['--workers', '0', '--batch', '4', '--preset', 'none', '--cache', '--json']);
+    assert.deepEqual([a.opts.workers, a.opts.batch, a.opts.preset, a.opts.cache, a.opts.json], [0, 4, 'none', true, true]);
+    assert.throws(() => parseArgs(benchDataCommand, ['--preset', 'x']));
+  });
+});
+

@@ -28,6 +28,8 @@ export interface BenchDataOptions {
   dataRoot?: string;
   /** force the synthetic set even when real data exists */
   synthetic?: boolean;
+  /** where to write/reuse the synthetic set (default <os tmp>/streetseg-bench-synth-<W>x<H>-<count>) */
+  syntheticDir?: string;
   prefetch?: number;
   seed?: number;
   onProgress?: (done: number, total: number) => void;
@@ -61,8 +63,8 @@ export function defaultDataRoot(): string {
   return path.resolve(repo, '..', 'shared', 'data');
 }
 
-async function syntheticSet(width: number, height: number, count: number): Promise<string> {
-  const dir = path.join(os.tmpdir(), `streetseg-bench-synth-${width}x${height}-${count}`);
+async function syntheticSet(width: number, height: number, count: number, where?: string): Promise<string> {
+  const dir = where ? path.resolve(where) : path.join(os.tmpdir(), `streetseg-bench-synth-${width}x${height}-${count}`);
   const done = path.join(dir, '.complete');
   if (!fs.existsSync(done)) {
     await writeSyntheticDataset(dir, { count, seed: 0, width, height });
@@ -79,7 +81,7 @@ async function pickDataset(o: BenchDataOptions, width: number, height: number, n
     const camseq = path.join(root, 'camseq01');
     if (fs.existsSync(camseq)) return { spec: openDataset(camseq, { format: 'camseq01' }), source: 'camseq01', root: camseq };
   }
-  const dir = await syntheticSet(width, height, Math.min(Math.max(need, 16), 64));
+  const dir = await syntheticSet(width, height, Math.min(Math.max(need, 16), 64), o.syntheticDir);
   return { spec: openDataset(dir, { format: 'camseq01' }), source: 'synthetic', root: dir };
 }
 

@@ -16,7 +16,7 @@
 // worker's message (which starts with the offending file); a crashed worker rejects its batch and is replaced.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { buildPreset, fromPipelineSpec, type Pipeline, type PipelineSpec } from './augment/index.js';
+import { buildPreset, fromPipelineSpec, PRESET_NAMES, type Pipeline, type PipelineSpec } from './augment/index.js';
 import {
   createBatchProcessor,
   WORKER_MARK,
@@ -197,15 +197,15 @@ class WorkerPool implements Runner {
 
 /** Runs jobs on the calling thread (workers: 0). */
 class InlineRunner implements Runner {
-  private readonly process: (job: BatchJob) => Promise<BatchOutput>;
+  private readonly processJob: (job: BatchJob) => Promise<BatchOutput>;
   private closed = false;
   constructor(config: WorkerConfig) {
-    this.process = createBatchProcessor(config);
+    this.processJob = createBatchProcessor(config);
   }
   async run(job: BatchJob): Promise<BatchOutput> {
     if (this.closed) throw new Error('DataLoader is closed');
     await new Promise<void>((r) => setImmediate(r)); // never starve the consumer
-    return this.process(job);
+    return this.processJob(job);
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -283,6 +283,9 @@ export class DataLoader {
     this.height = opts.height;
     this.width = opts.width;
     this.augment = opts.augment ?? 'none';
+    if (typeof this.augment === 'string' && !(PRESET_NAMES as readonly string[]).includes(this.augment)) {
+      throw new Error(`DataLoader: unknown augmentation preset '${this.augment}' (expected one of ${PRESET_NAMES.join(', ')})`);
+    }
     this.fill = opts.fill ?? 0;
     const nz = opts.normalize ?? 'imagenet';
     const norm = nz === 'none' ? null : nz === 'imagenet' ? IMAGENET : nz;

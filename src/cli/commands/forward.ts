@@ -1,0 +1,42 @@
+// `streetseg forward`: raw float32 NCHW in, logits out, for checking a conversion against a reference.
+import * as fs from 'node:fs';
+import { fromArray, inferenceMode, tidy } from '../../torch/index.js';
+import { loadSegformer } from '../../models/hf.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { UsageError, type Command } from '../command.js';
+
+export const forwardCommand: Command = {
+  name: 'forward',
+  summary: 'run a checkpoint on raw little-endian float32 NCHW input and write the logits (float32)',
+  usage: '--checkpoint DIR --input FILE --shape N,C,H,W --out FILE',
+  options: [
+    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + weights)', required: true },
+    { name: 'input', type: 'string', help: 'raw little-endian float32, C order', required: true },
+    { name: 'shape', type: 'list', help: 'N,C,H,W of the input', required: true },
+    { name: 'out', type: 'string', help: 'where to write the logits (raw float32)', required: true },
+  ],
+  async run({ opts }) {
+    const shape = (opts.shape as string[]).map(Number);
+    if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new UsageError(`forward: --shape ${(opts.shape as string[]).join(',')}: expected four positive integers N,C,H,W`);
+    }
+    const file = opts.input as string;
+    if (!fs.existsSync(file)) throw new Error(`${file}: input file not found`);
+    const buf = fs.readFileSync(file);
+    const need = shape.reduce((a, b) => a * b, 1) * 4;
+    if (buf.byteLength !== need) {
+      throw new Error(`${file}: ${buf.byteLength} bytes, but shape ${shape.join('x')} of float32 needs ${need}`);
+    }
+    const { model } = loadSegformer(opts.checkpoint as string);
+    model.eval();
+    const out = inferenceMode(() =>
+      tidy(() => {
+        const x = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), shape, 'float32');
+        const y = model.forward(x);
+        return { shape: y.shape, data: y.toArray() as Float32Array };
+      }),
+    );
+    writeFileAtomic(opts.out as string, new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength));
+    console.log(JSON.stringify({ out: opts.out, shape: out.shape, dtype: 'float32' }));
+  },
+};

@@ -1,0 +1,421 @@
+// SegFormer (Xie et al. 2021) as HuggingFace's SegformerForSemanticSegmentation: the same module tree
+// and parameter names (so HF checkpoints load as they are), the same numbers, and a faster layout:
+// - tokens stay (B, N, C) contiguous inside a stage; their NCHW view is channels-last, so the
+//   depthwise/sequence-reduction convs and the next patch embedding read them without copies;
+// - query/key/value (or key/value after sequence reduction) run as one fused GEMM;
+// - the decode head applies linear_fuse's per-stage column block to each stage *before* upsampling.
+//   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
+//   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
+//   4d→d 1×1 conv at 1/4 resolution (most of B0's FLOPs). `fusedDecoder: false` runs HF's order.
+import { BatchNorm2d, Conv2d, Dropout, LayerNorm, Linear, Module, ModuleList, normal_ } from '../torch/index.js';
+import { F, callOp, float, noGrad, type Tensor } from '../torch/index.js';
+
+/** HF SegformerConfig fields (snake_case, exactly as in config.json). */
+export interface SegformerConfig {
+  model_type: 'segformer';
+  num_channels: number;
+  num_encoder_blocks: number;
+  depths: number[];
+  sr_ratios: number[];
+  hidden_sizes: number[];
+  patch_sizes: number[];
+  strides: number[];
+  num_attention_heads: number[];
+  mlp_ratios: number[];
+  hidden_act: string;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  classifier_dropout_prob: number;
+  initializer_range: number;
+  drop_path_rate: number;
+  layer_norm_eps: number;
+  decoder_hidden_size: number;
+  semantic_loss_ignore_index: number;
+  reshape_last_stage?: boolean;
+  id2label: Record<string, string>;
+  label2id: Record<string, number>;
+  architectures?: string[];
+  [extra: string]: unknown;
+}
+
+const MIT = { hidden_sizes: [64, 128, 320, 512], num_attention_heads: [1, 2, 5, 8] };
+/** The MiT-b0…b5 encoder sizes and their decoder widths (SegFormer paper, Table 6). */
+export const SEGFORMER_VARIANTS: Record<string, Pick<SegformerConfig, 'hidden_sizes' | 'depths' | 'num_attention_heads' | 'decoder_hidden_size'>> = {
+  b0: { hidden_sizes: [32, 64, 160, 256], depths: [2, 2, 2, 2], num_attention_heads: [1, 2, 5, 8], decoder_hidden_size: 256 },
+  b1: { ...MIT, depths: [2, 2, 2, 2], decoder_hidden_size: 256 },
+  b2: { ...MIT, depths: [3, 4, 6, 3], decoder_hidden_size: 768 },
+  b3: { ...MIT, depths: [3, 4, 18, 3], decoder_hidden_size: 768 },
+  b4: { ...MIT, depths: [3, 8, 27, 3], decoder_hidden_size: 768 },
+  b5: { ...MIT, depths: [3, 6, 40, 3], decoder_hidden_size: 768 },
+};
+
+/** A full HF config for variant b0…b5 with the given class names. */
+export function segformerConfig(variant: string, labels: string[], overrides: Partial<SegformerConfig> = {}): SegformerConfig {
+  const v = SEGFORMER_VARIANTS[variant];
+  if (!v) throw new RangeError(`unknown SegFormer variant '${variant}': expected one of ${Object.keys(SEGFORMER_VARIANTS).join(', ')}`);
+  return {
+    model_type: 'segformer',
+    architectures: ['SegformerForSemanticSegmentation'],
+    num_channels: 3,
+    num_encoder_blocks: 4,
+    sr_ratios: [8, 4, 2, 1],
+    patch_sizes: [7, 3, 3, 3],
+    strides: [4, 2, 2, 2],
+    mlp_ratios: [4, 4, 4, 4],
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    classifier_dropout_prob: 0.1,
+    initializer_range: 0.02,
+    drop_path_rate: 0.1,
+    layer_norm_eps: 1e-6,
+    semantic_loss_ignore_index: 255,
+    reshape_last_stage: true,
+    ...v,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...overrides,
+  };
+}
+
+export function numLabels(c: SegformerConfig): number {
+  return Object.keys(c.id2label).length;
+}
+
+/** Checks a config (e.g. from a user's config.json) and says which field is wrong. */
+export function validateConfig(c: Partial<SegformerConfig>, where: string): SegformerConfig {
+  const fail = (m: string): never => {
+    throw new TypeError(`${where}: ${m}`);
+  };
+  if (c.model_type !== 'segformer') fail(`model_type is ${JSON.stringify(c.model_type)}, expected "segformer"`);
+  const n = c.num_encoder_blocks;
+  if (!Number.isInteger(n) || n! < 1) fail(`num_encoder_blocks ${n} is not a positive integer`);
+  for (const k of ['depths', 'sr_ratios', 'hidden_sizes', 'patch_sizes', 'strides', 'num_attention_heads', 'mlp_ratios'] as const) {
+    const a = c[k];
+    if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === 'number' && x > 0)) {
+      fail(`${k} ${JSON.stringify(a)} must be ${n} positive numbers`);
+    }
+  }
+  c.hidden_sizes!.forEach((h, i) => {
+    if (h % c.num_attention_heads![i]! !== 0) fail(`hidden_sizes[${i}]=${h} is not divisible by num_attention_heads[${i}]=${c.num_attention_heads![i]}`);
+  });
+  if (!c.id2label || Object.keys(c.id2label).length === 0) fail('id2label is missing or empty');
+  if (c.hidden_act !== undefined && c.hidden_act !== 'gelu') fail(`hidden_act ${c.hidden_act} is not supported (only "gelu")`);
+  return {
+    num_channels: 3,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+    classifier_dropout_prob: 0.1,
+    initializer_range: 0.02,
+    drop_path_rate: 0.1,
+    layer_norm_eps: 1e-6,
+    decoder_hidden_size: 256,
+    semantic_loss_ignore_index: 255,
+    hidden_act: 'gelu',
+    ...c,
+    label2id: c.label2id ?? Object.fromEntries(Object.entries(c.id2label!).map(([i, l]) => [l, Number(i)])),
+  } as SegformerConfig;
+}
+
+// Channels-last NCHW view of (B, N, C) tokens, and back. Both are free (no copy) for contiguous tokens.
+const tokensToImage = (x: Tensor, b: number, h: number, w: number): Tensor => x.view([b, h, w, x.size(2)]).permute([0, 3, 1, 2]);
+const imageToTokens = (x: Tensor): Tensor => x.permute([0, 2, 3, 1]).flatten(1, 2);
+
+export class SegformerOverlapPatchEmbeddings extends Module {
+  readonly proj: Conv2d;
+  readonly layer_norm: LayerNorm;
+  constructor(patchSize: number, stride: number, inChannels: number, hidden: number) {
+    super();
+    this.proj = this.child('proj', new Conv2d(inChannels, hidden, patchSize, { stride, padding: Math.floor(patchSize / 2) }));
+    this.layer_norm = this.child('layer_norm', new LayerNorm(hidden));
+  }
+  /** NCHW image → (B, N, C) tokens and the token grid size. */
+  forward(x: Tensor): { tokens: Tensor; h: number; w: number } {
+    const y = this.proj.forward(x);
+    const [, , h, w] = y.shape as [number, number, number, number];
+    return { tokens: this.layer_norm.forward(imageToTokens(y).contiguous()), h, w };
+  }
+}
+
+export class SegformerEfficientSelfAttention extends Module {
+  readonly query: Linear;
+  readonly key: Linear;
+  readonly value: Linear;
+  readonly sr: Conv2d | null = null;
+  readonly layer_norm: LayerNorm | null = null;
+  readonly headDim: number;
+  constructor(readonly hidden: number, readonly heads: number, readonly srRatio: number, readonly attnDropout: number) {
+    super();
+    this.headDim = hidden / heads;
+    this.query = this.child('query', new Linear(hidden, hidden));
+    this.key = this.child('key', new Linear(hidden, hidden));
+    this.value = this.child('value', new Linear(hidden, hidden));
+    if (srRatio > 1) {
+      this.sr = this.child('sr', new Conv2d(hidden, hidden, srRatio, { stride: srRatio }));
+      this.layer_norm = this.child('layer_norm', new LayerNorm(hidden));
+    }
+  }
+  forward(x: Tensor, h: number, w: number): Tensor {
+    const [b, n, c] = x.shape as [number, number, number];
+    const nh = this.heads;
+    const hd = this.headDim;
+    let q: Tensor, k: Tensor, v: Tensor;
+    const split = (t: Tensor, parts: number, len: number) => t.view([b, len, parts, nh, hd]).permute([2, 0, 3, 1, 4]);
+    if (this.sr && this.layer_norm) {
+      q = F.linear(x, this.query.weight, this.query.bias).view([b, n, nh, hd]).transpose(1, 2);
+      const r = this.layer_norm.forward(imageToTokens(this.sr.forward(tokensToImage(x, b, h, w))).contiguous());
+      const kvW = F.cat([this.key.weight, this.value.weight], 0);
+      const kvB = F.cat([this.key.bias!, this.value.bias!], 0);
+      const kv = split(F.linear(r, kvW, kvB), 2, r.size(1));
+      k = kv.select(0, 0);
+      v = kv.select(0, 1);
+    } else {
+      const qkvW = F.cat([this.query.weight, this.key.weight, this.value.weight], 0);
+      const qkvB = F.cat([this.query.bias!, this.key.bias!, this.value.bias!], 0);
+      const qkv = split(F.linear(x, qkvW, qkvB), 3, n);
+      q = qkv.select(0, 0);
+      k = qkv.select(0, 1);
+      v = qkv.select(0, 2);
+    }
+    const scores = F.matmul(q, k.transpose(-1, -2)).div(float(Math.sqrt(hd)));
+    const probs = F.dropout(F.softmax(scores, -1), this.attnDropout, this.training);
+    // (B, heads, N, hd) → (B, N, C)
+    return F.matmul(probs, v).transpose(1, 2).reshape([b, n, c]);
+  }
+}
+
+export class SegformerSelfOutput extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, readonly p: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hidden, hidden));
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(this.dense.forward(x), this.p, this.training);
+  }
+}
+
+export class SegformerAttention extends Module {
+  readonly self: SegformerEfficientSelfAttention;
+  readonly output: SegformerSelfOutput;
+  constructor(hidden: number, heads: number, srRatio: number, cfg: SegformerConfig) {
+    super();
+    this.self = this.child('self', new SegformerEfficientSelfAttention(hidden, heads, srRatio, cfg.attention_probs_dropout_prob));
+    this.output = this.child('output', new SegformerSelfOutput(hidden, cfg.hidden_dropout_prob));
+  }
+  forward(x: Tensor, h: number, w: number): Tensor {
+    return this.output.forward(this.self.forward(x, h, w));
+  }
+}
+
+export class SegformerDWConv extends Module {
+  readonly dwconv: Conv2d;
+  constructor(dim: number) {
+    super();
+    this.dwconv = this.child('dwconv', new Conv2d(dim, dim, 3, { padding: 1, groups: dim }));
+  }
+  forward(x: Tensor, h: number, w: number): Tensor {
+    const y = this.dwconv.forward(tokensToImage(x, x.size(0), h, w));
+    return imageToTokens(y);
+  }
+}
+
+export class SegformerMixFFN extends Module {
+  readonly dense1: Linear;
+  readonly dwconv: SegformerDWConv;
+  readonly dense2: Linear;
+  constructor(inF: number, hiddenF: number, readonly p: number) {
+    super();
+    this.dense1 = this.child('dense1', new Linear(inF, hiddenF));
+    this.dwconv = this.child('dwconv', new SegformerDWConv(hiddenF));
+    this.dense2 = this.child('dense2', new Linear(hiddenF, inF));
+  }
+  forward(x: Tensor, h: number, w: number): Tensor {
+    const y = F.dropout(F.gelu(this.dwconv.forward(this.dense1.forward(x), h, w)), this.p, this.training);
+    return F.dropout(this.dense2.forward(y), this.p, this.training);
+  }
+}
+
+export class SegformerLayer extends Module {
+  readonly layer_norm_1: LayerNorm;
+  readonly attention: SegformerAttention;
+  readonly layer_norm_2: LayerNorm;
+  readonly mlp: SegformerMixFFN;
+  constructor(hidden: number, heads: number, readonly dropPath: number, srRatio: number, mlpRatio: number, cfg: SegformerConfig) {
+    super();
+    this.layer_norm_1 = this.child('layer_norm_1', new LayerNorm(hidden));
+    this.attention = this.child('attention', new SegformerAttention(hidden, heads, srRatio, cfg));
+    this.layer_norm_2 = this.child('layer_norm_2', new LayerNorm(hidden));
+    this.mlp = this.child('mlp', new SegformerMixFFN(hidden, Math.trunc(hidden * mlpRatio), cfg.hidden_dropout_prob));
+  }
+  forward(x: Tensor, h: number, w: number): Tensor {
+    const a = F.dropPath(this.attention.forward(this.layer_norm_1.forward(x), h, w), this.dropPath, this.training);
+    const x1 = a.add(x);
+    const m = F.dropPath(this.mlp.forward(this.layer_norm_2.forward(x1), h, w), this.dropPath, this.training);
+    return m.add(x1);
+  }
+}
+
+/** One encoder stage's output: tokens (B, N, C) and their grid; `image()` is the free NCHW view. */
+export interface StageOutput {
+  tokens: Tensor;
+  h: number;
+  w: number;
+}
+
+export class SegformerEncoder extends Module {
+  readonly patch_embeddings: ModuleList<SegformerOverlapPatchEmbeddings>;
+  readonly block: ModuleList<ModuleList<SegformerLayer>>;
+  readonly layer_norm: ModuleList<LayerNorm>;
+  constructor(cfg: SegformerConfig) {
+    super();
+    const total = cfg.depths.reduce((a, b) => a + b, 0);
+    // torch.linspace(0, rate, total) in float32, as HF computes the stochastic-depth schedule
+    const dpr = Array.from({ length: total }, (_, i) => Math.fround(total > 1 ? (cfg.drop_path_rate * i) / (total - 1) : 0));
+    this.patch_embeddings = this.child('patch_embeddings', new ModuleList<SegformerOverlapPatchEmbeddings>());
+    this.block = this.child('block', new ModuleList<ModuleList<SegformerLayer>>());
+    this.layer_norm = this.child('layer_norm', new ModuleList<LayerNorm>());
+    let cur = 0;
+    for (let i = 0; i < cfg.num_encoder_blocks; i++) {
+      const hid = cfg.hidden_sizes[i]!;
+      this.patch_embeddings.push(
+        new SegformerOverlapPatchEmbeddings(cfg.patch_sizes[i]!, cfg.strides[i]!, i === 0 ? cfg.num_channels : cfg.hidden_sizes[i - 1]!, hid),
+      );
+      const layers = new ModuleList<SegformerLayer>();
+      for (let j = 0; j < cfg.depths[i]!; j++) {
+        layers.push(new SegformerLayer(hid, cfg.num_attention_heads[i]!, dpr[cur + j]!, cfg.sr_ratios[i]!, cfg.mlp_ratios[i]!, cfg));
+      }
+      cur += cfg.depths[i]!;
+      this.block.push(layers);
+      this.layer_norm.push(new LayerNorm(hid));
+    }
+  }
+  forward(pixelValues: Tensor): StageOutput[] {
+    const b = pixelValues.size(0);
+    const outs: StageOutput[] = [];
+    let x = pixelValues;
+    for (let i = 0; i < this.patch_embeddings.length; i++) {
+      const e = this.patch_embeddings.at(i).forward(x);
+      let t = e.tokens;
+      for (const layer of this.block.at(i)) t = layer.forward(t, e.h, e.w);
+      t = this.layer_norm.at(i).forward(t);
+      outs.push({ tokens: t, h: e.h, w: e.w });
+      x = tokensToImage(t, b, e.h, e.w); // channels-last NCHW, no copy
+    }
+    return outs;
+  }
+}
+
+export class SegformerModel extends Module {
+  readonly encoder: SegformerEncoder;
+  constructor(cfg: SegformerConfig) {
+    super();
+    this.encoder = this.child('encoder', new SegformerEncoder(cfg));
+  }
+  forward(pixelValues: Tensor): StageOutput[] {
+    return this.encoder.forward(pixelValues);
+  }
+}
+
+export class SegformerMLP extends Module {
+  readonly proj: Linear;
+  constructor(inDim: number, outDim: number) {
+    super();
+    this.proj = this.child('proj', new Linear(inDim, outDim));
+  }
+}
+
+export class SegformerDecodeHead extends Module {
+  readonly linear_c: ModuleList<SegformerMLP>;
+  readonly linear_fuse: Conv2d;
+  readonly batch_norm: BatchNorm2d;
+  readonly classifier: Conv2d;
+  readonly dropout: Dropout;
+  fusedDecoder = true;
+  constructor(readonly cfg: SegformerConfig) {
+    super();
+    const d = cfg.decoder_hidden_size;
+    this.linear_c = this.child('linear_c', new ModuleList(cfg.hidden_sizes.map((c) => new SegformerMLP(c, d))));
+    this.linear_fuse = this.child('linear_fuse', new Conv2d(d * cfg.num_encoder_blocks, d, 1, { bias: false }));
+    this.batch_norm = this.child('batch_norm', new BatchNorm2d(d));
+    this.dropout = this.child('dropout', new Dropout(cfg.classifier_dropout_prob));
+    this.classifier = this.child('classifier', new Conv2d(d, numLabels(cfg), 1));
+  }
+  forward(stages: StageOutput[]): Tensor {
+    const d = this.cfg.decoder_hidden_size;
+    const n = stages.length;
+    const b = stages[0]!.tokens.size(0);
+    const { h: H, w: W } = stages[0]!;
+    const fuseW = this.linear_fuse.weight.view([d, n * d]);
+    let fused: Tensor | null = null;
+    const parts: Tensor[] = [];
+    stages.forEach((s, i) => {
+      const mlp = this.linear_c.at(i).proj;
+      // HF concatenates the stages in reverse: column block (n-1-i) of linear_fuse belongs to stage i.
+      const wi = fuseW.narrow(1, (n - 1 - i) * d, d);
+      if (this.fusedDecoder) {
+        const y = F.linear(s.tokens, wi.matmul(mlp.weight), mlp.bias!.unsqueeze(0).matmul(wi.transpose(0, 1)).squeeze(0));
+        let img = tokensToImage(y, b, s.h, s.w);
+        if (s.h !== H || s.w !== W) img = F.interpolate(img, { size: [H, W], mode: 'bilinear', alignCorners: false });
+        fused = fused ? fused.add(img) : img;
+      } else {
+        let img = tokensToImage(F.linear(s.tokens, mlp.weight, mlp.bias), b, s.h, s.w);
+        img = F.interpolate(img, { size: [H, W], mode: 'bilinear', alignCorners: false });
+        parts.unshift(img);
+      }
+    });
+    const x = this.fusedDecoder ? fused! : this.linear_fuse.forward(F.cat(parts, 1));
+    return this.classifier.forward(this.dropout.forward(F.relu(this.batch_norm.forward(x))));
+  }
+}
+
+export class SegformerForSemanticSegmentation extends Module {
+  readonly segformer: SegformerModel;
+  readonly decode_head: SegformerDecodeHead;
+  constructor(readonly config: SegformerConfig, opts: { init?: boolean } = {}) {
+    super();
+    this.segformer = this.child('segformer', new SegformerModel(config));
+    this.decode_head = this.child('decode_head', new SegformerDecodeHead(config));
+    if (opts.init !== false) this.initWeights();
+  }
+  get numLabels(): number {
+    return numLabels(this.config);
+  }
+  /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm (1, 0). */
+  initWeights(root: Module = this): void {
+    noGrad(() => {
+      for (const [, m] of root.modules()) {
+        if (m instanceof Linear || m instanceof Conv2d) {
+          normal_(m.weight, 0, this.config.initializer_range);
+          m.bias?.zero_();
+        } else if (m instanceof LayerNorm) {
+          m.weight.fill_(1);
+          m.bias.zero_();
+        }
+      }
+    });
+  }
+  /** Logits (B, numLabels, ⌈H/4⌉, ⌈W/4⌉) for normalised NCHW pixel values. */
+  forward(pixelValues: Tensor): Tensor {
+    if (pixelValues.ndim !== 4 || pixelValues.size(1) !== this.config.num_channels) {
+      throw new RangeError(`SegFormer: expected pixel values (N, ${this.config.num_channels}, H, W), got [${pixelValues.shape}]`);
+    }
+    return this.decode_head.forward(this.segformer.forward(pixelValues));
+  }
+}
+
+/**
+ * HF's semantic-segmentation loss: logits upsampled bilinearly (align_corners=False) to the label size,
+ * then cross-entropy with optional class weights (weighted mean) and the ignore index.
+ */
+export function segmentationLoss(
+  logits: Tensor,
+  labels: Tensor,
+  o: { weight?: Tensor | null; ignoreIndex?: number; labelSmoothing?: number } = {},
+): Tensor {
+  const [hl, wl] = labels.shape.slice(-2) as [number, number];
+  const up = F.interpolate(logits, { size: [hl, wl], mode: 'bilinear', alignCorners: false });
+  return F.crossEntropy(up, labels, { weight: o.weight ?? null, ignoreIndex: o.ignoreIndex ?? 255, labelSmoothing: o.labelSmoothing ?? 0 });
+}
+
+export { callOp };

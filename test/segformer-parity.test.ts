@@ -1,0 +1,189 @@
+// SegFormer against HuggingFace's own numbers (the shared fixtures) and the PyTorch reference.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fromArray, tidy, noGrad, manualSeed, randn, type Tensor } from '../src/torch/index.js';
+import { loadSegformer, saveSegformer, readConfig } from '../src/models/hf.js';
+import { SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/segformer.js';
+import { fixturesRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
+import { PYTHON } from '../src/util/python.js';
+
+const root = path.join(fixturesRoot(), 'segformer');
+if (!fs.existsSync(root)) throw new Error(`SegFormer fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
+
+interface Meta {
+  files: Record<string, { dtype: string; shape: number[] }>;
+  loss: number;
+  grads: Record<string, string>;
+  ignore_index: number;
+}
+
+function readBin(dir: string, meta: Meta, name: string): Tensor {
+  const f = meta.files[name]!;
+  const buf = fs.readFileSync(path.join(dir, name));
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return fromArray(bytes, f.shape, f.dtype as 'float32' | 'int64');
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  return tidy(() => a.sub(b).abs().max().item());
+}
+
+const quiet = () => {};
+
+for (const fixture of ['tiny', 'b0']) {
+  const dir = path.join(root, fixture);
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const weightFiles = ['model.safetensors', 'pytorch_model.bin'].filter((f) => fs.existsSync(path.join(dir, f)));
+
+  describe(`SegFormer parity: ${fixture}`, () => {
+    for (const weights of weightFiles) {
+      it(`${weights}: logits, weighted loss and gradients match HF`, () => {
+        const { model } = loadSegformer(dir, { weights, log: quiet });
+        model.eval();
+        tidy(() => {
+          const x = readBin(dir, meta, 'input.bin');
+          const labels = readBin(dir, meta, 'labels.bin');
+          const w = readBin(dir, meta, 'class_weights.bin');
+          const logits = model.forward(x);
+          const expected = readBin(dir, meta, 'logits.bin');
+          assert.deepEqual(logits.shape, expected.shape);
+          const d = maxAbsDiff(logits, expected);
+          assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
+          const loss = segmentationLoss(logits, labels, { weight: w, ignoreIndex: meta.ignore_index });
+          const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
+          assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
+          loss.backward();
+          const params = model.stateDict();
+          for (const [name, file] of Object.entries(meta.grads)) {
+            const g = params.get(name)!.grad;
+            assert.ok(g, `no gradient for ${name}`);
+            const e = readBin(dir, meta, file);
+            const scale = e.abs().max().item();
+            const gd = maxAbsDiff(g, e);
+            assert.ok(gd <= 1e-4 * scale, `grad ${name}: max |diff| ${gd} > 1e-4 × ${scale}`);
+          }
+        });
+        model.dispose();
+      });
+    }
+
+    it('the fused decoder equals HF\'s concat-then-fuse order', () => {
+      const { model } = loadSegformer(dir, { log: quiet });
+      model.eval();
+      tidy(() => {
+        const x = readBin(dir, meta, 'input.bin');
+        const a = model.forward(x);
+        model.decode_head.fusedDecoder = false;
+        const b = model.forward(x);
+        const d = maxAbsDiff(a, b);
+        assert.ok(d <= 2e-5, `fused vs reference decoder differ by ${d}`);
+      });
+      model.dispose();
+    });
+  });
+}
+
+describe('SegFormer: odd input sizes against the PyTorch reference', () => {
+  const refDir = path.join(sharedRoot(), 'reference', 'pytorch');
+  const hasTorch = fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+  it('sizes that are not multiples of 32 give the reference logits', { skip: !hasTorch && `${PYTHON} with torch is not installed` }, () => {
+    const dir = path.join(root, 'tiny');
+    const { model } = loadSegformer(dir, { log: quiet });
+    model.eval();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-odd-'));
+    for (const [h, w] of [[50, 70], [37, 101], [97, 33]] as const) {
+      tidy(() => {
+        manualSeed(h * w);
+        const x = randn([1, 3, h, w]);
+        const inp = path.join(tmp, 'in.bin');
+        const out = path.join(tmp, 'out.bin');
+        fs.writeFileSync(inp, x.toArray() as Float32Array);
+        const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'helpers', 'ref_segformer.py'), refDir, dir, inp, `1,3,${h},${w}`, out], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const ours = noGrad(() => model.forward(x));
+        const expectShape = [1, 12, Math.floor((h - 1) / 4) + 1, Math.floor((w - 1) / 4) + 1];
+        assert.deepEqual(ours.shape, expectShape);
+        const buf = fs.readFileSync(out);
+        const ref = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), expectShape, 'float32');
+        const d = maxAbsDiff(ours, ref);
+        assert.ok(d <= 1e-4, `${h}x${w}: logits max |diff| ${d}`);
+      });
+    }
+    model.dispose();
+    fs.rmSync(tmp, { recursive: true });
+  });
+});
+
+describe('SegFormer checkpoints', () => {
+  it('save → load round trip reproduces outputs; config keeps id2label/label2id', () => {
+    manualSeed(0);
+    const labels = ['road', 'car', 'sky'];
+    const m = new SegformerForSemanticSegmentation(segformerConfig('b0', labels, { hidden_sizes: [8, 16, 24, 32], decoder_hidden_size: 16, num_attention_heads: [1, 2, 4, 8], depths: [1, 1, 1, 1] }));
+    m.eval();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-ckpt-'));
+    saveSegformer(m, tmp);
+    const cfg = readConfig(tmp);
+    assert.deepEqual(cfg.id2label, { 0: 'road', 1: 'car', 2: 'sky' });
+    assert.deepEqual(cfg.label2id, { road: 0, car: 1, sky: 2 });
+    const { model: m2 } = loadSegformer(tmp, { log: quiet });
+    m2.eval();
+    tidy(() => {
+      const x = randn([1, 3, 40, 56]);
+      assert.equal(maxAbsDiff(m.forward(x), m2.forward(x)), 0);
+    });
+    fs.rmSync(tmp, { recursive: true });
+  });
+
+  it('encoder-only checkpoints initialise the decode head; other label counts re-initialise the classifier', () => {
+    const dir = path.join(root, 'tiny');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-enc-'));
+    // an nvidia/mit-b0 style checkpoint: bare encoder keys plus an image-classification head
+    const { model } = loadSegformer(dir, { log: quiet });
+    const sd = new Map([...model.stateDict()].filter(([k]) => k.startsWith('segformer.')).map(([k, v]) => [k.slice('segformer.'.length), v] as [string, Tensor]));
+    sd.set('classifier.weight', randn([1000, 128]));
+    sd.set('classifier.bias', randn([1000]));
+    fs.copyFileSync(path.join(dir, 'config.json'), path.join(tmp, 'config.json'));
+    const { saveTensors } = awaitTorch;
+    saveTensors(path.join(tmp, 'model.safetensors'), sd);
+    const logs: string[] = [];
+    const r = loadSegformer(tmp, { log: (l) => logs.push(l), labels: ['a', 'b', 'c'] });
+    assert.ok(logs.some((l) => /encoder-only checkpoint; the decode head \(\d+ tensors\) is initialised/.test(l)), logs.join('\n'));
+    assert.deepEqual(r.dropped.sort(), ['classifier.bias', 'classifier.weight']);
+    assert.equal(r.model.numLabels, 3);
+    tidy(() => {
+      const enc = r.model.stateDict().get('segformer.encoder.block.0.0.attention.self.query.weight')!;
+      assert.equal(maxAbsDiff(enc, model.stateDict().get('segformer.encoder.block.0.0.attention.self.query.weight')!), 0);
+    });
+    // full checkpoint, 5 labels instead of 12: one log line, classifier re-initialised, the rest loaded
+    const logs2: string[] = [];
+    const r2 = loadSegformer(dir, { log: (l) => logs2.push(l), labels: ['a', 'b', 'c', 'd', 'e'] });
+    assert.equal(logs2.length, 1);
+    assert.match(logs2[0]!, /checkpoint has 12 labels .* model has 5; decode_head\.classifier is re-initialised/);
+    assert.deepEqual(r2.model.decode_head.classifier.weight.shape, [5, 32, 1, 1]);
+    // a real mismatch lists the keys
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-bad-'));
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    cfg.hidden_sizes = [16, 32, 64, 256];
+    cfg.num_attention_heads = [1, 2, 4, 8];
+    fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify(cfg));
+    fs.copyFileSync(path.join(dir, 'model.safetensors'), path.join(bad, 'model.safetensors'));
+    assert.throws(() => loadSegformer(bad, { log: quiet }), /does not fit .*config\.json: shape mismatches \(25\): .*segformer\.encoder\.block\.3\.0\.attention\.self\.query\.weight expected \[256,256\] got \[128,128\]/);
+    for (const d of [tmp, bad]) fs.rmSync(d, { recursive: true });
+  });
+
+  it('bad config.json: clear errors naming the file and field', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
+    fs.writeFileSync(path.join(tmp, 'config.json'), '{"model_type": "bert"}');
+    assert.throws(() => readConfig(tmp), /config\.json: model_type is "bert", expected "segformer"/);
+    fs.writeFileSync(path.join(tmp, 'config.json'), '{not json');
+    assert.throws(() => readConfig(tmp), /config\.json: invalid JSON/);
+    assert.throws(() => readConfig(path.join(tmp, 'nope')), /config\.json: not found/);
+    fs.rmSync(tmp, { recursive: true });
+  });
+});
+
+import * as awaitTorch from '../src/torch/index.js';
