@@ -5,7 +5,8 @@
       "sources": [
         "native/addon.cc",
         "native/tensor.cc",
-        "native/dispatch.cc"
+        "native/dispatch.cc",
+        "native/allocator.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -114,6 +114,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   InitDispatch(env, exports);
+  InitAllocator(env, exports);
   return exports;
 }
 

@@ -83,6 +83,7 @@ Napi::Value Guarded(Napi::Env env, const std::string& context, F&& fn) {
 }
 
 void InitDispatch(Napi::Env env, Napi::Object exports);
+void InitAllocator(Napi::Env env, Napi::Object exports);
 Napi::Value FromArray(const Napi::CallbackInfo& info);
 
 }  // namespace streetseg

@@ -47,7 +47,9 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
-  stats(): { liveTensors: number; externalBytes: number };
+  stats(): { liveTensors: number; externalBytes: number; handles: number };
+  allocatorStats(): { caching: boolean; cachedBytes: number; capBytes: number; hits: number; misses: number };
+  emptyCache(): void;
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string; cudaAvailable: boolean; mklAvailable: boolean };
 }
 

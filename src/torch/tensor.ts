@@ -617,3 +617,9 @@ export const isGradEnabled = (): boolean => native.isGradEnabled();
 export const setNumThreads = (n: number): void => native.setNumThreads(n);
 export const getNumThreads = (): number => native.getNumThreads();
 export const manualSeed = (seed: number): void => native.manualSeed(seed);
+
+/** The caching CPU allocator's state (large blocks kept for reuse; see native/allocator.cc). */
+export const allocatorStats = (): { caching: boolean; cachedBytes: number; capBytes: number; hits: number; misses: number } =>
+  native.allocatorStats();
+/** Returns every cached block to the system. */
+export const emptyCache = (): void => native.emptyCache();
