@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { dataRoot, repoRoot } from '../src/util/paths.js';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { camvidClasses } from '../src/data/camvid.js';
@@ -25,8 +25,7 @@ import {
 import { randomSplit, readSplitList, splitDataset, writeSplitList } from '../src/data/split.js';
 import { hashSeed, permutation, rng, shuffled } from '../src/util/random.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DATA = process.env.STREETSEG_DATA ?? path.resolve(REPO, '..', 'shared', 'data');
+const DATA = dataRoot();
 const CAMSEQ = path.join(DATA, 'camseq01');
 const CAMVID = path.join(DATA, 'camvid');
 
@@ -318,7 +317,7 @@ describe('folder layout', () => {
 });
 
 describe('preprocess', () => {
-  const fixture = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'interp-torch.json'), 'utf8')) as {
+  const fixture = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'interp-torch.json'), 'utf8')) as {
     nearest: { in: number; out: number; idx: number[] }[];
     bilinear: { h: number; w: number; out: number[] }[];
     bilinear_input: { c: number; h: number; w: number; chw: number[] };

@@ -4,16 +4,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { dataRoot } from '../src/util/paths.js';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseArgs } from '../src/cli/command.js';
 import { statsCommand } from '../src/cli/commands/stats.js';
 import { openDataset } from '../src/data/dataset.js';
 import { accumulateLabel, classFrequencies, classWeights, computeStats, emptyStats, renderStatsChart, statsChartSvg, statsReport } from '../src/data/stats.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DATA = process.env.STREETSEG_DATA ?? path.resolve(REPO, '..', 'shared', 'data');
+const DATA = dataRoot();
 const CAMVID = path.join(DATA, 'camvid');
 const CAMSEQ = path.join(DATA, 'camseq01');
 

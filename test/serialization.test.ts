@@ -1,10 +1,10 @@
+import { sharedRoot as sharedRootOf } from '../src/util/paths.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
 import { crc32, listZip, readZip, writeZip, ZipReader } from '../src/util/zip.js';
 import {
@@ -15,9 +15,7 @@ import {
 
 // ------------------------------------------------------------------ fixtures
 
-// Tests run from dist/test/, so the repo root is two levels up.
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const sharedRoot = process.env.STREETSEG_SHARED ?? path.resolve(repoRoot, '..', 'shared');
+const sharedRoot = sharedRootOf();
 
 function fixture(rel: string): string {
   const p = path.join(sharedRoot, 'fixtures', 'segformer', rel);

@@ -2,10 +2,10 @@
 // augmentation + normalisation) with nothing consuming them. Uses the real CamVid train split (or CamSeq01)
 // under $STREETSEG_DATA or <repo>/../shared/data when present, else a synthetic CamSeq01-layout set written
 // once to the OS temp folder.
+import { dataRoot } from '../util/paths.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDataset } from './dataset.js';
 import { DataLoader } from './loader.js';
 import { writeSyntheticDataset } from './synthetic.js';
@@ -58,9 +58,7 @@ export interface BenchDataResult {
 
 /** <repo>/../shared/data, resolved from this file (dist/src/data/bench.js or src/data/bench.ts). */
 export function defaultDataRoot(): string {
-  if (process.env.STREETSEG_DATA) return path.resolve(process.env.STREETSEG_DATA);
-  const repo = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url));
-  return path.resolve(repo, '..', 'shared', 'data');
+  return path.resolve(dataRoot());
 }
 
 async function syntheticSet(width: number, height: number, count: number, where?: string): Promise<string> {

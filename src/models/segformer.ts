@@ -38,6 +38,21 @@ export interface SegformerConfig {
   [extra: string]: unknown;
 }
 
+// Defaults of HF's SegformerConfig for the fields a config.json may leave out.
+const HF_DEFAULTS = {
+  num_channels: 3,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0,
+  attention_probs_dropout_prob: 0,
+  classifier_dropout_prob: 0.1,
+  initializer_range: 0.02,
+  drop_path_rate: 0.1,
+  layer_norm_eps: 1e-6,
+  decoder_hidden_size: 256,
+  semantic_loss_ignore_index: 255,
+  reshape_last_stage: true,
+};
+
 const MIT = { hidden_sizes: [64, 128, 320, 512], num_attention_heads: [1, 2, 5, 8] };
 /** The MiT-b0…b5 encoder sizes and their decoder widths (SegFormer paper, Table 6). */
 export const SEGFORMER_VARIANTS: Record<string, Pick<SegformerConfig, 'hidden_sizes' | 'depths' | 'num_attention_heads' | 'decoder_hidden_size'>> = {
@@ -56,21 +71,12 @@ export function segformerConfig(variant: string, labels: string[], overrides: Pa
   return {
     model_type: 'segformer',
     architectures: ['SegformerForSemanticSegmentation'],
-    num_channels: 3,
+    ...HF_DEFAULTS,
     num_encoder_blocks: 4,
     sr_ratios: [8, 4, 2, 1],
     patch_sizes: [7, 3, 3, 3],
     strides: [4, 2, 2, 2],
     mlp_ratios: [4, 4, 4, 4],
-    hidden_act: 'gelu',
-    hidden_dropout_prob: 0,
-    attention_probs_dropout_prob: 0,
-    classifier_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    drop_path_rate: 0.1,
-    layer_norm_eps: 1e-6,
-    semantic_loss_ignore_index: 255,
-    reshape_last_stage: true,
     ...v,
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
     label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
@@ -102,16 +108,7 @@ export function validateConfig(c: Partial<SegformerConfig>, where: string): Segf
   if (!c.id2label || Object.keys(c.id2label).length === 0) fail('id2label is missing or empty');
   if (c.hidden_act !== undefined && c.hidden_act !== 'gelu') fail(`hidden_act ${c.hidden_act} is not supported (only "gelu")`);
   return {
-    num_channels: 3,
-    hidden_dropout_prob: 0,
-    attention_probs_dropout_prob: 0,
-    classifier_dropout_prob: 0.1,
-    initializer_range: 0.02,
-    drop_path_rate: 0.1,
-    layer_norm_eps: 1e-6,
-    decoder_hidden_size: 256,
-    semantic_loss_ignore_index: 255,
-    hidden_act: 'gelu',
+    ...HF_DEFAULTS,
     ...c,
     label2id: c.label2id ?? Object.fromEntries(Object.entries(c.id2label!).map(([i, l]) => [l, Number(i)])),
   } as SegformerConfig;
