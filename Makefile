@@ -27,8 +27,12 @@ demo: setup
 test: setup
 	node --test --test-concurrency=1 dist/test/
 
+# Each line prints one JSON object; docs/benchmarks.md records a run.
 bench: setup
 	$(CLI) bench engine --compare-pytorch
+	$(CLI) bench model --model b0 --compare-pytorch
+	$(CLI) bench model --model b0 --train --batch 2 --compare-pytorch
+	$(CLI) bench data --json
 
 clean:
 	rm -rf build dist

@@ -33,6 +33,9 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 }
 
 const quiet = () => {};
+let torchChecked: boolean | undefined;
+const hasPythonTorch = (): boolean =>
+  (torchChecked ??= fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
 
 for (const fixture of ['tiny', 'b0']) {
   const dir = path.join(root, fixture);
@@ -89,8 +92,7 @@ for (const fixture of ['tiny', 'b0']) {
 
 describe('SegFormer: odd input sizes against the PyTorch reference', () => {
   const refDir = path.join(sharedRoot(), 'reference', 'pytorch');
-  const hasTorch = fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-  it('sizes that are not multiples of 32 give the reference logits', { skip: !hasTorch && `${PYTHON} with torch is not installed` }, () => {
+  it('sizes that are not multiples of 32 give the reference logits', { skip: !hasPythonTorch() && `${PYTHON} with torch is not installed` }, () => {
     const dir = path.join(root, 'tiny');
     const { model } = loadSegformer(dir, { log: quiet });
     model.eval();
@@ -119,6 +121,29 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
 });
 
 describe('SegFormer checkpoints', () => {
+  it('a checkpoint we save loads strictly into the PyTorch reference (HF module names) with the same logits', { skip: !hasPythonTorch() && `${PYTHON} with torch is not installed` }, () => {
+    manualSeed(11);
+    const m = new SegformerForSemanticSegmentation(segformerConfig('b0', ['a', 'b', 'c', 'd', 'e'], { hidden_sizes: [16, 32, 48, 64], decoder_hidden_size: 24, num_attention_heads: [1, 2, 3, 4] }));
+    // make batch-norm running stats non-trivial so that they must round-trip too
+    m.train();
+    tidy(() => void m.forward(randn([2, 3, 64, 64])));
+    m.eval();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-topy-'));
+    saveSegformer(m, path.join(tmp, 'ckpt'));
+    tidy(() => {
+      const x = randn([1, 3, 45, 61]);
+      fs.writeFileSync(path.join(tmp, 'in.bin'), x.toArray() as Float32Array);
+      const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'helpers', 'ref_segformer.py'), path.join(sharedRoot(), 'reference', 'pytorch'), path.join(tmp, 'ckpt'), path.join(tmp, 'in.bin'), '1,3,45,61', path.join(tmp, 'out.bin')], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const ours = m.forward(x);
+      const buf = fs.readFileSync(path.join(tmp, 'out.bin'));
+      const ref = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), ours.shape, 'float32');
+      const d = maxAbsDiff(ours, ref);
+      assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
+    });
+    fs.rmSync(tmp, { recursive: true });
+  });
+
   it('save → load round trip reproduces outputs; config keeps id2label/label2id', () => {
     manualSeed(0);
     const labels = ['road', 'car', 'sky'];

@@ -60,3 +60,14 @@ describe('native errors become JS errors', () => {
     assert.throws(() => z.backward(), /modified by an inplace operation/);
   });
 });
+
+describe('engine info', () => {
+  it('detects OpenBLAS, and warns loudly about the reference BLAS', async () => {
+    const { detectBlas, engineInfo } = await import('../src/torch/info.js');
+    assert.equal(engineInfo('x').blas.kind, 'openblas');
+    const ref = detectBlas(['/usr/lib/x86_64-linux-gnu/libtorch_cpu.so.1.13.0', '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0']);
+    assert.equal(ref.kind, 'reference');
+    assert.match(ref.warning ?? '', /reference \(netlib\) BLAS.*apt-get install libopenblas0-openmp/);
+    assert.equal(detectBlas(['/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3']).kind, 'openblas');
+  });
+});
