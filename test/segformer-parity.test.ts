@@ -33,9 +33,11 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 }
 
 const quiet = () => {};
-let torchChecked: boolean | undefined;
-const hasPythonTorch = (): boolean =>
-  (torchChecked ??= fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+// The PyTorch reference (python3-torch, installed by make setup) checks what HF fixtures cannot.
+function requirePythonTorch(): void {
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${PYTHON} cannot import torch (run make setup): ${r.stderr ?? r.error}`);
+}
 
 for (const fixture of ['tiny', 'b0']) {
   const dir = path.join(root, fixture);
@@ -92,7 +94,8 @@ for (const fixture of ['tiny', 'b0']) {
 
 describe('SegFormer: odd input sizes against the PyTorch reference', () => {
   const refDir = path.join(sharedRoot(), 'reference', 'pytorch');
-  it('sizes that are not multiples of 32 give the reference logits', { skip: !hasPythonTorch() && `${PYTHON} with torch is not installed` }, () => {
+  it('sizes that are not multiples of 32 give the reference logits', () => {
+    requirePythonTorch();
     const dir = path.join(root, 'tiny');
     const { model } = loadSegformer(dir, { log: quiet });
     model.eval();
@@ -121,7 +124,8 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
 });
 
 describe('SegFormer checkpoints', () => {
-  it('a checkpoint we save loads strictly into the PyTorch reference (HF module names) with the same logits', { skip: !hasPythonTorch() && `${PYTHON} with torch is not installed` }, () => {
+  it('a checkpoint we save loads strictly into the PyTorch reference (HF module names) with the same logits', () => {
+    requirePythonTorch();
     manualSeed(11);
     const m = new SegformerForSemanticSegmentation(segformerConfig('b0', ['a', 'b', 'c', 'd', 'e'], { hidden_sizes: [16, 32, 48, 64], decoder_hidden_size: 24, num_attention_heads: [1, 2, 3, 4] }));
     // make batch-norm running stats non-trivial so that they must round-trip too

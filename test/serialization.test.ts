@@ -529,12 +529,9 @@ describe('torch.save checkpoints', () => {
     });
   });
 
-  test('real torch.save output from python (when /usr/bin/python3 has torch)', (t) => {
+  test('real torch.save output from python (python3-torch is installed by make setup)', () => {
     const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      t.skip('python3 with torch is not available');
-      return;
-    }
+    assert.equal(probe.status, 0, `/usr/bin/python3 cannot import torch (run make setup): ${probe.stderr}`);
     const dir = tmpDir();
     const script = `
 import torch, json, sys
