@@ -10,8 +10,9 @@ setup: apt node_modules/.package-lock.json $(NATIVE) build
 apt:
 	@bash scripts/setup-apt.sh
 
+# Scripts are skipped here (the addon is built by its own target below, once).
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 $(NATIVE): native/*.cc native/*.h binding.gyp scripts/libtorch-config.cjs node_modules/.package-lock.json
