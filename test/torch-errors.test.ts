@@ -42,6 +42,12 @@ describe('native errors become JS errors', () => {
     assert.throws(() => fromArray(new Uint8Array(10), [3], 'float32'), /10 bytes given but shape and dtype float32 need 12/);
     assert.throws(() => new (native.NativeTensor as unknown as new () => unknown)(), /cannot be constructed directly/);
     assert.throws(() => tensor([1, 2, 3], [3]).item(), /one element/);
+    // objects that only pretend to be handles: errors, not crashes
+    const fake = Object.create(native.NativeTensor.prototype) as never;
+    assert.throws(() => (fake as { shape: number[] }).shape);
+    assert.throws(() => callOp('aten::add.Tensor', [{ native: fake }, zeros([1])]));
+    assert.throws(() => native.callOp(1e9, []), /unknown op id/);
+    assert.throws(() => zeros([2]).native.backward(fake));
   });
 
   it('autograd misuse: in-place on a leaf, backward twice, backward without grad', () => {
