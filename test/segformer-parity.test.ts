@@ -123,6 +123,23 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
   });
 });
 
+describe('SegFormer variants', () => {
+  it('B0–B5 have the parameter counts of the HF/PyTorch models (19 Cityscapes labels)', () => {
+    // counted with shared/reference/pytorch/segformer.py (HF module tree), parameters + buffers
+    const expected: Record<string, [number, number]> = {
+      b0: [3719027, 513], b1: [13682131, 513], b2: [27361235, 1537],
+      b3: [47237075, 1537], b4: [64007635, 1537], b5: [84607955, 1537],
+    };
+    for (const [v, [params, buffers]] of Object.entries(expected)) {
+      const m = new SegformerForSemanticSegmentation(segformerConfig(v, Array.from({ length: 19 }, (_, i) => `c${i}`)), { init: false });
+      assert.equal(m.numParameters(), params, `${v} parameters`);
+      assert.equal(m.namedBuffers().reduce((n, [, b]) => n + b.numel, 0), buffers, `${v} buffers`);
+      m.dispose();
+    }
+    assert.throws(() => segformerConfig('b9', ['a']), /unknown SegFormer variant 'b9': expected one of b0, b1, b2, b3, b4, b5/);
+  });
+});
+
 describe('SegFormer checkpoints', () => {
   it('a checkpoint we save loads strictly into the PyTorch reference (HF module names) with the same logits', () => {
     requirePythonTorch();
