@@ -2,7 +2,8 @@
 // and parameter names (so HF checkpoints load as they are), the same numbers, and a faster layout:
 // - tokens stay (B, N, C) contiguous inside a stage; their NCHW view is channels-last, so the
 //   depthwise/sequence-reduction convs and the next patch embedding read them without copies;
-// - query/key/value (or key/value after sequence reduction) run as one fused GEMM;
+// - query/key/value (or key/value after sequence reduction) run as one fused GEMM, with the attention
+//   scale folded into the query weights;
 // - the decode head applies linear_fuse's per-stage column block to each stage *before* upsampling.
 //   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
 //   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
@@ -158,8 +159,10 @@ export class SegformerEfficientSelfAttention extends Module {
     const hd = this.headDim;
     let q: Tensor, k: Tensor, v: Tensor;
     const split = (t: Tensor, parts: number, len: number) => t.view([b, len, parts, nh, hd]).permute([2, 0, 3, 1, 4]);
+    // 1/√d is folded into the query projection (weights are tiny), sparing a pass over the scores.
+    const scale = float(1 / Math.sqrt(hd));
     if (this.sr && this.layer_norm) {
-      q = F.linear(x, this.query.weight, this.query.bias).view([b, n, nh, hd]).transpose(1, 2);
+      q = F.linear(x, this.query.weight.mul(scale), this.query.bias!.mul(scale)).view([b, n, nh, hd]).transpose(1, 2);
       const r = this.layer_norm.forward(imageToTokens(this.sr.forward(tokensToImage(x, b, h, w))).contiguous());
       const kvW = F.cat([this.key.weight, this.value.weight], 0);
       const kvB = F.cat([this.key.bias!, this.value.bias!], 0);
@@ -167,14 +170,14 @@ export class SegformerEfficientSelfAttention extends Module {
       k = kv.select(0, 0);
       v = kv.select(0, 1);
     } else {
-      const qkvW = F.cat([this.query.weight, this.key.weight, this.value.weight], 0);
-      const qkvB = F.cat([this.query.bias!, this.key.bias!, this.value.bias!], 0);
+      const qkvW = F.cat([this.query.weight.mul(scale), this.key.weight, this.value.weight], 0);
+      const qkvB = F.cat([this.query.bias!.mul(scale), this.key.bias!, this.value.bias!], 0);
       const qkv = split(F.linear(x, qkvW, qkvB), 3, n);
       q = qkv.select(0, 0);
       k = qkv.select(0, 1);
       v = qkv.select(0, 2);
     }
-    const scores = F.matmul(q, k.transpose(-1, -2)).div(float(Math.sqrt(hd)));
+    const scores = F.matmul(q, k.transpose(-1, -2));
     const probs = F.dropout(F.softmax(scores, -1), this.attnDropout, this.training);
     // (B, heads, N, hd) → (B, N, C)
     return F.matmul(probs, v).transpose(1, 2).reshape([b, n, c]);

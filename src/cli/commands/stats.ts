@@ -11,7 +11,9 @@ export const statsCommand: Command = {
   options: [
     { name: 'data', type: 'string', help: 'dataset folder', required: true },
     { name: 'format', type: 'string', help: 'dataset layout (auto-detected if omitted)', choices: ['camseq01', 'camvid', 'folder'] },
-    { name: 'split', type: 'string', help: 'split for camvid (list file / folder pair) or folder datasets', default: 'train' },
+    // No default here: camvid defaults to its train split, while a folder dataset without a split reads
+    // images/ + masks/ directly (a 'train' default would send it to images/train/).
+    { name: 'split', type: 'string', help: 'camvid: split list/folder pair (default train); folder: use images/SPLIT + masks/SPLIT' },
     { name: 'void', type: 'string', help: "void as a class, or mapped to the ignore index", choices: ['class', 'ignore'], default: 'ignore' },
     { name: 'unknown-colors', type: 'string', help: 'label colours/ids outside the classes', choices: ['error', 'ignore'], default: 'error' },
     { name: 'grouping', type: 'string', help: "colour datasets: camvid11, none, or a grouping file" },
@@ -23,8 +25,8 @@ export const statsCommand: Command = {
     const openOpts: OpenOptions = {
       void: opts.void as 'class' | 'ignore',
       unknownColors: opts['unknown-colors'] as 'error' | 'ignore',
-      split: opts.split as string,
     };
+    if (opts.split !== undefined) openOpts.split = opts.split as string;
     if (opts.format) openOpts.format = opts.format as OpenOptions['format'];
     if (opts.grouping) openOpts.grouping = opts.grouping as string;
     const spec = openDataset(opts.data as string, openOpts);
@@ -35,7 +37,7 @@ export const statsCommand: Command = {
     });
     const report = statsReport(stats);
     if (opts.png) {
-      writeFileAtomic(opts.png as string, await renderStatsChart(stats, { weights: opts.weights as WeightMethod, title: `${spec.format} ${spec.root}${spec.format === 'camvid' ? ` (${openOpts.split})` : ''}: ${stats.images} images` }));
+      writeFileAtomic(opts.png as string, await renderStatsChart(stats, { weights: opts.weights as WeightMethod, title: `${spec.format} ${spec.root}${spec.format === 'camvid' || openOpts.split ? ` (${openOpts.split ?? 'train'})` : ''}: ${stats.images} images` }));
     }
     if (opts.json) {
       process.stdout.write(JSON.stringify({ format: spec.format, root: spec.root, ignoreIndex: stats.ignoreIndex, ...report }, null, 2) + '\n');
