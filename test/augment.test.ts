@@ -181,6 +181,77 @@ describe('geometry', () => {
     assert.deepEqual(run1(affine({ p: 1, rotate: 90 }), odd).image, K.rot90(odd, 1).image);
   });
 
+  it('affine shear x 45° about the centre moves (x, y) to (x + (y − cy), y); shear y moves columns', () => {
+    const s = coordSample(9, 5); // centre (4, 2)
+    const t = run1(affine({ p: 1, shear: { x: 45, y: 0 } }), s);
+    for (let y = 0; y < 5; y++)
+      for (let x = 0; x < 9; x++) {
+        const dx = x + (y - 2);
+        if (dx < 0 || dx >= 9) continue;
+        assert.deepEqual(px(t, dx, y), px(s, x, y), `(${x}, ${y}) → (${dx}, ${y})`);
+        assert.equal(lb(t, dx, y), lb(s, x, y));
+      }
+    // row 0 shifted left by 2: its last two columns have no source
+    assert.equal(lb(t, 8, 0), IGNORE);
+    assert.equal(lb(t, 7, 0), IGNORE);
+    assert.equal(lb(t, 0, 4), IGNORE);
+    const v = run1(affine({ p: 1, shear: { x: 0, y: 45 } }), coordSample(5, 9)); // centre (2, 4): (x, y) → (x, y + (x − 2))
+    const s2 = coordSample(5, 9);
+    for (let y = 0; y < 9; y++)
+      for (let x = 0; x < 5; x++) {
+        const dy = y + (x - 2);
+        if (dy >= 0 && dy < 9) assert.deepEqual(px(v, x, dy), px(s2, x, y), `(${x}, ${y}) → (${x}, ${dy})`);
+      }
+  });
+
+  it('affine rotate +90 on a non-square frame turns counter-clockwise about ((W−1)/2, (H−1)/2)', () => {
+    const s = coordSample(9, 5); // centre (4, 2)
+    const t = run1(affine({ p: 1, rotate: 90 }), s);
+    // (c + (d, 0)) → (c + (0, −d)): right of the centre goes up; (c + (0, d)) → (c + (d, 0)): below goes right
+    assert.deepEqual(px(t, 4, 0), px(s, 6, 2));
+    assert.deepEqual(px(t, 4, 4), px(s, 2, 2));
+    assert.deepEqual(px(t, 6, 2), px(s, 4, 4));
+    assert.deepEqual(px(t, 2, 2), px(s, 4, 0));
+    assert.equal(lb(t, 4, 0), lb(s, 6, 2));
+    // columns more than 2 from the centre come from rows outside the frame
+    assert.equal(lb(t, 0, 2), IGNORE);
+    assert.equal(lb(t, 8, 2), IGNORE);
+  });
+
+  it('grid distortion moves pixels by the drawn cell sizes (known source columns)', () => {
+    // 12 columns, 4 cells of 3: cell 0 is drawn from a source span 3× as wide (columns 0..8, sampled at 1, 4, 7),
+    // the others from spans of 3 starting at 9. Unnormalised, the map runs past the frame: those get fill/ignore.
+    const s = makeSample(12, 2, (x, y) => [x * 10, y, 0], (x) => x % 5);
+    assert.deepEqual([...K.gridMap(12, [3, 1, 1, 1], false)], [1, 4, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+    const g = K.gridDistort(s, [3, 1, 1, 1], [1], false, { maskFill: IGNORE, fill: 5 });
+    const src = [1, 4, 7, 9, 10, 11];
+    for (let x = 0; x < 12; x++) {
+      for (let y = 0; y < 2; y++) {
+        if (x < 6) {
+          assert.deepEqual(px(g, x, y), px(s, src[x]!, y), `column ${x}`);
+          assert.equal(lb(g, x, y), lb(s, src[x]!, y));
+        } else {
+          assert.deepEqual(px(g, x, y), [5, 5, 5], `column ${x}`);
+          assert.equal(lb(g, x, y), IGNORE);
+        }
+      }
+    }
+    // normalised steps [3, .5, .5, .5, .5] on 15 columns already span the frame: cells 1..4 shrink by 2
+    const m = K.gridMap(15, [3, 0.5, 0.5, 0.5, 0.5], true);
+    // (the last output pixel's source, continuous 14.75, is inside the frame: clamped to the last centre 14)
+    assert.deepEqual([...m], [1, 4, 7, 8.75, 9.25, 9.75, 10.25, 10.75, 11.25, 11.75, 12.25, 12.75, 13.25, 13.75, 14]);
+    const s15 = makeSample(15, 1, (x) => [x * 10, 0, 0], (x) => x);
+    const g15 = K.gridDistort(s15, [3, 0.5, 0.5, 0.5, 0.5], [1], true, { maskFill: IGNORE });
+    // image bilinear (8.75 → 87.5 → 88), mask nearest (round half up: 8.75 → 9); nothing filled or blended with
+    // the fill: the last column is exactly the last input column (it was 105 = 0.75·140 + 0.25·fill before)
+    assert.deepEqual([...g15.image.filter((_, i) => i % 3 === 0)], [10, 40, 70, 88, 93, 98, 103, 108, 113, 118, 123, 128, 133, 138, 140]);
+    assert.deepEqual([...g15.label], [1, 4, 7, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14]);
+    // a compressed first cell: pixel 0's source (continuous 0.25) is clamped to 0 rather than blended with fill
+    const first = K.gridDistort(makeSample(10, 1, () => [200, 200, 200], () => 1), [0.5, 1.5], [1], true, { maskFill: IGNORE, fill: 0 });
+    assert.deepEqual([...first.image], new Array(30).fill(200));
+    assert.ok(!first.label.includes(IGNORE));
+  });
+
   it('shift-scale-rotate shift moves by dx·W, dy·H', () => {
     const s = coordSample(20, 10);
     const t = run1(shiftScaleRotate({ p: 1, rotateLimit: 0, scaleLimit: 0, shiftLimit: [0.1, 0.1] }), s);

@@ -139,4 +139,26 @@ describe('chart and command', () => {
     assert.match(text, /^camvid .*: 101 images, 17452800 pixels/);
     assert.match(text, /\n 3  Road +\d+/);
   });
+
+  it('streetseg stats on a folder dataset without splits reads images/ + masks/ (no implicit --split train)', async () => {
+    // Regression: --split defaulted to 'train', so a plain images/ + masks/ folder failed with
+    // "images/train: folder not found".
+    const root = path.join(tmp, 'folder');
+    fs.mkdirSync(path.join(root, 'images'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'masks'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'classes.txt'), 'road\ncar\nsky\n');
+    const w = 4, h = 3;
+    const mask = Buffer.from([0, 0, 0, 0, 1, 1, 2, 255, 0, 1, 0, 0]); // road 7, car 3, sky 1, ignored 1
+    await sharp(Buffer.alloc(w * h * 3, 90), { raw: { width: w, height: h, channels: 3 } }).png().toFile(path.join(root, 'images', 'f1.png'));
+    await sharp(mask, { raw: { width: w, height: h, channels: 1 } }).png().toFile(path.join(root, 'masks', 'f1.png'));
+    const out = await captureStdout(() => statsCommand.run(parseArgs(statsCommand, ['--data', root, '--json'])));
+    const j = JSON.parse(out) as { format: string; images: number; ignoredPixels: number; classes: { name: string; pixels: number; frequency: number }[] };
+    assert.equal(j.format, 'folder');
+    assert.equal(j.images, 1);
+    assert.equal(j.ignoredPixels, 1);
+    assert.deepEqual(j.classes.map((c) => [c.name, c.pixels]), [['road', 7], ['car', 3], ['sky', 1]]);
+    assert.deepEqual(j.classes.map((c) => c.frequency), [7 / 11, 3 / 11, 1 / 11]);
+    // an explicit --split still selects images/<split> + masks/<split>
+    await assert.rejects(statsCommand.run(parseArgs(statsCommand, ['--data', root, '--split', 'val', '--json'])), /images[/\\]val: folder not found/);
+  });
 });

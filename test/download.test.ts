@@ -13,7 +13,7 @@ import { parseArgs } from '../src/cli/command.js';
 import { downloadCommand } from '../src/cli/commands/download.js';
 import { datasetPrefix, downloadDataset, downloadFile, type Source } from '../src/data/download.js';
 import { labelColors11Text, labelColorsText } from '../src/data/synthetic.js';
-import { writeZip, type ZipWriteEntry } from '../src/util/zip.js';
+import { writeZip, ZipReader, type ZipWriteEntry } from '../src/util/zip.js';
 
 let tmp: string;
 let server: http.Server;
@@ -63,6 +63,11 @@ before(async () => {
     requests.push({ url: req.url ?? '', range });
     if (mode.status) {
       res.writeHead(mode.status).end('nope');
+      return;
+    }
+    if (req.url === '/page.zip') {
+      // a server that answers 200 with an HTML page instead of the archive
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>moved</html>');
       return;
     }
     if (req.url === '/redirect.zip') {
@@ -232,6 +237,43 @@ describe('downloadDataset', () => {
     ]));
     await assert.rejects(downloadDataset('camseq01', { dir: path.join(tmp, 'e2'), from: z2 }), /unsafe entry name "\.\.\/evil\.txt"/);
     assert.ok(!fs.existsSync(path.join(tmp, 'evil.txt')));
+  });
+});
+
+describe('bad archives', () => {
+  it('--from a folder is an error naming it (not a bare EISDIR)', async () => {
+    const d = path.join(tmp, 'not-a-zip-dir');
+    fs.mkdirSync(d, { recursive: true });
+    await assert.rejects(downloadDataset('camseq01', { dir: path.join(tmp, 'e3'), from: d }), (e: Error) => {
+      assert.equal(e.message, `${d}: not a file (expected a .zip archive)`);
+      return true;
+    });
+  });
+
+  it('a download that is not a zip is deleted, so the next run fetches it again instead of reusing it', async () => {
+    reset();
+    const dir = path.join(tmp, 'html');
+    const sources = { camseq01: { url: `${base}/page.zip`, sha256: null, format: 'camseq01' as const, expect: { minSamples: 1 }, note: 't' } };
+    await assert.rejects(downloadDataset('camseq01', { dir, sources }), /\.camseq01-page\.zip: corrupt zip: .*\(the download was deleted\)/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    await assert.rejects(downloadDataset('camseq01', { dir, sources }), /the download was deleted/);
+    assert.equal(requests.filter((r) => r.url === '/page.zip').length, 2, 'fetched again, not reused');
+  });
+
+  it('an entry that inflates past its declared size fails without inflating it all', () => {
+    const data = Buffer.alloc(1 << 20, 7); // 1 MiB of one byte: deflates to ~1 KB
+    const zip = Buffer.from(writeZip([{ name: 'big.bin', data, compress: true }]));
+    const cen = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    zip.writeUInt32LE(100, cen + 24); // central-directory uncompressed size: claim 100 bytes
+    const z = new ZipReader(zip, 'bomb.zip');
+    assert.equal(z.entry('big.bin')!.size, 100);
+    assert.throws(() => z.read('big.bin'), (e: Error) => {
+      assert.equal(e.message, 'bomb.zip: corrupt zip: entry "big.bin" inflates to more than its declared 100 bytes');
+      return true;
+    });
+    // an honest entry still reads back exactly
+    const ok = new ZipReader(Buffer.from(writeZip([{ name: 'big.bin', data, compress: true }])), 'ok.zip').read('big.bin');
+    assert.ok(Buffer.from(ok).equals(data));
   });
 });
 

@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { buildPreset } from '../src/data/augment/index.js';
 import { openDataset } from '../src/data/dataset.js';
 import { decodeSample } from '../src/data/decode.js';
 import { benchData } from '../src/data/bench.js';
@@ -247,6 +249,40 @@ describe('DataLoader', () => {
     await withLoader({ dataset: ds, batchSize: 2, workers: 1, augment: rot }, async (l) => {
       await assert.rejects(collect(l, 0), /produced 48x64 .*expected 64x48/);
     });
+  });
+});
+
+describe('WorkerPool', () => {
+  it('stops replacing workers that die before starting, and fails the jobs with their error', async () => {
+    // Regression: a worker that could not start (module load error, no memory) was respawned in a tight
+    // loop for as long as the loader stayed open (about two cores busy while idle).
+    const { WorkerPool, MAX_START_FAILURES } = await import('../src/data/loader.js');
+    const bad = path.join(dir, 'bad-worker.mjs');
+    fs.writeFileSync(bad, "throw new Error('boom at worker start');\n");
+    const pool = new WorkerPool(2, {} as never, pathToFileURL(bad));
+    try {
+      const job = { epoch: 0, indices: [0], cached: [null] };
+      await assert.rejects(pool.run(job), /loader worker crashed: boom at worker start/);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.ok(pool.spawned <= 2 + MAX_START_FAILURES, `spawned ${pool.spawned} threads`);
+      const before = pool.spawned;
+      await assert.rejects(pool.run(job), /boom at worker start \(loader workers fail to start: gave up after 3 attempts in a row\)/);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(pool.spawned, before, 'no respawn after giving up');
+    } finally {
+      await pool.close();
+    }
+    // a healthy pool reports ready and keeps working after a job's error
+    const ok = new WorkerPool(1, { dataset: ds, height: H, width: W, pipeline: buildPreset('none', { height: H, width: W, ignoreIndex: 255 }).spec, norm: null, seed: 0, returnDecoded: false });
+    try {
+      await assert.rejects(ok.run({ epoch: 0, indices: [99], cached: [null] }), /sample index 99 is out of range/);
+      const out = await ok.run({ epoch: 0, indices: [1], cached: [null] });
+      assert.equal(out.pixelValues.length, 3 * H * W);
+      assert.deepEqual(out.ids, [ds.samples[1]!.id]);
+      assert.equal(ok.spawned, 1);
+    } finally {
+      await ok.close();
+    }
   });
 });
 

@@ -178,7 +178,13 @@ export async function downloadFile(url: string, dest: string, opts: FetchOptions
 /** SHA-256 of a file, streamed. */
 export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  try {
+    for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  } catch (e) {
+    // fs stream errors such as EISDIR do not always name the path
+    const msg = (e as Error).message;
+    throw new Error(msg.includes(file) ? msg : `${file}: cannot read archive: ${msg}`);
+  }
   return h.digest('hex');
 }
 
@@ -281,6 +287,7 @@ export async function downloadDataset(name: DatasetName, opts: DownloadOptions):
   if (opts.from) {
     archive = path.resolve(opts.from);
     if (!fs.existsSync(archive)) throw new Error(`${archive}: archive not found`);
+    if (!fs.statSync(archive).isFile()) throw new Error(`${archive}: not a file (expected a .zip archive)`);
   } else {
     const base = path.basename(new URL(url).pathname) || `${name}.zip`;
     archive = path.join(dir, `.${name}-${base.endsWith('.zip') ? base : base + '.zip'}`);
@@ -297,7 +304,18 @@ export async function downloadDataset(name: DatasetName, opts: DownloadOptions):
     throw new Error(`${archive}: SHA-256 mismatch: got ${sum}, expected ${expected}${opts.from ? '' : ' (the download was deleted)'}`);
   }
   if (!expected) opts.log?.(`sha256 ${sum} (no known checksum for this source: recorded, not verified)`);
-  const names = new ZipReader(fs.readFileSync(archive), archive).names();
+  let names: string[];
+  try {
+    names = new ZipReader(fs.readFileSync(archive), archive).names();
+  } catch (e) {
+    // A download that is not a zip (an HTML error page, a truncated file) would otherwise be reused by every
+    // later run ("using the already downloaded ..."); delete it so a rerun fetches it again.
+    if (!opts.from && !expected) {
+      fs.rmSync(archive, { force: true });
+      throw new Error(`${(e as Error).message} (the download was deleted)`);
+    }
+    throw e;
+  }
   const prefix = datasetPrefix(names, src.format, archive);
   const files = extractZip(archive, dir, prefix);
   const samples = checkLayout(dir, src);

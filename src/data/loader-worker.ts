@@ -130,6 +130,7 @@ export function transferList(out: BatchOutput): ArrayBuffer[] {
 
 export type ToWorker = { type: 'batch'; id: number; job: BatchJob };
 export type FromWorker =
+  | { type: 'ready' }
   | { type: 'result'; id: number; out: BatchOutput }
   | { type: 'error'; id: number; message: string; stack?: string };
 
@@ -160,4 +161,6 @@ if (!isMainThread && parentPort && (workerData as { mark?: string } | null)?.mar
       port.postMessage(reply, list);
     }, fail);
   });
+  // Tells the pool this thread started (a worker that dies before this is not respawned without limit).
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
 }

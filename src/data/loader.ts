@@ -96,28 +96,44 @@ interface Slot {
   worker: Worker;
   jobs: Map<number, Pending>;
   dead: boolean;
+  /** the worker has started (sent 'ready') */
+  ready: boolean;
 }
 
 /** Jobs a worker holds at once: the next batch's files decode (off-thread, in sharp) while one augments. */
 const JOBS_PER_WORKER = 2;
 
-/** A fixed-size pool of loader workers; a crashed or exited worker fails its job and is replaced. */
-class WorkerPool implements Runner {
+/** Workers in a row that may die before starting before the pool stops replacing them. */
+export const MAX_START_FAILURES = 3;
+
+/**
+ * A fixed-size pool of loader workers; a crashed or exited worker fails its job and is replaced. Workers that
+ * die before they have started (a module that fails to load, no memory) are replaced at most
+ * MAX_START_FAILURES times in a row; then the pool gives up and fails every pending and later job with that
+ * error, instead of respawning threads in a tight loop. (Exported for tests.)
+ */
+export class WorkerPool implements Runner {
   private slots: Slot[] = [];
   private queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  private startFailures = 0;
+  private broken: Error | null = null;
+  /** threads started so far */
+  spawned = 0;
 
   constructor(
     private readonly size: number,
     private readonly config: WorkerConfig,
+    private readonly script: URL = new URL('./loader-worker.js', import.meta.url),
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./loader-worker.js', import.meta.url), { workerData: { mark: WORKER_MARK, config: this.config } });
-    const slot: Slot = { worker, jobs: new Map(), dead: false };
+    const worker = new Worker(this.script, { workerData: { mark: WORKER_MARK, config: this.config } });
+    this.spawned++;
+    const slot: Slot = { worker, jobs: new Map(), dead: false, ready: false };
     worker.unref(); // idle workers never keep the process alive; busy ones are ref'd
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
     worker.on('error', (e: Error) => this.onDeath(slot, `loader worker crashed: ${e.message}`));
@@ -128,6 +144,7 @@ class WorkerPool implements Runner {
 
   run(job: BatchJob): Promise<BatchOutput> {
     if (this.closed) return Promise.reject(new Error('DataLoader is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, job, resolve, reject });
       this.pump();
@@ -155,6 +172,11 @@ class WorkerPool implements Runner {
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.type === 'ready') {
+      slot.ready = true;
+      this.startFailures = 0;
+      return;
+    }
     const p = slot.jobs.get(m.id);
     if (!p) return;
     slot.jobs.delete(m.id);
@@ -176,8 +198,13 @@ class WorkerPool implements Runner {
     const i = this.slots.indexOf(slot);
     if (this.closed) return;
     for (const p of jobs) p.reject(new Error(why));
-    if (i >= 0) this.slots[i] = this.spawn();
     void slot.worker.terminate().catch(() => undefined);
+    if (!slot.ready && ++this.startFailures >= MAX_START_FAILURES) {
+      this.broken ??= new Error(`${why} (loader workers fail to start: gave up after ${this.startFailures} attempts in a row)`);
+      for (const p of this.queue.splice(0)) p.reject(this.broken);
+      return;
+    }
+    if (i >= 0) this.slots[i] = this.spawn();
     this.pump();
   }
 

@@ -225,8 +225,12 @@ export class ZipReader {
       out = raw;
     } else {
       try {
-        out = zlib.inflateRawSync(raw);
+        // Bounded by the declared size, so a lying header (a zip bomb) fails before allocating the rest.
+        out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, ent.size) });
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          this.fail(`entry "${name}" inflates to more than its declared ${ent.size} bytes`);
+        }
         this.fail(`cannot inflate "${name}": ${(err as Error).message}`);
       }
       if (out.length !== ent.size) this.fail(`entry "${name}" inflated to ${out.length} bytes, expected ${ent.size}`);

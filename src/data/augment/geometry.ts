@@ -318,7 +318,12 @@ export function gridMap(n: number, steps: number[], normalized: boolean): Float6
     const start = (i * n) / k;
     const t = ((u - start) * k) / n; // 0..1 inside the cell
     const src = bounds[i]! + t * (bounds[i + 1]! - bounds[i]!);
-    out[x] = src - 0.5; // back to pixel-index coordinates
+    // Back to pixel-index coordinates. A source point inside the frame (continuous 0..n) but within half a
+    // pixel of its edge is clamped to the edge pixel centre, as an edge-aligned map (albumentations' linspace
+    // to W−1) samples it; unclamped, the bilinear image tap would blend in the border fill and darken the
+    // first/last row or column whenever an edge cell is compressed. Only points past the frame (an
+    // unnormalised overshoot) stay outside and get the fill.
+    out[x] = src > n ? src - 0.5 : Math.min(n - 1, Math.max(0, src - 0.5));
   }
   return out;
 }
