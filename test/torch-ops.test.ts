@@ -1,7 +1,7 @@
 // Op results against hand-computed values, and gradients against finite differences.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tensor, manualSeed, zeros, fromArray, float, tidy, type Tensor } from '../src/torch/index.js';
+import { F, tensor, manualSeed, zeros, float, tidy, type Tensor } from '../src/torch/index.js';
 import { assertClose, gradcheck, rnd } from './helpers/gradcheck.js';
 
 describe('ops: hand-computed values', () => {

@@ -123,7 +123,7 @@ export class WorkerPool implements Runner {
   spawned = 0;
 
   constructor(
-    private readonly size: number,
+    size: number,
     private readonly config: WorkerConfig,
     private readonly script: URL = new URL('./loader-worker.js', import.meta.url),
   ) {

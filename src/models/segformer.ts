@@ -8,8 +8,7 @@
 //   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
 //   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
 //   4d→d 1×1 conv at 1/4 resolution (most of B0's FLOPs). `fusedDecoder: false` runs HF's order.
-import { BatchNorm2d, Conv2d, Dropout, LayerNorm, Linear, Module, ModuleList, normal_ } from '../torch/index.js';
-import { F, callOp, float, noGrad, type Tensor } from '../torch/index.js';
+import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, noGrad, normal_, type Tensor } from '../torch/index.js';
 
 /** HF SegformerConfig fields (snake_case, exactly as in config.json). */
 export interface SegformerConfig {
@@ -418,4 +417,3 @@ export function segmentationLoss(
   return F.crossEntropy(up, labels, { weight: o.weight ?? null, ignoreIndex: o.ignoreIndex ?? 255, labelSmoothing: o.labelSmoothing ?? 0 });
 }
 
-export { callOp };

@@ -60,7 +60,6 @@ class TensorValue {
   constructor(readonly tensor: RawTensor) {}
 }
 
-const MARK = Symbol('mark');
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32',
