@@ -1,7 +1,7 @@
 // Op results against hand-computed values, and gradients against finite differences.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tensor, manualSeed, zeros, float, tidy, type Tensor } from '../src/torch/index.js';
+import { F, callOp, tensor, manualSeed, zeros, float, tidy, type Tensor } from '../src/torch/index.js';
 import { assertClose, gradcheck, rnd } from './helpers/gradcheck.js';
 
 describe('ops: hand-computed values', () => {
@@ -134,6 +134,25 @@ describe('ops: hand-computed values', () => {
     assertClose(a.argmax(1).toList(), [2, 2]);
     assert.equal(a.argmax(1).dtype, 'int64');
     assertClose(tensor([3, 9, 1], [3]).argmax().toList(), [1]);
+  });
+
+  it('every argument kind through callOp: Tensor?[], multiple returns, ScalarType, Device, string, None', () => {
+    const a = tensor([0, 1, 2, 3, 4, 5], [2, 3]);
+    // aten::index takes Tensor?[]: a[:, [2, 0]]
+    const idx = tensor([2, 0], [2], { dtype: 'int64' });
+    assertClose((callOp('aten::index.Tensor', [a, [null, idx]]) as Tensor).toList(), [2, 0, 5, 3]);
+    // multiple returns come back as an array: (values, indices)
+    const [vals, inds] = callOp('aten::max.dim', [a, 1, false]) as [Tensor, Tensor];
+    assertClose(vals.toList(), [2, 5]);
+    assertClose(inds.toList(), [2, 2]);
+    // ScalarType by name, optional arguments as null, Device as a string
+    const z = callOp('aten::zeros', [[2]], { dtype: 'float64', layout: null, device: 'cpu', pin_memory: null }) as Tensor;
+    assert.equal(z.dtype, 'float64');
+    assert.equal(z.device, 'cpu');
+    // int list returns
+    assert.deepEqual(callOp('aten::size.int', [a, 1]), 3);
+    // bool and string arguments
+    assert.equal((callOp('aten::gelu', [a], { approximate: 'tanh' }) as Tensor).dtype, 'float32');
   });
 
   it('scalar typing: integral numbers are ints, float() forces floating point', () => {
