@@ -1,2 +1,21 @@
-// streetseg's library surface.
+// streetseg's library surface: the tensor engine, models, and the data layer.
 export * as torch from './torch/index.js';
+export {
+  SegformerForSemanticSegmentation,
+  SEGFORMER_VARIANTS,
+  segformerConfig,
+  segmentationLoss,
+  validateConfig,
+  type SegformerConfig,
+} from './models/segformer.js';
+export { loadSegformer, saveSegformer, readConfig, type LoadOptions, type LoadResult } from './models/hf.js';
+export { openDataset, detectFormat } from './data/dataset.js';
+export { decodeSample } from './data/decode.js';
+export { DataLoader, type Batch } from './data/loader.js';
+export { batchToTensors } from './data/tensors.js';
+export { buildPreset } from './data/augment/index.js';
+export { computeStats, classWeights, renderStatsChart } from './data/stats.js';
+export { randomSplit, splitDataset } from './data/split.js';
+export { writeSyntheticDataset } from './data/synthetic.js';
+export { downloadDataset } from './data/download.js';
+export type * from './data/types.js';
