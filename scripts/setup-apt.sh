@@ -6,21 +6,30 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: system packages present (${pkgs[*]})"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+    echo "setup: need root or sudo to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root or sudo to apt-get install ${missing[*]}" >&2; exit 1; }
-  SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Without OpenBLAS Debian's libtorch falls back to the reference BLAS (6-13x slower): check the link.
-if command -v update-alternatives >/dev/null; then
-  update-alternatives --query libblas.so.3-"$(uname -m)"-linux-gnu 2>/dev/null | grep -q openblas \
-    || echo "setup: WARNING libblas.so.3 does not point at OpenBLAS" >&2
-fi
+
+# libtorch's parallel backend is OpenMP: libblas.so.3 must be OpenBLAS's OpenMP build. Without OpenBLAS
+# it is the reference BLAS (6-13x slower); the pthread build may also be selected if another package
+# pulled it in, and then its threads compete with OpenMP's.
+triplet="$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)"
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
+  want="/usr/lib/$triplet/openblas-openmp/$lib"
+  current="$(update-alternatives --query "$lib-$triplet" 2>/dev/null | sed -n 's/^Value: //p')"
+  if [ -e "$want" ] && [ "$current" != "$want" ]; then
+    echo "setup: pointing $lib at OpenBLAS (OpenMP) instead of ${current:-nothing}"
+    $SUDO update-alternatives --set "$lib-$triplet" "$want" >/dev/null
+  fi
+done

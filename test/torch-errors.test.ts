@@ -74,6 +74,11 @@ describe('engine info', () => {
     const ref = detectBlas(['/usr/lib/x86_64-linux-gnu/libtorch_cpu.so.1.13.0', '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0']);
     assert.equal(ref.kind, 'reference');
     assert.match(ref.warning ?? '', /reference \(netlib\) BLAS.*apt-get install libopenblas0-openmp/);
-    assert.equal(detectBlas(['/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3']).kind, 'openblas');
+    const pthread = detectBlas(['/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so']);
+    assert.equal(pthread.kind, 'openblas');
+    assert.match(pthread.warning ?? '', /pthread build is loaded/);
+    const omp = detectBlas(['/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so']);
+    assert.deepEqual(omp, { kind: 'openblas', path: '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so' });
+    assert.equal(engineInfo('x').blas.warning, undefined, 'make setup selects the OpenMP build');
   });
 });

@@ -26,6 +26,15 @@ function loadedLibraries(): string[] {
 export function detectBlas(libs = loadedLibraries()): EngineInfo['blas'] {
   const blasLibs = libs.filter((p) => /blas|mkl/i.test(p));
   const open = blasLibs.find((p) => /openblas/i.test(p));
+  if (open && /pthread/.test(open)) {
+    return {
+      kind: 'openblas',
+      path: open,
+      warning:
+        "OpenBLAS's pthread build is loaded; libtorch parallelises with OpenMP, so the two thread pools compete. " +
+        "Run 'make setup' (or update-alternatives --set libopenblas.so.0-<arch> …/openblas-openmp/libopenblas.so.0).",
+    };
+  }
   if (open) return { kind: 'openblas', path: open };
   const mkl = blasLibs.find((p) => /mkl/i.test(p));
   if (mkl || native.buildInfo().mklAvailable) return { kind: 'mkl', path: mkl ?? null };
