@@ -115,7 +115,7 @@ export function validateConfig(c: Partial<SegformerConfig>, where: string): Segf
 }
 
 // Channels-last NCHW view of (B, N, C) tokens, and back. Both are free (no copy) for contiguous tokens.
-const tokensToImage = (x: Tensor, b: number, h: number, w: number): Tensor => x.view([b, h, w, x.size(2)]).permute([0, 3, 1, 2]);
+const tokensToImage = (x: Tensor, b: number, h: number, w: number): Tensor => x.view([b, h, w, x.size(-1)]).permute([0, 3, 1, 2]);
 const imageToTokens = (x: Tensor): Tensor => x.permute([0, 2, 3, 1]).flatten(1, 2);
 
 export class SegformerOverlapPatchEmbeddings extends Module {
@@ -341,30 +341,61 @@ export class SegformerDecodeHead extends Module {
     this.classifier = this.child('classifier', new Conv2d(d, numLabels(cfg), 1));
   }
   forward(stages: StageOutput[]): Tensor {
-    const d = this.cfg.decoder_hidden_size;
-    const n = stages.length;
     const b = stages[0]!.tokens.size(0);
     const { h: H, w: W } = stages[0]!;
+    if (!this.fusedDecoder) {
+      // HF's order: per-stage MLP, upsample, concatenate (coarsest first), 1×1 fuse, BN, ReLU.
+      const parts = stages.map((s, i) => {
+        const mlp = this.linear_c.at(i).proj;
+        const img = tokensToImage(F.linear(s.tokens, mlp.weight, mlp.bias), b, s.h, s.w);
+        return F.interpolate(img, { size: [H, W], mode: 'bilinear', alignCorners: false });
+      });
+      const x = this.linear_fuse.forward(F.cat(parts.reverse(), 1));
+      return this.classifier.forward(this.dropout.forward(F.relu(this.batch_norm.forward(x))));
+    }
+    return this.classifier.forward(this.dropout.forward(this.fusedFeatures(stages, b, H, W)));
+  }
+
+  /**
+   * BN(linear_fuse(cat(up(Lᵢ fᵢ)))) → ReLU, computed as Σᵢ up(Aᵢ fᵢ) with Aᵢ = Wᵢ·Lᵢ. HF concatenates
+   * the stages coarsest first, so column block (n-1-i) of linear_fuse belongs to stage i. Every bias is
+   * a per-channel constant and upsampling keeps constants, so all of them ride on the coarsest stage.
+   * In eval mode the batch norm (running statistics) is folded into the Aᵢ and that bias as well.
+   */
+  private fusedFeatures(stages: StageOutput[], b: number, H: number, W: number): Tensor {
+    const d = this.cfg.decoder_hidden_size;
+    const n = stages.length;
     const fuseW = this.linear_fuse.weight.view([d, n * d]);
-    let fused: Tensor | null = null;
-    const parts: Tensor[] = [];
-    stages.forEach((s, i) => {
-      const mlp = this.linear_c.at(i).proj;
-      // HF concatenates the stages in reverse: column block (n-1-i) of linear_fuse belongs to stage i.
-      const wi = fuseW.narrow(1, (n - 1 - i) * d, d);
-      if (this.fusedDecoder) {
-        const y = F.linear(s.tokens, wi.matmul(mlp.weight), mlp.bias!.unsqueeze(0).matmul(wi.transpose(0, 1)).squeeze(0));
-        let img = tokensToImage(y, b, s.h, s.w);
-        if (s.h !== H || s.w !== W) img = F.interpolate(img, { size: [H, W], mode: 'bilinear', alignCorners: false });
-        fused = fused ? fused.add(img) : img;
-      } else {
-        let img = tokensToImage(F.linear(s.tokens, mlp.weight, mlp.bias), b, s.h, s.w);
-        img = F.interpolate(img, { size: [H, W], mode: 'bilinear', alignCorners: false });
-        parts.unshift(img);
-      }
-    });
-    const x = this.fusedDecoder ? fused! : this.linear_fuse.forward(F.cat(parts, 1));
-    return this.classifier.forward(this.dropout.forward(F.relu(this.batch_norm.forward(x))));
+    let A = stages.map((_, i) => fuseW.narrow(1, (n - 1 - i) * d, d).matmul(this.linear_c.at(i).proj.weight));
+    const biases = stages.map((_, i) => this.linear_c.at(i).proj.bias!).reverse();
+    let bias = fuseW.matmul(F.cat(biases, 0));
+    const foldBn = !this.training;
+    if (foldBn) {
+      const bn = this.batch_norm;
+      const scale = bn.weight.mul(bn.runningVar.add(float(bn.eps)).rsqrt());
+      A = A.map((a) => a.mul(scale.unsqueeze(1)));
+      bias = bias.sub(bn.runningMean).mul(scale).add(bn.bias);
+    }
+    // Coarsest stages first: upsample and accumulate in place; the finest stage is added by one GEMM.
+    let acc: Tensor | null = null;
+    for (let i = n - 1; i >= 1; i--) {
+      const s = stages[i]!;
+      const y = tokensToImage(F.linear(s.tokens, A[i]!, i === n - 1 ? bias : null), b, s.h, s.w);
+      const up = s.h === H && s.w === W ? y.contiguous('channels_last') : F.interpolate(y, { size: [H, W], mode: 'bilinear', alignCorners: false });
+      acc = acc ? acc.add_(up) : up;
+    }
+    const t0 = stages[0]!.tokens;
+    let x: Tensor;
+    if (acc) {
+      // acc is channels-last, so its (B·H·W, d) matrix view is free; one addmm adds f₀ A₀ᵀ. (Out of
+      // place: an in-place update of a view would make autograd copy the whole gradient back.)
+      const sum = F.addmm(acc.permute([0, 2, 3, 1]).view([b * H * W, d]), t0.reshape([b * H * W, t0.size(2)]), A[0]!.transpose(0, 1));
+      x = tokensToImage(sum, b, H, W);
+    } else {
+      x = tokensToImage(F.linear(t0, A[0]!, bias), b, H, W);
+    }
+    if (!foldBn) x = this.batch_norm.forward(x);
+    return x.relu_();
   }
 }
 

@@ -20,6 +20,7 @@ const O = {
   stack: defOp('stack'),
   bmm: defOp('bmm'),
   matmul: defOp('matmul'),
+  addmm: defOp('addmm'),
   where: defOp('where', 'self'),
   maskedFill: defOp('masked_fill', 'Scalar'),
   floor: defOp('floor'),
@@ -153,6 +154,10 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
 }
 export function matmul(a: Tensor, b: Tensor): Tensor {
   return T(O.matmul([a, b]));
+}
+/** c + a @ b for 2-D a, b (c broadcast). */
+export function addmm(c: Tensor, a: Tensor, b: Tensor): Tensor {
+  return T(O.addmm([c, a, b]));
 }
 export function bmm(a: Tensor, b: Tensor): Tensor {
   return T(O.bmm([a, b]));

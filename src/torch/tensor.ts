@@ -216,6 +216,7 @@ const O = {
   fill_: defOp('fill_', 'Scalar'),
   copy_: defOp('copy_'),
   clampMax_: defOp('clamp_max_'),
+  relu_: defOp('relu_'),
 };
 
 const ElemScalar = (x: Tensor | Scalar): x is Scalar => !(x instanceof Tensor);
@@ -497,6 +498,10 @@ export class Tensor {
   }
   copy_(src: Tensor): this {
     O.copy_([this, src]);
+    return this;
+  }
+  relu_(): this {
+    O.relu_([this]);
     return this;
   }
   clampMax_(v: Scalar): this {
