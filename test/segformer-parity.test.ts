@@ -210,6 +210,15 @@ describe('SegFormer checkpoints', () => {
     assert.equal(logs2.length, 1);
     assert.match(logs2[0]!, /checkpoint has 12 labels .* model has 5; decode_head\.classifier is re-initialised/);
     assert.deepEqual(r2.model.decode_head.classifier.weight.shape, [5, 32, 1, 1]);
+    tidy(() => {
+      // HF's initialisation for the new classifier: N(0, initializer_range) weights, zero bias
+      const w = r2.model.decode_head.classifier.weight;
+      const std = w.sub(w.mean()).pow(2).mean().sqrt().item();
+      assert.ok(Math.abs(std - 0.02) < 0.006, `classifier weight std ${std}`);
+      assert.equal(r2.model.decode_head.classifier.bias!.abs().sum().item(), 0);
+      // the encoder-only load: the initialised head's linear layers too
+      assert.equal(r.model.decode_head.linear_c.at(0).proj.bias!.abs().sum().item(), 0);
+    });
     // a real mismatch lists the keys
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-bad-'));
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));

@@ -56,11 +56,6 @@ export interface BenchDataResult {
   cpus: number;
 }
 
-/** <repo>/../shared/data, resolved from this file (dist/src/data/bench.js or src/data/bench.ts). */
-export function defaultDataRoot(): string {
-  return path.resolve(dataRoot());
-}
-
 async function syntheticSet(width: number, height: number, count: number, where?: string): Promise<string> {
   const dir = where ? path.resolve(where) : path.join(os.tmpdir(), `streetseg-bench-synth-${width}x${height}-${count}`);
   const done = path.join(dir, '.complete');
@@ -73,7 +68,7 @@ async function syntheticSet(width: number, height: number, count: number, where?
 
 async function pickDataset(o: BenchDataOptions, width: number, height: number, need: number): Promise<{ spec: DatasetSpec; source: BenchDataResult['dataset']['source']; root: string }> {
   if (!o.synthetic) {
-    const root = o.dataRoot ? path.resolve(o.dataRoot) : defaultDataRoot();
+    const root = path.resolve(o.dataRoot ?? dataRoot());
     const camvid = path.join(root, 'camvid');
     if (fs.existsSync(path.join(camvid, 'train'))) return { spec: openDataset(camvid, { format: 'camvid', split: 'train' }), source: 'camvid', root: camvid };
     const camseq = path.join(root, 'camseq01');

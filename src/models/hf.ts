@@ -56,7 +56,8 @@ export function loadSegformer(dir: string, opts: LoadOptions = {}): LoadResult {
   const weightsFile = opts.weights ? path.resolve(dir, opts.weights) : findWeights(dir);
   const sd = loadTensors(weightsFile);
   try {
-    const model = new SegformerForSemanticSegmentation(cfg);
+    // Weights come from the file; only what it lacks gets HF's initialisation (below).
+    const model = new SegformerForSemanticSegmentation(cfg, { init: false });
     const own = model.stateDict();
     const initialised: string[] = [];
     const dropped: string[] = [];
@@ -73,12 +74,14 @@ export function loadSegformer(dir: string, opts: LoadOptions = {}): LoadResult {
     if (!hasHead) {
       const head = [...own.keys()].filter((k) => k.startsWith('decode_head.'));
       initialised.push(...head);
+      model.initWeights(model.decode_head);
       log(`${weightsFile}: encoder-only checkpoint; the decode head (${head.length} tensors) is initialised`);
     }
     const clsKeys = ['decode_head.classifier.weight', 'decode_head.classifier.bias'];
     const clsW = renamed.get(clsKeys[0]!);
     if (hasHead && clsW && clsW.size(0) !== model.numLabels) {
       log(`${weightsFile}: checkpoint has ${clsW.size(0)} labels (${ckptLabels} in its config), model has ${model.numLabels}; decode_head.classifier is re-initialised`);
+      model.initWeights(model.decode_head.classifier);
       for (const k of clsKeys) {
         renamed.get(k)?.dispose();
         renamed.delete(k);
