@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages streetseg needs, only those that are missing (idempotent).
 set -euo pipefail
-pkgs=(libtorch-dev libopenblas0-openmp g++ make python3 python3-torch python3-pil)
+# python3-protobuf + python3-crcmod read our TensorBoard files back in tests; chromium renders the report.
+pkgs=(libtorch-dev libopenblas0-openmp g++ make python3 python3-torch python3-pil python3-protobuf python3-crcmod chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
