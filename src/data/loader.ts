@@ -420,9 +420,13 @@ export class DataLoader {
     };
   }
 
-  /** The batches of one epoch, in order. Rejects (naming the file) if any sample fails. */
-  async *epoch(epoch: number): AsyncGenerator<Batch, void, undefined> {
-    const plan = this.plan(epoch);
+  /**
+   * The batches of one epoch, in order, from batch `startBatch` on (a resumed run skips the batches it has
+   * done without decoding them). Rejects (naming the file) if any sample fails.
+   */
+  async *epoch(epoch: number, startBatch = 0): AsyncGenerator<Batch, void, undefined> {
+    if (!Number.isInteger(startBatch) || startBatch < 0) throw new Error(`DataLoader: startBatch must be an integer >= 0, got ${startBatch}`);
+    const plan = this.plan(epoch).slice(startBatch);
     const runner = await this.start();
     const inflight: Promise<Batch>[] = [];
     let next = 0;

@@ -112,6 +112,12 @@ export class Adam {
     });
   }
 
+  /** Frees the moment estimates (the optimizer is unusable afterwards). */
+  dispose(): void {
+    for (const s of this.state.values()) disposeState(s);
+    this.state.clear();
+  }
+
   /** Sets each group's lr to initialLr × factor (for schedules). */
   setLrFactor(factor: number): void {
     for (const g of this.groups) g.lr = g.initialLr * factor;

@@ -1,0 +1,108 @@
+// `streetseg train`: every training setting is a flag (and a config key), see src/train/config.ts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { metricsJson } from '../../metrics/miou.js';
+import { defaultCallbacks } from '../../train/callbacks/index.js';
+import { coerceFlag, ConfigError, flagName, readConfigFile, resolveConfig, SETTING_KEYS, SETTINGS, validatePartial, type SettingKey, type TrainConfig } from '../../train/config.js';
+import { PRESETS, presetConfig } from '../../train/presets.js';
+import { Trainer } from '../../train/trainer.js';
+import type { Command, OptionSpec, ParsedArgs } from '../command.js';
+
+/** Settings that may change on --resume without changing what the run computes. */
+const RESUMABLE: readonly SettingKey[] = ['epochs', 'maxSteps', 'progress', 'workers', 'prefetch', 'threads', 'tensorboard', 'reportSamples', 'reportWorst'];
+
+const settingOptions: OptionSpec[] = SETTING_KEYS.map((k) => {
+  const d = SETTINGS[k].default;
+  return { name: flagName(k), type: typeof d === 'boolean' ? 'boolean' : 'string', help: `${SETTINGS[k].help} [default: ${typeof d === 'object' ? JSON.stringify(d) : String(d) || '-'}]` };
+});
+
+function flagLayer(opts: ParsedArgs['opts']): Partial<TrainConfig> {
+  const raw: Record<string, unknown> = {};
+  for (const k of SETTING_KEYS) {
+    const v = opts[flagName(k)];
+    if (v !== undefined) raw[k] = coerceFlag(k, v as string | boolean);
+  }
+  return validatePartial(raw, 'flags', true);
+}
+
+function defaultRunDir(preset: string | undefined, model: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return path.join('runs', `${preset ?? path.basename(model)}-${stamp}`);
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train or fine-tune a segmentation model; checkpoints, metrics.csv, TensorBoard and an HTML report',
+  usage: '[--preset NAME] [--config FILE.json|yaml] [--data DIR] [--model b0|DIR] [--out RUN_DIR] [settings…] | --resume RUN_DIR',
+  options: [
+    { name: 'preset', type: 'string', help: `starting settings: ${Object.entries(PRESETS).map(([n, p]) => `${n} (${p.about})`).join('; ')}`, choices: Object.keys(PRESETS) },
+    { name: 'config', type: 'string', help: 'a JSON or YAML file of settings (a run directory\'s config.json works too)' },
+    { name: 'out', type: 'string', help: 'run directory (default runs/<preset|model>-<time>)' },
+    { name: 'resume', type: 'string', help: 'continue the run in this directory from checkpoints/last' },
+    { name: 'quiet', type: 'boolean', help: 'no progress output (same as --progress none)' },
+    ...settingOptions,
+  ],
+  async run(args) {
+    const { opts } = args;
+    const flags = flagLayer(opts);
+    if (opts.quiet) flags.progress = 'none';
+    let cfg: TrainConfig;
+    let runDir: string;
+    const resume = opts.resume as string | undefined;
+    if (resume) {
+      const file = path.join(resume, 'config.json');
+      if (!fs.existsSync(file)) throw new ConfigError(`--resume ${resume}: no config.json there (is it a run directory?)`);
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      delete saved.resolved;
+      const bad = Object.keys(flags).filter((k) => !RESUMABLE.includes(k as SettingKey));
+      if (bad.length || opts.preset || opts.config) {
+        throw new ConfigError(`--resume: ${[...bad.map((k) => `--${flagName(k)}`), ...(opts.preset ? ['--preset'] : []), ...(opts.config ? ['--config'] : [])].join(', ')} cannot change on resume (only ${RESUMABLE.map((k) => `--${flagName(k)}`).join(', ')})`);
+      }
+      cfg = resolveConfig(validatePartial(saved, file), flags);
+      runDir = resume;
+    } else {
+      const layers = [opts.preset ? presetConfig(opts.preset as string) : {}, opts.config ? readConfigFile(opts.config as string) : {}, flags];
+      cfg = resolveConfig(...layers);
+      runDir = (opts.out as string | undefined) ?? defaultRunDir(opts.preset as string | undefined, cfg.model);
+      if (fs.existsSync(path.join(runDir, 'checkpoints'))) {
+        throw new ConfigError(`--out ${runDir}: already holds a run (checkpoints/); use --resume ${runDir} to continue it, or another --out`);
+      }
+    }
+    const progress = cfg.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : cfg.progress;
+    const { callbacks, report, checkpoints } = defaultCallbacks(cfg, progress);
+    const log = progress === 'none' ? () => undefined : (l: string) => console.error(l);
+    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log });
+    const onSignal = (sig: NodeJS.Signals): void => {
+      console.error(`\n${sig}: finishing the current step and saving checkpoints/last…`);
+      trainer.interrupt(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const r = await trainer.fit();
+      const ev = r.lastEval;
+      const out = {
+        runDir: path.resolve(r.runDir),
+        status: r.how,
+        epochs: r.state.epoch,
+        steps: r.state.step,
+        seconds: Number(r.state.elapsedSeconds.toFixed(1)),
+        best: checkpoints.best[0] ? path.resolve(r.runDir, 'checkpoints', checkpoints.best[0].name) : null,
+        last: path.resolve(r.runDir, 'checkpoints', 'last'),
+        report: report.path,
+        eval: ev ? { epoch: ev.epoch, loss: ev.loss, ...metricsJson(ev.metrics, r.classes), numImages: ev.numImages, imagesPerSecond: ev.imagesPerSecond } : null,
+      };
+      if (r.how === 'interrupted') {
+        const sig = trainer.interruptedBy;
+        console.error(`interrupted by ${sig}; checkpoints/last saved. Resume with: streetseg train --resume ${runDir}`);
+        console.log(JSON.stringify(out));
+        return sig === 'SIGTERM' ? 143 : 130;
+      }
+      console.log(JSON.stringify(out));
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

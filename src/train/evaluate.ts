@@ -1,0 +1,118 @@
+// Evaluation over a whole split: one confusion matrix accumulated over every labelled pixel (HF
+// evaluate's mean_iou semantics), the exact split-wide weighted loss (Σ w_y·nll / Σ w_y, not a mean of
+// batch means), per-image mIoU for the worst-images ranking, and a few images kept for the report.
+import type { DataLoader, Batch } from '../data/loader.js';
+import { IMAGENET } from '../data/preprocess.js';
+import { ConfusionMatrix } from '../metrics/confusion.js';
+import { computeMetrics, imageMiou } from '../metrics/miou.js';
+import type { SegmentationModel } from '../models/contract.js';
+import { labelWeightSum, segmentationLoss } from '../models/loss.js';
+import type { ReportSample } from '../report/types.js';
+import { batchToTensors } from '../data/tensors.js';
+import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+import type { EvalResult } from './callback.js';
+
+export interface EvalOptions {
+  numClasses: number;
+  ignoreIndex: number;
+  weight: Tensor | null;
+  /** images kept for the report's grid (the first ones in loader order) */
+  samples?: number;
+  /** worst images (by their own mIoU) kept for the report */
+  worst?: number;
+  epoch?: number;
+  step?: number;
+  /** called after each batch (progress) */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** Undoes the loader's ImageNet normalisation: NCHW float → HWC RGB uint8 of image i. */
+export function denormalize(b: Batch, i: number): Uint8Array {
+  const { height: h, width: w } = b;
+  const hw = h * w;
+  const out = new Uint8Array(hw * 3);
+  const base = i * 3 * hw;
+  for (let c = 0; c < 3; c++) {
+    const m = IMAGENET.mean[c]!;
+    const s = IMAGENET.std[c]!;
+    for (let p = 0; p < hw; p++) {
+      const v = (b.pixelValues[base + c * hw + p]! * s + m) * 255;
+      out[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+    }
+  }
+  return out;
+}
+
+export async function evaluate(model: SegmentationModel, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const cm = new ConfusionMatrix(o.numClasses, o.ignoreIndex);
+  const wasTraining = model.training;
+  model.eval();
+  let lossSum = 0;
+  let weightSum = 0;
+  let n = 0;
+  const perImage: { id: string; miou: number }[] = [];
+  const samples: ReportSample[] = [];
+  let worst: ReportSample[] = [];
+  const nSamples = o.samples ?? 0;
+  const nWorst = o.worst ?? 0;
+  const total = loader.batchesPerEpoch;
+  let done = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const { pred, l, ws } = inferenceMode(() =>
+        tidy(() => {
+          const { pixelValues, labels } = batchToTensors(batch);
+          const { logits } = model.forward(pixelValues);
+          const up = F.interpolate(logits, { size: [batch.height, batch.width], mode: 'bilinear', alignCorners: false });
+          const predT = up.argmax(1);
+          cm.update(predT, labels);
+          const loss = segmentationLoss(up, labels, { weight: o.weight, ignoreIndex: o.ignoreIndex, reduction: 'sum' });
+          const wsum = labelWeightSum(labels, o.weight, o.ignoreIndex);
+          return { pred: predT.to('uint8').toArray() as Uint8Array, l: loss.item(), ws: wsum.item() };
+        }),
+      );
+      lossSum += l;
+      weightSum += ws;
+      const hw = batch.height * batch.width;
+      for (let i = 0; i < batch.n; i++) {
+        const p = pred.subarray(i * hw, (i + 1) * hw);
+        const t = batch.labels.subarray(i * hw, (i + 1) * hw);
+        const miou = imageMiou(p, t, o.numClasses, o.ignoreIndex);
+        const id = batch.ids[i]!;
+        perImage.push({ id, miou });
+        const keepSample = samples.length < nSamples;
+        const worstCut = worst.length < nWorst || (worst.length > 0 && miou < worst[worst.length - 1]!.miou!);
+        if (keepSample || (nWorst > 0 && worstCut)) {
+          const s: ReportSample = { id, width: batch.width, height: batch.height, image: denormalize(batch, i), label: t.slice(), pred: p.slice(), miou };
+          if (keepSample) samples.push(s);
+          if (nWorst > 0 && worstCut) {
+            worst.push(s);
+            // NaN (nothing labelled) sorts last: it says nothing about failure modes.
+            worst.sort((a, b) => (Number.isNaN(a.miou!) ? 1 : Number.isNaN(b.miou!) ? -1 : a.miou! - b.miou!));
+            worst = worst.slice(0, nWorst);
+          }
+        }
+      }
+      n += batch.n;
+      o.onBatch?.(++done, total);
+      await new Promise<void>((r) => setImmediate(r)); // let Node finalise freed handles (see architecture.md)
+    }
+  } finally {
+    if (wasTraining) model.train();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    epoch: o.epoch ?? 0,
+    step: o.step ?? 0,
+    loss: weightSum > 0 ? lossSum / weightSum : NaN,
+    metrics: computeMetrics(cm),
+    confusion: cm.matrix.slice(),
+    numImages: n,
+    seconds,
+    imagesPerSecond: n / seconds,
+    perImage,
+    samples,
+    worst,
+  };
+}

@@ -1,0 +1,88 @@
+// Turns a resolved TrainConfig into the things the loop runs: datasets and loaders, class weights, the
+// model (from scratch or from an HF checkpoint) and the optimizer with its schedule.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DataLoader } from '../data/loader.js';
+import { openDataset, type OpenOptions } from '../data/dataset.js';
+import { readSplitList, splitDataset } from '../data/split.js';
+import { classWeights, computeStats, type WeightMethod } from '../data/stats.js';
+import type { DatasetSpec } from '../data/types.js';
+import { createModel, type SegmentationModel } from '../models/index.js';
+import { loadPretrained } from '../models/hf.js';
+import { Adam, AdamW, makeSchedule, type LrSchedule, type Tensor } from '../torch/index.js';
+import { ConfigError, type TrainConfig } from './config.js';
+
+export interface DataSetup {
+  train: DatasetSpec;
+  val: DatasetSpec;
+  classes: string[];
+  palette: [number, number, number][];
+  ignoreIndex: number;
+}
+
+function pickSplit(root: string, spec: DatasetSpec, split: string, openOpts: OpenOptions, which: string): DatasetSpec {
+  const asFile = path.resolve(split);
+  if (fs.existsSync(asFile) && fs.statSync(asFile).isFile()) return readSplitList(asFile, spec);
+  if (spec.format === 'camseq01') throw new ConfigError(`${which} ${JSON.stringify(split)}: CamSeq01 has no named splits; give a list file or leave it empty for a random split`);
+  return openDataset(root, { ...openOpts, split });
+}
+
+/** Opens the dataset and its train/val sides (named splits, list files, or a seeded random split). */
+export function setupData(cfg: TrainConfig): DataSetup {
+  const openOpts: OpenOptions = { void: cfg.void, ignoreIndex: cfg.ignoreIndex, ...(cfg.format !== 'auto' ? { format: cfg.format } : {}) };
+  const base = openDataset(cfg.data, openOpts);
+  let train: DatasetSpec;
+  let val: DatasetSpec;
+  if (cfg.trainSplit || cfg.valSplit) {
+    if (!cfg.trainSplit || !cfg.valSplit) throw new ConfigError('config: give both trainSplit and valSplit, or neither (random split)');
+    train = pickSplit(cfg.data, base, cfg.trainSplit, openOpts, 'trainSplit');
+    val = pickSplit(cfg.data, base, cfg.valSplit, openOpts, 'valSplit');
+  } else {
+    ({ train, val } = splitDataset(base, { valFraction: cfg.valFraction, seed: cfg.splitSeed }));
+  }
+  if (train.samples.length < cfg.batchSize && cfg.dropLast) {
+    throw new ConfigError(`${cfg.data}: the train split has ${train.samples.length} images, fewer than batchSize ${cfg.batchSize} with dropLast`);
+  }
+  if (val.samples.length === 0) throw new ConfigError(`${cfg.data}: the validation split is empty`);
+  const c = base.classes;
+  return { train, val, classes: c.names.slice(), palette: c.palette.map((p) => [p[0], p[1], p[2]] as [number, number, number]), ignoreIndex: c.ignoreIndex };
+}
+
+/** Per-class loss weights from the train split's labels as stored (before augmentation); null for 'none'. */
+export async function setupClassWeights(cfg: TrainConfig, data: DataSetup): Promise<number[] | null> {
+  if (cfg.classWeights === 'none') return null;
+  const stats = await computeStats(data.train, { checkImages: false });
+  return classWeights(stats, cfg.classWeights as WeightMethod);
+}
+
+export function makeLoaders(cfg: TrainConfig, data: DataSetup): { train: DataLoader; val: DataLoader } {
+  const common = { height: cfg.height, width: cfg.width, workers: cfg.workers, prefetch: cfg.prefetch, cache: cfg.cacheFrames, seed: cfg.seed };
+  return {
+    train: new DataLoader({ ...common, dataset: data.train, batchSize: cfg.batchSize, shuffle: true, dropLast: cfg.dropLast, augment: cfg.augment }),
+    val: new DataLoader({ ...common, dataset: data.val, batchSize: cfg.evalBatchSize, shuffle: false, dropLast: false, augment: 'none' }),
+  };
+}
+
+/** The model: a registered architecture from scratch, or an HF checkpoint directory (fine-tuning). */
+export function setupModel(cfg: TrainConfig, classes: string[], log: (l: string) => void): SegmentationModel {
+  const asDir = path.resolve(cfg.model);
+  if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
+    const { model, initialised } = loadPretrained(asDir, { labels: classes, log });
+    if (initialised.length) log(`model: ${initialised.length} tensors initialised (not in ${asDir})`);
+    return model;
+  }
+  if (/[\\/]/.test(cfg.model)) throw new ConfigError(`model ${JSON.stringify(cfg.model)}: no such checkpoint directory`);
+  return createModel(cfg.model, classes, { ...cfg.modelConfig, semantic_loss_ignore_index: cfg.ignoreIndex });
+}
+
+/** Adam or AdamW over two groups (encoder, decode head × headLrMult), and the lr schedule. */
+export function setupOptimizer(cfg: TrainConfig, model: SegmentationModel, totalSteps: number): { optimizer: Adam; schedule: LrSchedule } {
+  const head: Tensor[] = [];
+  const body: Tensor[] = [];
+  for (const [name, p] of model.namedParameters()) (name.startsWith(`${model.headPrefix}.`) ? head : body).push(p);
+  const groups = [{ params: body, lr: cfg.lr }, ...(head.length ? [{ params: head, lr: cfg.lr * cfg.headLrMult }] : [])];
+  const o = { lr: cfg.lr, betas: [cfg.beta1, cfg.beta2] as [number, number], eps: cfg.eps, weightDecay: cfg.weightDecay };
+  const optimizer = cfg.optimizer === 'adamw' ? new AdamW(groups, o) : new Adam(groups, o);
+  const schedule = makeSchedule({ kind: cfg.schedule, total: totalSteps, warmup: cfg.warmupIters, power: cfg.polyPower, minFactor: cfg.minLrFactor });
+  return { optimizer, schedule };
+}

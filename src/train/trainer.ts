@@ -1,0 +1,243 @@
+// The fixed training loop. Everything optional (early stopping, checkpoints, logging, progress, the
+// report) is a callback (callback.ts); the loop only trains, evaluates when due, and calls them.
+//
+// Exact resume: a checkpoint holds the weights, the optimizer, libtorch's RNG, the loop position
+// (epoch, batch within it, running sums) and every callback's state. The loader's batches are a pure
+// function of (seed, epoch, batch index), so `--resume` restarts the same epoch at the same batch and
+// reproduces the uninterrupted run.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DataLoader } from '../data/loader.js';
+import { batchToTensors } from '../data/tensors.js';
+import type { SegmentationModel } from '../models/contract.js';
+import { loadPretrained } from '../models/hf.js';
+import { clipGradNorm, dispose, manualSeed, native, setRngState, tensor, tidy, type Adam, type Tensor } from '../torch/index.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import { Callback, type EpochSummary, type EvalResult, type FitEnd, type LoopState, type TrainContext } from './callback.js';
+import { findCheckpoint, readTrainerState, saveCheckpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { evaluate } from './evaluate.js';
+import { makeLoaders, setupClassWeights, setupData, setupModel, setupOptimizer, type DataSetup } from './setup.js';
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+export interface TrainOptions {
+  /** continue from runDir/checkpoints/last */
+  resume?: boolean;
+  callbacks?: Callback[];
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  how: FitEnd;
+  runDir: string;
+  state: LoopState;
+  lastEval: EvalResult | null;
+  classes: string[];
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export class Trainer {
+  private stopReason: string | null = null;
+  private interruptSignal: NodeJS.Signals | null = null;
+
+  constructor(
+    readonly config: TrainConfig,
+    readonly runDir: string,
+    private readonly opts: TrainOptions = {},
+  ) {}
+
+  /** Stops after the current step, saving checkpoints/last (SIGINT / SIGTERM). */
+  interrupt(signal: NodeJS.Signals): void {
+    this.interruptSignal = signal;
+  }
+  get interruptedBy(): NodeJS.Signals | null {
+    return this.interruptSignal;
+  }
+
+  async fit(): Promise<TrainResult> {
+    const cfg = this.config;
+    const log = this.opts.log ?? ((l: string) => console.error(l));
+    const callbacks = this.opts.callbacks ?? [];
+    const names = new Set<string>();
+    for (const c of callbacks) {
+      if (names.has(c.name)) throw new Error(`two callbacks are called '${c.name}'; their states would collide in checkpoints`);
+      names.add(c.name);
+    }
+    if (cfg.threads > 0) native.setNumThreads(cfg.threads);
+    fs.mkdirSync(this.runDir, { recursive: true });
+    const ckptDir = path.join(this.runDir, 'checkpoints');
+    const resumeFrom = this.opts.resume ? findCheckpoint(ckptDir, 'last') : null;
+    if (this.opts.resume && !resumeFrom) throw new Error(`${this.runDir}: nothing to resume (no complete checkpoints/last)`);
+
+    const data: DataSetup = setupData(cfg);
+    const weights = await setupClassWeights(cfg, data);
+    writeJsonAtomic(path.join(this.runDir, 'config.json'), {
+      ...cfg,
+      resolved: { classes: data.classes, classWeightValues: weights, trainImages: data.train.samples.length, valImages: data.val.samples.length, host: os.hostname(), node: process.version },
+    });
+    const loaders = makeLoaders(cfg, data);
+    const perEpoch = loaders.train.batchesPerEpoch;
+    const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, perEpoch * cfg.epochs) : perEpoch * cfg.epochs;
+    manualSeed(cfg.seed);
+    const model = resumeFrom ? loadPretrained(resumeFrom, { log }).model : setupModel(cfg, data.classes, log);
+    model.train();
+    const { optimizer, schedule } = setupOptimizer(cfg, model, totalSteps);
+    const weightT = weights ? tensor(weights, [weights.length]) : null;
+    const state: LoopState = { epoch: 0, step: 0, batchInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: 0 };
+    if (resumeFrom) {
+      const saved = readTrainerState(resumeFrom);
+      try {
+        optimizer.loadStateDict(saved.optimizer);
+      } finally {
+        dispose([...saved.optimizer.tensors.values()]);
+      }
+      setRngState(new Uint8Array(Buffer.from(saved.state.rng, 'base64')));
+      Object.assign(state, saved.state.loop);
+      for (const c of callbacks) if (c.name in saved.state.callbacks) c.loadStateDict(saved.state.callbacks[c.name]);
+      log(`resumed from ${resumeFrom}: epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${perEpoch}, step ${state.step}`);
+    }
+
+    const ctx: TrainContext = {
+      config: cfg,
+      runDir: this.runDir,
+      state,
+      model,
+      classes: data.classes,
+      palette: data.palette,
+      batchesPerEpoch: perEpoch,
+      totalSteps,
+      lr: () => optimizer.lr,
+      log,
+      requestStop: (reason) => {
+        this.stopReason = reason;
+      },
+      saveCheckpoint: async (name) => {
+        const dir = path.join(ckptDir, name);
+        const states: Record<string, unknown> = {};
+        for (const c of callbacks) states[c.name] = c.stateDict();
+        saveCheckpoint(dir, model, optimizer, state, states);
+        return dir;
+      },
+      removeCheckpoint: (name) => fs.rmSync(path.join(ckptDir, name), { recursive: true, force: true }),
+    };
+
+    let how: FitEnd = 'finished';
+    let lastEval: EvalResult | null = null;
+    const wall0 = performance.now() / 1000 - state.elapsedSeconds;
+    const elapsed = (): number => performance.now() / 1000 - wall0;
+    try {
+      for (const c of callbacks) await c.onFitStart?.(ctx);
+      epochs: while (state.epoch < cfg.epochs) {
+        const e = state.epoch;
+        if (state.batchInEpoch < perEpoch) {
+          let tEpoch = performance.now() / 1000;
+          for await (const batch of loaders.train.epoch(e, state.batchInEpoch)) {
+            const t0 = performance.now() / 1000;
+            optimizer.setLrFactor(schedule(state.step));
+            const loss = this.step(model, optimizer, batch, weightT);
+            if (!Number.isFinite(loss)) {
+              throw new NonFiniteLossError(
+                `step ${state.step + 1} (epoch ${e + 1}, batch ${state.batchInEpoch + 1}): the loss is ${loss}; batch files: ${batch.ids.join(', ')}. ` +
+                  'Training stopped; the last good checkpoint is kept (try a lower --lr, or --clip-grad-norm).',
+              );
+            }
+            const now = performance.now() / 1000;
+            state.step++;
+            state.batchInEpoch++;
+            state.epochLossSum += loss;
+            state.epochImages += batch.n;
+            state.epochTrainSeconds += now - tEpoch;
+            tEpoch = now;
+            state.elapsedSeconds = elapsed();
+            for (const c of callbacks) await c.onTrainBatchEnd?.(ctx, { loss, batch, seconds: now - t0 });
+            await yieldToLoop();
+            tEpoch = performance.now() / 1000; // callbacks (step checkpoints) are not training time
+            if (this.interruptSignal) {
+              how = 'interrupted';
+              break epochs;
+            }
+            if (cfg.maxSteps > 0 && state.step >= cfg.maxSteps) break;
+            if (this.stopReason) break;
+          }
+        }
+        const trainLoss = state.batchInEpoch > 0 ? state.epochLossSum / state.batchInEpoch : NaN;
+        const lastEpoch = e + 1 === cfg.epochs || (cfg.maxSteps > 0 && state.step >= cfg.maxSteps);
+        let ev: EvalResult | null = null;
+        if ((e + 1) % cfg.evalEvery === 0 || lastEpoch || this.stopReason) {
+          ev = await evaluate(model, loaders.val, {
+            numClasses: data.classes.length,
+            ignoreIndex: data.ignoreIndex,
+            weight: weightT,
+            samples: cfg.reportSamples,
+            worst: cfg.reportWorst,
+            epoch: e + 1,
+            step: state.step,
+          });
+          lastEval = ev;
+          for (const c of callbacks) await c.onValidationEnd?.(ctx, ev);
+        }
+        const summary: EpochSummary = {
+          epoch: e + 1,
+          step: state.step,
+          trainLoss,
+          lr: optimizer.lr,
+          epochTrainSeconds: state.epochTrainSeconds,
+          trainImagesPerSecond: state.epochImages / Math.max(state.epochTrainSeconds, 1e-9),
+          seconds: elapsed(),
+          eval: ev,
+        };
+        // The epoch is complete: the position moves on before the callbacks save `last`.
+        Object.assign(state, { epoch: e + 1, batchInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: elapsed() });
+        for (const c of callbacks) await c.onEpochEnd?.(ctx, summary);
+        if (cfg.maxSteps > 0 && state.step >= cfg.maxSteps) {
+          how = 'max-steps';
+          break;
+        }
+        if (this.stopReason) {
+          how = 'early-stop';
+          log(`stopping: ${this.stopReason}`);
+          break;
+        }
+      }
+      if (how === 'interrupted') {
+        state.elapsedSeconds = elapsed();
+        await ctx.saveCheckpoint('last');
+      }
+      for (const c of callbacks) await c.onFitEnd?.(ctx, how);
+    } finally {
+      await loaders.train.close();
+      await loaders.val.close();
+      weightT?.dispose();
+      model.dispose();
+      optimizer.dispose();
+    }
+    return { how, runDir: this.runDir, state: { ...state }, lastEval, classes: data.classes };
+  }
+
+  /** One optimizer step; returns the loss. Every tensor of the step is freed before it returns. */
+  private step(model: SegmentationModel, optimizer: Adam, batch: Parameters<typeof batchToTensors>[0], weight: Tensor | null): number {
+    const cfg = this.config;
+    return tidy(() => {
+      const { pixelValues, labels } = batchToTensors(batch);
+      optimizer.zeroGrad();
+      const { loss } = model.forward(pixelValues, labels, {
+        weight,
+        ignoreIndex: cfg.ignoreIndex,
+        labelSmoothing: cfg.labelSmoothing,
+        focalGamma: cfg.loss === 'focal' ? cfg.focalGamma : 0,
+      });
+      const l = loss!.item();
+      if (!Number.isFinite(l)) return l;
+      loss!.backward();
+      if (cfg.clipGradNorm > 0) clipGradNorm(model.parameters(), cfg.clipGradNorm);
+      optimizer.step();
+      return l;
+    });
+  }
+}
+
