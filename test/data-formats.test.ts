@@ -24,6 +24,7 @@ import {
 } from '../src/data/preprocess.js';
 import { randomSplit, readSplitList, splitDataset, writeSplitList } from '../src/data/split.js';
 import { hashSeed, permutation, rng, shuffled } from '../src/util/random.js';
+import { crc32 } from '../src/util/zip.js';
 
 const DATA = dataRoot();
 const CAMSEQ = path.join(DATA, 'camseq01');
@@ -86,14 +87,6 @@ function palettePng(w: number, h: number, idx: (x: number, y: number) => number,
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
-}
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
 }
 
 describe('random', () => {

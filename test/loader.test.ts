@@ -301,7 +301,8 @@ describe('bench data', () => {
     assert.equal(benchDataCommand.name, 'bench data');
     const a = parseArgs(benchDataCommand, ['--workers', '0', '--batch', '4', '--preset', 'none', '--cache', '--json']);
     assert.deepEqual([a.opts.workers, a.opts.batch, a.opts.preset, a.opts.cache, a.opts.json], [0, 4, 'none', true, true]);
-    assert.throws(() => parseArgs(benchDataCommand, ['--preset', 'x']));
+    assert.throws(() => parseArgs(benchDataCommand, ['--preset', 'x']), { message: /^streetseg bench data: --preset x: expected one of none, / });
+    assert.throws(() => parseArgs(benchDataCommand, ['--workers', '-1']), { message: 'streetseg bench data: --workers -1: expected an integer >= 0' });
   });
 });
 

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-import { crc32, listZip, readZip, writeZip, ZipReader } from '../src/util/zip.js';
+import { crc32, ZipReader } from '../src/util/zip.js';
+import { makeZip } from './helpers/zip.js';
 import {
   type DType, type RawTensor, DTYPES, dtypeSize, numel, typedView,
   encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors,
@@ -50,6 +51,14 @@ function bytesOf(arr: ArrayBufferView): Uint8Array {
 
 // ------------------------------------------------------------------ zip
 
+const ZIP64_PY = 'UEsDBC0AAAAAAAAAIQDw4xRI//////////8MABQAYS9zdG9yZWQudHh0AQAQACcAAAAAAAAAJwAAAAAAAABzdG9yZWQgZW50cnkgc3RvcmVkIGVudHJ5IHN0b3JlZCBlbnRyeSBQSwMELQAAAAgAAAAhAHjLUuz//////////w4AFABhL2RlZmxhdGVkLnR4dAEAEAAsAQAAAAAAABYAAAAAAAAAS0lNy0ksSU1RSM0rKapUSBnl4uYCAFBLAQItAy0AAAAAAAAAIQDw4xRI//////////8MABQAAAAAAAAAAACAAQAAAABhL3N0b3JlZC50eHQBABAAJwAAAAAAAAAnAAAAAAAAAFBLAQItAy0AAAAIAAAAIQB4y1Ls//////////8OABwAAAAAAAAAAACAAf////9hL2RlZmxhdGVkLnR4dAEAGAAsAQAAAAAAABYAAAAAAAAAZQAAAAAAAABQSwYGLAAAAAAAAAAtAC0AAAAAAAAAAAACAAAAAAAAAAIAAAAAAAAApgAAAAAAAAC7AAAAAAAAAFBLBgcAAAAAYQEAAAAAAAABAAAAUEsFBgAAAAACAAIApgAAALsAAAAAAA==';
+
+/** Reads every entry (the central directory, then each entry with its CRC check). */
+function readAll(buf: Uint8Array, file: string): Map<string, Uint8Array> {
+  const r = new ZipReader(buf, file);
+  return new Map(r.names().map((n) => [n, r.read(n)]));
+}
+
 describe('zip', () => {
   const hello = te.encode('hello hello hello hello hello, zip!');
   const rnd = new Uint8Array(5000).map((_, i) => (i * 7919 + (i >> 3)) & 0xff);
@@ -66,65 +75,66 @@ describe('zip', () => {
       { name: 'empty', data: new Uint8Array(0), compress: true },
       { name: 'ünïcødé/ß.txt', data: te.encode('x') },
     ];
-    const z = writeZip(entries);
-    const m = readZip(z, 'rt.zip');
-    assert.deepEqual([...m.keys()], entries.map((e) => e.name));
-    for (const e of entries) assert.ok(eqBytes(m.get(e.name)!, e.data), e.name);
-    const list = listZip(z, 'rt.zip');
+    const z = makeZip(entries);
+    const r = new ZipReader(z, 'rt.zip');
+    assert.deepEqual(r.names(), entries.map((e) => e.name));
+    for (const e of entries) assert.ok(eqBytes(r.read(e.name), e.data), e.name);
+    const list = r.entries();
     assert.equal(list[0]!.method, 8);
     assert.ok(list[0]!.compressedSize < hello.length, 'repetitive text should shrink when deflated');
     assert.equal(list[1]!.method, 0);
     assert.equal(list[1]!.crc32, crc32(rnd));
     // stored entries are views into the archive (no copy)
-    assert.equal(m.get('a/raw.bin')!.buffer, z.buffer);
+    assert.equal(r.read('a/raw.bin').buffer, z.buffer);
   });
 
-  test('zip64 records and alignment round trip', () => {
-    const z = writeZip([{ name: 'p/data/0', data: rnd }, { name: 'p/x', data: hello, compress: true }],
-      { forceZip64: true, align: 64 });
-    const buf = Buffer.from(z);
-    assert.ok(buf.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])), 'zip64 EOCD record written');
-    assert.ok(buf.includes(Buffer.from([0x50, 0x4b, 0x06, 0x07])), 'zip64 locator written');
+  test('zip64: sizes and offsets in extra fields, zip64 end record and locator (written by Python zipfile)', () => {
+    // /usr/bin/python3: zipfile.ZIP64_LIMIT = 0; zipfile.ZIP_FILECOUNT_LIMIT = 0, then writestr of
+    // 'a/stored.txt' = b'stored entry ' * 3 (stored) and 'a/deflated.txt' = b'deflated entry ' * 20
+    // (deflated): every central header has 0xffffffff sizes, the second a 0xffffffff offset too.
+    const z = Buffer.from(ZIP64_PY, 'base64');
+    const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    assert.equal(z.readUInt32LE(cd + 20), 0xffffffff, 'central header sizes are saturated');
+    assert.ok(z.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06])) && z.includes(Buffer.from([0x50, 0x4b, 0x06, 0x07])));
     const r = new ZipReader(z, 'z64.zip');
-    const e = r.entry('p/data/0')!;
-    assert.equal(e.size, rnd.length);
-    const data = r.read('p/data/0');
-    assert.equal(data.byteOffset % 64, 0, 'stored data aligned to 64');
-    assert.ok(eqBytes(data, rnd));
-    assert.ok(eqBytes(r.read('p/x'), hello));
+    assert.deepEqual(r.entries().map((e) => [e.name, e.method, e.size]), [['a/stored.txt', 0, 39], ['a/deflated.txt', 8, 300]]);
+    assert.equal(r.entry('a/deflated.txt')!.localHeaderOffset, 30 + 12 + 20 + 39); // after the first entry's header, zip64 extra and data
+    assert.equal(r.entry('a/deflated.txt')!.crc32, 3964849016); // Python's zlib.crc32
+    assert.equal(Buffer.from(r.read('a/stored.txt')).toString(), 'stored entry '.repeat(3));
+    assert.equal(Buffer.from(r.read('a/deflated.txt')).toString(), 'deflated entry '.repeat(20));
   });
 
   test('CRC mismatch names the file and the entry', () => {
-    const z = writeZip([{ name: 'x.bin', data: rnd }]);
+    const z = makeZip([{ name: 'x.bin', data: rnd }]);
     z[30 + 'x.bin'.length + 100] ^= 0xff;
-    throwsNaming(() => readZip(z, 'crc.zip'), 'crc.zip', /CRC mismatch for "x\.bin"/);
+    throwsNaming(() => readAll(z, 'crc.zip'), 'crc.zip', /CRC mismatch for "x\.bin"/);
   });
 
   test('corrupt deflate stream is reported', () => {
-    const z = writeZip([{ name: 'h.txt', data: rnd, compress: true }]);
+    const z = makeZip([{ name: 'h.txt', data: rnd, compress: true }]);
     for (let i = 40; i < 60; i++) z[i] ^= 0x5a;
-    throwsNaming(() => readZip(z, 'inflate.zip'), 'inflate.zip', /h\.txt/);
+    throwsNaming(() => readAll(z, 'inflate.zip'), 'inflate.zip', /h\.txt/);
   });
 
   test('truncated archives', () => {
-    const z = writeZip([{ name: 'a', data: rnd }, { name: 'b', data: hello }]);
-    throwsNaming(() => readZip(z.subarray(0, z.length - 5), 't1.zip'), 't1.zip', /end-of-central-directory record not found/);
-    throwsNaming(() => readZip(z.subarray(0, 10), 't2.zip'), 't2.zip', /truncated/);
+    const z = makeZip([{ name: 'a', data: rnd }, { name: 'b', data: hello }]);
+    throwsNaming(() => readAll(z.subarray(0, z.length - 5), 't1.zip'), 't1.zip', /end-of-central-directory record not found/);
+    throwsNaming(() => readAll(z.subarray(0, 10), 't2.zip'), 't2.zip', /truncated/);
     // keep the directory but drop 1000 bytes of entry data: offsets now point past / into garbage
     const cut = concat([z.subarray(0, 2000), z.subarray(3000)]);
-    throwsNaming(() => readZip(cut, 't3.zip'), 't3.zip', /central directory .*(beyond the end|signature)|truncated/);
+    throwsNaming(() => readAll(cut, 't3.zip'), 't3.zip', /central directory .*(beyond the end|signature)|truncated/);
   });
 
   test('bad signatures', () => {
-    const z = writeZip([{ name: 'a', data: hello }]);
+    const z = makeZip([{ name: 'a', data: hello }]);
     const badLocal = z.slice();
     badLocal[0] = 0x51;
-    throwsNaming(() => readZip(badLocal, 'sig1.zip'), 'sig1.zip', /bad local header signature for "a"/);
+    throwsNaming(() => readAll(badLocal, 'sig1.zip'), 'sig1.zip', /bad local header signature for "a"/);
     const badCentral = z.slice();
     const cd = Buffer.from(z).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     badCentral[cd + 1] = 0;
-    throwsNaming(() => readZip(badCentral, 'sig2.zip'), 'sig2.zip', /bad central directory signature/);
-    throwsNaming(() => readZip(te.encode('this is not a zip file at all, sorry'), 'text.zip'), 'text.zip', /not a zip/);
+    throwsNaming(() => readAll(badCentral, 'sig2.zip'), 'sig2.zip', /bad central directory signature/);
+    throwsNaming(() => readAll(te.encode('this is not a zip file at all, sorry'), 'text.zip'), 'text.zip', /not a zip/);
   });
 
   test('reads the torch.save fixture (zip64 end records, padded local headers)', () => {
@@ -175,6 +185,7 @@ describe('safetensors', () => {
     const buf = fs.readFileSync(file);
     const n = Number(buf.readBigUInt64LE(0));
     assert.equal(n % 8, 0, 'header padded to a multiple of 8');
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, unknown>;
     const { tensors: back, metadata: meta } = readSafetensors(file);
     assert.deepEqual(meta, metadata);
     assert.equal(back.size, tensors.size);
@@ -184,8 +195,9 @@ describe('safetensors', () => {
       assert.equal(b.dtype, t.dtype, name);
       assert.deepEqual(b.shape, t.shape, name);
       assert.ok(eqBytes(b.data, t.data), name);
-      // every tensor is aligned to its element size relative to the file start
-      const fileOffset = b.data.byteOffset - buf.byteOffset;
+      // every tensor is aligned to its element size relative to the file start (taken from the
+      // header: byteOffsets of two separately read buffers need not share a base)
+      const fileOffset = 8 + n + (header[name] as { data_offsets: [number, number] }).data_offsets[0];
       assert.equal(fileOffset % dtypeSize(b.dtype), 0, `${name} aligned`);
     }
     // order: dtype size descending, then name
@@ -364,12 +376,12 @@ class Pickle {
 }
 
 function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array>, extra: Record<string, string> = {}): Uint8Array {
-  return writeZip([
+  return makeZip([
     { name: 'archive/data.pkl', data: pkl },
     ...Object.entries(extra).map(([k, v]) => ({ name: `archive/${k}`, data: te.encode(v) })),
     ...Object.entries(storages).map(([k, v]) => ({ name: `archive/data/${k}`, data: v })),
     { name: 'archive/version', data: te.encode('3\n') },
-  ], { forceZip64: true, align: 64 });
+  ]);
 }
 
 describe('torch.save checkpoints', () => {
@@ -525,7 +537,7 @@ describe('torch.save checkpoints', () => {
       throwsNaming(() => parseTorchBin(torchZip(q.bytes(), { 0: f4 }), 'cx.pt'), 'cx.pt', /refusing to unpickle global torch\.ComplexFloatStorage/);
       throwsNaming(() => parseTorchBin(te.encode('hello world'), 'txt.pt'), 'txt.pt', /not a torch\.save checkpoint/);
       throwsNaming(() => parseTorchBin(new Uint8Array([0x80, 0x02, 0x8a, 0x0a]), 'old.pt'), 'old.pt', /legacy/);
-      throwsNaming(() => parseTorchBin(writeZip([{ name: 'x/y', data: f4 }]), 'nopkl.pt'), 'nopkl.pt', /data\.pkl/);
+      throwsNaming(() => parseTorchBin(makeZip([{ name: 'x/y', data: f4 }]), 'nopkl.pt'), 'nopkl.pt', /data\.pkl/);
     });
   });
 

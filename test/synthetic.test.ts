@@ -103,6 +103,7 @@ describe('synthetic scenes', () => {
     const d = await decodeSample(spec.samples[1]!, spec.label, spec.classes);
     assert.deepEqual([d.width, d.height], [64, 48]);
     assert.ok(fs.existsSync(path.join(dir, 'label_colors.txt')) && fs.existsSync(path.join(dir, 'label_colors11.txt')));
-    await assert.rejects(synthCommand.run(parseArgs(synthCommand, ['--dir', dir, '--count', '0'])), /--count must be a positive integer/);
+    assert.throws(() => parseArgs(synthCommand, ['--dir', dir, '--count', '0']), { message: 'streetseg synth: --count 0: expected an integer >= 1' });
+    assert.throws(() => parseArgs(synthCommand, ['--dir', dir, '--count', '2', '--width', '8']), { message: 'streetseg synth: --width 8: expected an integer >= 16' });
   });
 });

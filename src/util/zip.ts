@@ -1,22 +1,36 @@
-// Minimal ZIP reader/writer for checkpoint containers (torch.save zips, our own bundles).
+// ZIP reading for torch.save checkpoints (pytorch_model.bin) and dataset archives.
 //
-// Reading is driven by the central directory (never by scanning local headers), supports the
-// "stored" (0) and "deflate" (8) methods and ZIP64 (sizes/offsets in the zip64 extra field, the
-// zip64 end-of-central-directory record and locator; torch.save always writes the zip64 records).
-// Not supported, and rejected with an error: encryption, multi-disk archives, other methods.
-//
-// Stored entries are returned as subarray views that ALIAS the input buffer (no copy); deflated
-// entries are freshly inflated buffers. Every entry's CRC-32 is verified when it is extracted.
+// DEFLATE decoding is fflate's (its streaming Inflate, so a size budget can stop a zip bomb early);
+// zips are written with fflate's zipSync (tests). The central-directory reader below stays
+// hand-written because fflate 0.8's readers cannot give what callers rely on (checked against 0.8.3):
+//  - unzipSync never verifies CRC-32: a flipped byte in a stored entry comes back silently.
+//  - it inflates into a buffer of the *declared* size and drops the rest, so a lying header yields
+//    silently truncated data, and decodes the whole stream anyway (a 1 MiB bomb costs ~1 s of CPU
+//    per GiB it expands to before returning).
+//  - it exposes no entry list with data offsets or CRCs: reading one entry (its `filter` option)
+//    re-walks the whole directory and copies stored entries, where we return views of the buffer
+//    (a 300 MB checkpoint is not duplicated) and look entries up by name.
+//  - on truncated or malformed input it throws "invalid zip data" (or reads past the end) without
+//    saying which file or structure is bad; duplicate names silently overwrite each other, and
+//    encrypted entries are not rejected.
+//  - its streaming Unzip follows local headers, not the central directory, and checks no CRC either.
+// So this file parses the end-of-central-directory record (with the ZIP64 record and locator that
+// torch.save always writes), the central directory (ZIP64 extra fields included) and local headers.
+// Not supported, and rejected with an error: encryption, multi-disk archives, methods other than
+// stored (0) and deflate (8).
 import * as zlib from 'node:zlib';
+import { Inflate } from 'fflate';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
-const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
+
+/** Compressed bytes handed to the inflater per step: bounds the overshoot past a size budget. */
+const INFLATE_CHUNK = 1 << 16;
 
 export interface ZipEntry {
   name: string;
@@ -29,41 +43,61 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
-// ---------------------------------------------------------------- CRC-32
-
 let crcTable: Uint32Array | undefined;
-function crc32Table(): Uint32Array {
-  if (crcTable) return crcTable;
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  crcTable = t;
-  return t;
-}
 
-/** CRC-32 (IEEE, as used by zip/gzip). Uses zlib.crc32 when the runtime has it (Node >= 20.15). */
+/**
+ * CRC-32 (IEEE, as in zip/gzip/PNG). fflate keeps its CRC private, so this uses zlib.crc32, with a
+ * table fallback for Node 20 releases before 20.15 (package.json allows any Node 20).
+ */
 export function crc32(data: Uint8Array): number {
-  const native = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
   if (typeof native === 'function') return native(data) >>> 0;
-  const t = crc32Table();
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
-// ---------------------------------------------------------------- reading
-
-function view(buf: Uint8Array): DataView {
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+function hex32(n: number): string {
+  return '0x' + (n >>> 0).toString(16).padStart(8, '0');
 }
 
-function u64(dv: DataView, off: number, file: string, what: string): number {
-  const v = dv.getBigUint64(off, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${file}: corrupt zip: ${what} ${v} is too large`);
-  return Number(v);
+/** Thrown from the inflater's data callback to stop decoding once the budget is exceeded. */
+class OverBudget extends Error {}
+
+/**
+ * Inflates raw DEFLATE data that must decode to exactly `size` bytes. Input goes in INFLATE_CHUNK
+ * slices and output is counted as it arrives, so a stream expanding past `size` is stopped within
+ * one slice's output instead of being decoded to the end.
+ */
+function inflateExactly(raw: Uint8Array, size: number, fail: (msg: string) => never, name: string): Uint8Array {
+  const out = new Uint8Array(size);
+  let got = 0;
+  const inflater = new Inflate((chunk) => {
+    if (got + chunk.length > size) throw new OverBudget();
+    out.set(chunk, got);
+    got += chunk.length;
+  });
+  try {
+    let i = 0;
+    do {
+      const end = Math.min(i + INFLATE_CHUNK, raw.length);
+      inflater.push(raw.subarray(i, end), end === raw.length);
+      i = end;
+    } while (i < raw.length);
+  } catch (err) {
+    if (err instanceof OverBudget) fail(`entry "${name}" inflates to more than its declared ${size} bytes`);
+    fail(`cannot inflate "${name}": ${(err as Error).message}`);
+  }
+  if (got !== size) fail(`entry "${name}" inflated to ${got} bytes, expected ${size}`);
+  return out;
 }
 
 /**
@@ -80,12 +114,18 @@ export class ZipReader {
   constructor(buf: Uint8Array, file: string) {
     this.buf = buf;
     this.file = file;
-    this.dv = view(buf);
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.parseCentralDirectory();
   }
 
   private fail(msg: string): never {
     throw new Error(`${this.file}: corrupt zip: ${msg}`);
+  }
+
+  private u64(off: number, what: string): number {
+    const v = this.dv.getBigUint64(off, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} ${v} is too large`);
+    return Number(v);
   }
 
   private findEocd(): number {
@@ -105,23 +145,21 @@ export class ZipReader {
   private parseCentralDirectory(): void {
     const dv = this.dv;
     const eocd = this.findEocd();
-    const diskNo = dv.getUint16(eocd + 4, true);
-    const cdDisk = dv.getUint16(eocd + 6, true);
     let count = dv.getUint16(eocd + 10, true);
     let cdSize = dv.getUint32(eocd + 12, true);
     let cdOffset = dv.getUint32(eocd + 16, true);
 
     const loc = eocd - 20;
     if (loc >= 0 && dv.getUint32(loc, true) === SIG_ZIP64_LOCATOR) {
-      const z64 = u64(dv, loc + 8, this.file, 'zip64 end-of-central-directory offset');
+      const z64 = this.u64(loc + 8, 'zip64 end-of-central-directory offset');
       if (z64 + 56 > loc) this.fail(`zip64 end-of-central-directory offset ${z64} is out of range`);
       if (dv.getUint32(z64, true) !== SIG_ZIP64_EOCD) this.fail(`bad zip64 end-of-central-directory signature at offset ${z64}`);
       if (dv.getUint32(z64 + 16, true) !== 0 || dv.getUint32(z64 + 20, true) !== 0) this.fail('multi-disk archives are not supported');
-      count = u64(dv, z64 + 32, this.file, 'entry count');
-      cdSize = u64(dv, z64 + 40, this.file, 'central directory size');
-      cdOffset = u64(dv, z64 + 48, this.file, 'central directory offset');
+      count = this.u64(z64 + 32, 'entry count');
+      cdSize = this.u64(z64 + 40, 'central directory size');
+      cdOffset = this.u64(z64 + 48, 'central directory offset');
     } else {
-      if (diskNo !== 0 || cdDisk !== 0) this.fail('multi-disk archives are not supported');
+      if (dv.getUint16(eocd + 4, true) !== 0 || dv.getUint16(eocd + 6, true) !== 0) this.fail('multi-disk archives are not supported');
       if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
         this.fail('zip64 values are used but the zip64 end-of-central-directory locator is missing');
       }
@@ -163,9 +201,9 @@ export class ZipReader {
           const need = (n: number): void => {
             if (q + n > e + 4 + len) this.fail(`zip64 extra field of entry "${name}" is too short`);
           };
-          if (usize === 0xffffffff) { need(8); usize = u64(dv, q, this.file, `size of "${name}"`); q += 8; }
-          if (csize === 0xffffffff) { need(8); csize = u64(dv, q, this.file, `compressed size of "${name}"`); q += 8; }
-          if (lho === 0xffffffff) { need(8); lho = u64(dv, q, this.file, `offset of "${name}"`); q += 8; }
+          if (usize === 0xffffffff) { need(8); usize = this.u64(q, `size of "${name}"`); q += 8; }
+          if (csize === 0xffffffff) { need(8); csize = this.u64(q, `compressed size of "${name}"`); q += 8; }
+          if (lho === 0xffffffff) { need(8); lho = this.u64(q, `offset of "${name}"`); q += 8; }
           if (diskStart === 0xffff) { need(4); diskStart = dv.getUint32(q, true); q += 4; }
         }
         e += 4 + len;
@@ -201,7 +239,7 @@ export class ZipReader {
 
   /**
    * The uncompressed bytes of entry `name`, CRC-checked. Stored entries are views aliasing the
-   * zip buffer; do not mutate them unless you own that buffer.
+   * zip buffer (do not mutate them unless you own that buffer); deflated ones are new buffers.
    */
   read(name: string): Uint8Array {
     const ent = this.byName.get(name);
@@ -220,206 +258,9 @@ export class ZipReader {
       this.fail(`data of "${name}" (${ent.compressedSize} bytes at offset ${start}) extends beyond the end of the file (${this.buf.length} bytes): truncated?`);
     }
     const raw = this.buf.subarray(start, stop);
-    let out: Uint8Array;
-    if (ent.method === METHOD_STORED) {
-      out = raw;
-    } else {
-      try {
-        // Bounded by the declared size, so a lying header (a zip bomb) fails before allocating the rest.
-        out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, ent.size) });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          this.fail(`entry "${name}" inflates to more than its declared ${ent.size} bytes`);
-        }
-        this.fail(`cannot inflate "${name}": ${(err as Error).message}`);
-      }
-      if (out.length !== ent.size) this.fail(`entry "${name}" inflated to ${out.length} bytes, expected ${ent.size}`);
-    }
+    const out = ent.method === METHOD_STORED ? raw : inflateExactly(raw, ent.size, (m) => this.fail(m), name);
     const c = crc32(out);
-    if (c !== ent.crc32) {
-      this.fail(`CRC mismatch for "${name}": computed ${hex32(c)}, expected ${hex32(ent.crc32)}`);
-    }
+    if (c !== ent.crc32) this.fail(`CRC mismatch for "${name}": computed ${hex32(c)}, expected ${hex32(ent.crc32)}`);
     return out;
   }
-}
-
-function hex32(n: number): string {
-  return '0x' + (n >>> 0).toString(16).padStart(8, '0');
-}
-
-/** List the entries of a zip buffer without extracting anything. */
-export function listZip(buf: Uint8Array, name: string): ZipEntry[] {
-  return [...new ZipReader(buf, name).entries()];
-}
-
-/**
- * Extract every entry of a zip held in memory (CRC-checked). `name` is the file name used in
- * error messages. Stored entries alias `buf` (see ZipReader.read).
- */
-export function readZip(buf: Uint8Array, name: string): Map<string, Uint8Array> {
-  const z = new ZipReader(buf, name);
-  const out = new Map<string, Uint8Array>();
-  for (const e of z.entries()) out.set(e.name, z.read(e.name));
-  return out;
-}
-
-// ---------------------------------------------------------------- writing
-
-export interface ZipWriteEntry {
-  name: string;
-  data: Uint8Array;
-  /** deflate the entry (default false: stored) */
-  compress?: boolean;
-}
-
-export interface ZipWriteOptions {
-  /**
-   * Always write zip64 records (extra fields and zip64 end of central directory), as torch.save
-   * does. Zip64 is used automatically whenever a size, offset or the entry count needs it.
-   */
-  forceZip64?: boolean;
-  /** Align the data of stored entries to this many bytes (padding in the local extra field). */
-  align?: number;
-}
-
-const U32_MAX = 0xffffffff;
-
-/** Build a zip archive in memory. Entry names must be unique. */
-export function writeZip(entries: ZipWriteEntry[], opts: ZipWriteOptions = {}): Uint8Array {
-  const enc = new TextEncoder();
-  const seen = new Set<string>();
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  const align = opts.align ?? 0;
-  // DOS date 1980-01-01 00:00 so output is deterministic.
-  const dosTime = 0;
-  const dosDate = (0 << 9) | (1 << 5) | 1;
-
-  for (const ent of entries) {
-    if (seen.has(ent.name)) throw new Error(`writeZip: duplicate entry name "${ent.name}"`);
-    seen.add(ent.name);
-    const nameBytes = enc.encode(ent.name);
-    if (nameBytes.length > 0xffff) throw new Error(`writeZip: entry name too long: "${ent.name.slice(0, 64)}..."`);
-    const crc = crc32(ent.data);
-    const method = ent.compress ? METHOD_DEFLATE : METHOD_STORED;
-    const payload = ent.compress ? zlib.deflateRawSync(ent.data) : ent.data;
-    const usize = ent.data.length;
-    const csize = payload.length;
-    const lho = offset;
-    const zip64 = opts.forceZip64 || usize >= U32_MAX || csize >= U32_MAX || lho >= U32_MAX;
-
-    // local header; its zip64 extra carries both sizes (required when either is saturated)
-    let localExtraLen = zip64 ? 20 : 0;
-    let pad = 0;
-    if (align > 1 && method === METHOD_STORED) {
-      const dataStart = offset + 30 + nameBytes.length + localExtraLen;
-      pad = (align - ((dataStart + 4) % align)) % align; // +4 for the padding field's own header
-      localExtraLen += 4 + pad;
-    }
-    const local = new Uint8Array(30 + nameBytes.length + localExtraLen);
-    const ldv = view(local);
-    ldv.setUint32(0, SIG_LOCAL, true);
-    ldv.setUint16(4, zip64 ? 45 : 20, true);
-    ldv.setUint16(6, 0x0800, true); // UTF-8 names
-    ldv.setUint16(8, method, true);
-    ldv.setUint16(10, dosTime, true);
-    ldv.setUint16(12, dosDate, true);
-    ldv.setUint32(14, crc, true);
-    ldv.setUint32(18, zip64 ? U32_MAX : csize, true);
-    ldv.setUint32(22, zip64 ? U32_MAX : usize, true);
-    ldv.setUint16(26, nameBytes.length, true);
-    ldv.setUint16(28, localExtraLen, true);
-    local.set(nameBytes, 30);
-    let q = 30 + nameBytes.length;
-    if (zip64) {
-      ldv.setUint16(q, 0x0001, true);
-      ldv.setUint16(q + 2, 16, true);
-      ldv.setBigUint64(q + 4, BigInt(usize), true);
-      ldv.setBigUint64(q + 12, BigInt(csize), true);
-      q += 20;
-    }
-    if (align > 1 && method === METHOD_STORED) {
-      ldv.setUint16(q, 0x4246, true); // "FB", the padding id torch's writer uses
-      ldv.setUint16(q + 2, pad, true);
-    }
-    parts.push(local, payload);
-    offset += local.length + payload.length;
-
-    // central directory header
-    const cExtraLen = zip64 ? 28 : 0;
-    const cen = new Uint8Array(46 + nameBytes.length + cExtraLen);
-    const cdv = view(cen);
-    cdv.setUint32(0, SIG_CENTRAL, true);
-    cdv.setUint16(4, zip64 ? 45 : 20, true);
-    cdv.setUint16(6, zip64 ? 45 : 20, true);
-    cdv.setUint16(8, 0x0800, true);
-    cdv.setUint16(10, method, true);
-    cdv.setUint16(12, dosTime, true);
-    cdv.setUint16(14, dosDate, true);
-    cdv.setUint32(16, crc, true);
-    cdv.setUint32(20, zip64 ? U32_MAX : csize, true);
-    cdv.setUint32(24, zip64 ? U32_MAX : usize, true);
-    cdv.setUint16(28, nameBytes.length, true);
-    cdv.setUint16(30, cExtraLen, true);
-    cdv.setUint16(32, 0, true);
-    cdv.setUint16(34, 0, true);
-    cdv.setUint16(36, 0, true);
-    cdv.setUint32(38, 0, true);
-    cdv.setUint32(42, zip64 ? U32_MAX : lho, true);
-    cen.set(nameBytes, 46);
-    if (zip64) {
-      const r = 46 + nameBytes.length;
-      cdv.setUint16(r, 0x0001, true);
-      cdv.setUint16(r + 2, 24, true);
-      cdv.setBigUint64(r + 4, BigInt(usize), true);
-      cdv.setBigUint64(r + 12, BigInt(csize), true);
-      cdv.setBigUint64(r + 20, BigInt(lho), true);
-    }
-    central.push(cen);
-  }
-
-  const cdOffset = offset;
-  const cdSize = central.reduce((s, c) => s + c.length, 0);
-  parts.push(...central);
-  offset += cdSize;
-  const count = entries.length;
-  const zip64End = opts.forceZip64 || count >= 0xffff || cdSize >= U32_MAX || cdOffset >= U32_MAX;
-  if (zip64End) {
-    const rec = new Uint8Array(56 + 20);
-    const rdv = view(rec);
-    rdv.setUint32(0, SIG_ZIP64_EOCD, true);
-    rdv.setBigUint64(4, 44n, true); // size of the remaining record
-    rdv.setUint16(12, 45, true);
-    rdv.setUint16(14, 45, true);
-    rdv.setUint32(16, 0, true);
-    rdv.setUint32(20, 0, true);
-    rdv.setBigUint64(24, BigInt(count), true);
-    rdv.setBigUint64(32, BigInt(count), true);
-    rdv.setBigUint64(40, BigInt(cdSize), true);
-    rdv.setBigUint64(48, BigInt(cdOffset), true);
-    rdv.setUint32(56, SIG_ZIP64_LOCATOR, true);
-    rdv.setUint32(60, 0, true);
-    rdv.setBigUint64(64, BigInt(offset), true);
-    rdv.setUint32(72, 1, true);
-    parts.push(rec);
-    offset += rec.length;
-  }
-  const eocd = new Uint8Array(22);
-  const edv = view(eocd);
-  edv.setUint32(0, SIG_EOCD, true);
-  edv.setUint16(8, Math.min(count, 0xffff), true);
-  edv.setUint16(10, Math.min(count, 0xffff), true);
-  edv.setUint32(12, zip64End ? U32_MAX : cdSize, true);
-  edv.setUint32(16, zip64End ? U32_MAX : cdOffset, true);
-  parts.push(eocd);
-  offset += 22;
-
-  const out = new Uint8Array(offset);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -1,41 +1,34 @@
 // `streetseg bench data`: images/s of the data pipeline (decode + resize + augment + normalise) on its own.
 import { benchData, type BenchDataOptions } from '../../data/bench.js';
 import { PRESET_NAMES } from '../../data/augment/index.js';
-import { UsageError, type Command } from '../command.js';
-
-function positiveInt(v: unknown, name: string, min = 1): number {
-  const n = v as number;
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`bench data: --${name} must be an integer >= ${min}, got ${String(v)}`);
-  return n;
-}
+import type { Command } from '../command.js';
 
 export const benchDataCommand: Command = {
   name: 'bench data',
-  summary: 'measure data-loader throughput (images/s) with augmentation, no model',
   usage: '[--workers N] [--batch N] [--preset NAME] [--cache] [--batches N] [--json]',
   options: [
-    { name: 'workers', type: 'number', help: 'loader worker threads (0 = main thread); default min(2, cores)' },
-    { name: 'batch', type: 'number', help: 'batch size', default: 8 },
+    { name: 'workers', type: 'int', min: 0, help: 'loader worker threads (0 = main thread); default min(2, cores)' },
+    { name: 'batch', type: 'int', min: 1, help: 'batch size', default: 8 },
     { name: 'preset', type: 'string', help: 'augmentation preset', default: 'tutorial', choices: [...PRESET_NAMES] },
     { name: 'cache', type: 'boolean', help: 'cache decoded frames (one untimed pass fills it)', default: false },
-    { name: 'batches', type: 'number', help: 'batches to time', default: 24 },
-    { name: 'height', type: 'number', help: 'training height', default: 360 },
-    { name: 'width', type: 'number', help: 'training width', default: 480 },
+    { name: 'batches', type: 'int', min: 1, help: 'batches to time', default: 24 },
+    { name: 'height', type: 'int', min: 1, help: 'training height', default: 360 },
+    { name: 'width', type: 'int', min: 1, help: 'training width', default: 480 },
     { name: 'data', type: 'string', help: 'folder with camvid/ or camseq01/ (default $STREETSEG_DATA or ../shared/data)' },
     { name: 'synthetic', type: 'boolean', help: 'use a synthetic dataset even if real data is present', default: false },
     { name: 'json', type: 'boolean', help: 'print the result as JSON', default: false },
   ],
   async run({ opts }) {
     const o: BenchDataOptions = {
-      batchSize: positiveInt(opts.batch, 'batch'),
+      batchSize: opts.batch as number,
       preset: opts.preset as string,
       cache: opts.cache === true,
-      batches: positiveInt(opts.batches, 'batches'),
-      height: positiveInt(opts.height, 'height'),
-      width: positiveInt(opts.width, 'width'),
+      batches: opts.batches as number,
+      height: opts.height as number,
+      width: opts.width as number,
       synthetic: opts.synthetic === true,
     };
-    if (opts.workers !== undefined) o.workers = positiveInt(opts.workers, 'workers', 0);
+    if (opts.workers !== undefined) o.workers = opts.workers as number;
     if (opts.data !== undefined) o.dataRoot = opts.data as string;
     const json = opts.json === true;
     if (!json && process.stderr.isTTY) o.onProgress = (d, n) => process.stderr.write(`\rbatches ${d}/${n}${d === n ? '\n' : ''}`);

@@ -7,7 +7,6 @@ import type { Command } from '../command.js';
 
 export const benchEngineCommand: Command = {
   name: 'bench engine',
-  summary: 'engine micro-benchmarks: matmulGflops, opOverheadUs, conv2dMs (JSON)',
   options: [
     { name: 'json', type: 'boolean', help: 'print JSON (default: also JSON, one line)' },
     { name: 'quick', type: 'boolean', help: 'fewer iterations' },

@@ -1,30 +1,26 @@
 // `streetseg bench model`: SegFormer inference or training step speed, optionally beside PyTorch.
+// Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"} (+ "pytorch").
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
 import { SEGFORMER_VARIANTS } from '../../models/segformer.js';
 import { sharedRoot } from '../../util/paths.js';
 import { runPythonJson } from '../../util/python.js';
-import { UsageError, type Command } from '../command.js';
+import type { Command } from '../command.js';
 
 export const benchModelCommand: Command = {
   name: 'bench model',
-  summary: 'SegFormer step time on random input: {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"}',
   options: [
     { name: 'model', type: 'string', help: 'variant', default: 'b0', choices: Object.keys(SEGFORMER_VARIANTS) },
-    { name: 'height', type: 'number', help: 'input height', default: 360 },
-    { name: 'width', type: 'number', help: 'input width', default: 480 },
-    { name: 'batch', type: 'number', help: 'batch size', default: 1 },
+    { name: 'height', type: 'int', min: 1, help: 'input height', default: 360 },
+    { name: 'width', type: 'int', min: 1, help: 'input width', default: 480 },
+    { name: 'batch', type: 'int', min: 1, help: 'batch size', default: 1 },
     { name: 'train', type: 'boolean', help: 'time a training step (forward, weighted CE, backward, AdamW)' },
-    { name: 'iters', type: 'number', help: 'timed iterations (default 10 infer / 5 train)' },
-    { name: 'warmup', type: 'number', help: 'untimed iterations (default 3 infer / 2 train)' },
+    { name: 'iters', type: 'int', min: 1, help: 'timed iterations (default 10 infer / 5 train)' },
+    { name: 'warmup', type: 'int', min: 0, help: 'untimed iterations (default 3 infer / 2 train)' },
     { name: 'compare-pytorch', type: 'boolean', help: 'also run shared/reference/pytorch/bench.py with the same settings' },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
-    for (const k of ['height', 'width', 'batch'] as const) {
-      const v = opts[k] as number;
-      if (!Number.isInteger(v) || v < 1) throw new UsageError(`bench model: --${k} must be a positive integer, got ${v}`);
-    }
     const mode = opts.train ? 'train' : 'infer';
     const r: Record<string, unknown> = {
       ...(await benchModel({

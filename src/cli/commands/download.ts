@@ -4,7 +4,6 @@ import { UsageError, type Command } from '../command.js';
 
 export const downloadCommand: Command = {
   name: 'download',
-  summary: 'download, verify and extract CamSeq01 or CamVid (SegNet layout)',
   usage: 'camseq01|camvid --dir DIR [--from FILE.zip] [--url URL] [--sha256 HEX]',
   options: [
     { name: 'dir', type: 'string', help: 'folder to extract the dataset into', required: true },
@@ -12,15 +11,15 @@ export const downloadCommand: Command = {
     { name: 'url', type: 'string', help: 'download from this URL instead of the default source' },
     { name: 'sha256', type: 'string', help: 'expected SHA-256 of the archive (verified; a mismatch is an error)' },
     { name: 'keep-zip', type: 'boolean', help: 'keep the downloaded archive in DIR' },
-    { name: 'retries', type: 'number', help: 'resumed attempts after an interrupted transfer', default: 3 },
+    { name: 'retries', type: 'int', min: 0, help: 'resumed attempts after an interrupted transfer', default: 3 },
   ],
   async run({ opts, positional }) {
     const name = positional[0];
     if (positional.length !== 1 || !name || !(name in SOURCES)) {
-      throw new UsageError(`download: expected one dataset name (${Object.keys(SOURCES).join(' or ')}), got ${positional.join(' ') || 'none'}`);
+      throw new UsageError(`streetseg download: expected one dataset name (${Object.keys(SOURCES).join(' or ')}), got ${positional.join(' ') || 'none'}`);
     }
     if (opts.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(opts.sha256 as string)) {
-      throw new UsageError('download: --sha256 must be 64 hex digits');
+      throw new UsageError(`streetseg download: --sha256 ${opts.sha256 as string}: expected 64 hex digits`);
     }
     let lastPct = -1;
     const o: DownloadOptions = {

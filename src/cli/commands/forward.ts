@@ -7,7 +7,6 @@ import { UsageError, type Command } from '../command.js';
 
 export const forwardCommand: Command = {
   name: 'forward',
-  summary: 'run a checkpoint on raw little-endian float32 NCHW input and write the logits (float32)',
   usage: '--checkpoint DIR --input FILE --shape N,C,H,W --out FILE',
   options: [
     { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + weights)', required: true },
@@ -16,9 +15,10 @@ export const forwardCommand: Command = {
     { name: 'out', type: 'string', help: 'where to write the logits (raw float32)', required: true },
   ],
   async run({ opts }) {
+    // A list option: its elements are checked here (specs type whole values, not list items).
     const shape = (opts.shape as string[]).map(Number);
     if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new UsageError(`forward: --shape ${(opts.shape as string[]).join(',')}: expected four positive integers N,C,H,W`);
+      throw new UsageError(`streetseg forward: --shape ${(opts.shape as string[]).join(',')}: expected four positive integers N,C,H,W`);
     }
     const file = opts.input as string;
     if (!fs.existsSync(file)) throw new Error(`${file}: input file not found`);

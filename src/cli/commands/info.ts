@@ -5,7 +5,6 @@ import type { Command } from '../command.js';
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'show versions, the libtorch and BLAS in use, and the thread count',
   options: [{ name: 'json', type: 'boolean', help: 'print as JSON' }],
   async run({ opts }) {
     const i = engineInfo(VERSION);

@@ -6,7 +6,6 @@ import type { Command } from '../command.js';
 
 export const statsCommand: Command = {
   name: 'stats',
-  summary: 'per-class pixel counts, frequencies and class weights of a dataset',
   usage: '--data DIR [--format camseq01|camvid|folder] [--split train|val] [--void class|ignore] [--json] [--png FILE]',
   options: [
     { name: 'data', type: 'string', help: 'dataset folder', required: true },

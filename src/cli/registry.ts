@@ -1,0 +1,26 @@
+// Every command, in the order `streetseg --help` lists them: name, one-line summary, and how to load it.
+// Commands load lazily so that `streetseg --help` does not load libtorch; that is why each summary
+// lives here (its only copy) rather than in the command's module.
+import type { Command } from './command.js';
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'info', summary: 'show versions, the libtorch and BLAS in use, and the thread count', load: async () => (await import('./commands/info.js')).infoCommand },
+  { name: 'bench engine', summary: 'engine micro-benchmarks: matmul GFLOP/s, op overhead, a stem conv (JSON)', load: async () => (await import('./commands/bench-engine.js')).benchEngineCommand },
+  { name: 'bench data', summary: 'data-loader throughput (images/s) with augmentation, no model', load: async () => (await import('./commands/bench-data.js')).benchDataCommand },
+  { name: 'bench model', summary: 'SegFormer inference or training step time on random input (JSON)', load: async () => (await import('./commands/bench-model.js')).benchModelCommand },
+  { name: 'forward', summary: 'run a checkpoint on raw float32 NCHW input and write the logits (float32)', load: async () => (await import('./commands/forward.js')).forwardCommand },
+  { name: 'stats', summary: 'per-class pixel counts, frequencies and class weights of a dataset', load: async () => (await import('./commands/stats.js')).statsCommand },
+  { name: 'download', summary: 'download, verify and extract CamSeq01 or CamVid (SegNet layout)', load: async () => (await import('./commands/download.js')).downloadCommand },
+  { name: 'synth', summary: 'generate synthetic driving scenes (CamSeq01 layout, CamVid palette)', load: async () => (await import('./commands/synth.js')).synthCommand },
+];
+
+/** The entry named `name` ("stats", "bench data"), if any. */
+export function findCommand(name: string): CommandEntry | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
