@@ -24,7 +24,7 @@ function weightsOf(runDir: string, ckpt = 'last'): Map<string, Float32Array> {
   const dir = findCheckpoint(path.join(runDir, 'checkpoints'), ckpt);
   assert.ok(dir, `${runDir}: no checkpoint ${ckpt}`);
   const out = new Map<string, Float32Array>();
-  for (const [k, r] of readSafetensors(path.join(dir, 'model.safetensors'))) {
+  for (const [k, r] of readSafetensors(path.join(dir, "model.safetensors")).tensors) {
     if (r.dtype === 'float32') out.set(k, new Float32Array(r.data.slice().buffer));
   }
   return out;

@@ -8,11 +8,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DataLoader } from '../data/loader.js';
 import { batchToTensors } from '../data/tensors.js';
 import type { SegmentationModel } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
-import { clipGradNorm, dispose, manualSeed, native, setRngState, tensor, tidy, type Adam, type Tensor } from '../torch/index.js';
+import { clipGradNorm, dispose, manualSeed, setRngState, tensor, tidy, type Adam, type Tensor } from '../torch/index.js';
+import { native } from '../torch/native.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { Callback, type EpochSummary, type EvalResult, type FitEnd, type LoopState, type TrainContext } from './callback.js';
 import { findCheckpoint, readTrainerState, saveCheckpoint } from './checkpoint.js';

@@ -22,14 +22,13 @@ function evalWeights(spec: string, checkpoint: string, numClasses: number): numb
   }
   const w = spec.split(',').map(Number);
   if (w.length !== numClasses || !w.every((x) => Number.isFinite(x) && x >= 0)) {
-    throw new UsageError(`eval: --class-weights ${spec}: expected auto, none or ${numClasses} non-negative numbers`);
+    throw new UsageError(`streetseg eval: --class-weights ${spec}: expected auto, none or ${numClasses} non-negative numbers`);
   }
   return w;
 }
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'mean IoU and accuracy per class of a checkpoint on a dataset split',
   usage: '--checkpoint DIR --data DIR [--split val] [--json] [--per-image] [--out DIR]',
   options: [
     { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors)', required: true },
@@ -37,22 +36,16 @@ export const evalCommand: Command = {
     { name: 'format', type: 'string', help: 'dataset layout (auto-detected if omitted)', choices: ['camseq01', 'camvid', 'folder'] },
     { name: 'split', type: 'string', help: 'camvid: split name (default val); folder: images/SPLIT; or a list file' },
     { name: 'void', type: 'string', help: 'Void as a class or ignored (must match the checkpoint\'s labels)', choices: ['class', 'ignore'] },
-    { name: 'height', type: 'string', help: 'evaluation height (default: the images\' own)' },
-    { name: 'width', type: 'string', help: 'evaluation width (default: the images\' own)' },
-    { name: 'batch-size', type: 'string', help: 'batch size', default: '8' },
-    { name: 'workers', type: 'string', help: 'loader worker threads', default: '1' },
+    { name: 'height', type: 'int', min: 8, help: 'evaluation height (default: the images\' own)' },
+    { name: 'width', type: 'int', min: 8, help: 'evaluation width (default: the images\' own)' },
+    { name: 'batch-size', type: 'int', min: 1, help: 'batch size', default: 8 },
+    { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
     { name: 'class-weights', type: 'string', help: 'weights of the loss: auto (the training run\'s), none, or comma-separated numbers', default: 'auto' },
     { name: 'per-image', type: 'boolean', help: 'rank images by their own mIoU (worst first)' },
     { name: 'out', type: 'string', help: 'write metrics.json, confusion.csv (and per-image.csv) here (default: the checkpoint directory\'s eval-<split>/)' },
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
   ],
   async run({ opts }) {
-    const int = (k: string, min: number): number | undefined => {
-      if (opts[k] === undefined) return undefined;
-      const n = Number(opts[k]);
-      if (!Number.isInteger(n) || n < min) throw new UsageError(`eval: --${k} ${String(opts[k])}: expected an integer >= ${min}`);
-      return n;
-    };
     const ckpt = opts.checkpoint as string;
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
@@ -63,11 +56,11 @@ export const evalCommand: Command = {
       let spec = openDataset(opts.data as string, openOpts);
       if (spec.format !== 'camseq01') spec = openDataset(opts.data as string, { ...openOpts, split });
       if (spec.classes.names.length !== labels.length) {
-        throw new UsageError(`eval: ${ckpt} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
+        throw new UsageError(`streetseg eval: ${ckpt} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
       }
-      const h = int('height', 8);
-      const w = int('width', 8);
-      const loader = new DataLoader({ dataset: spec, batchSize: int('batch-size', 1)!, workers: int('workers', 0)!, augment: 'none', ...(h && w ? { height: h, width: w } : {}) });
+      const h = opts.height as number | undefined;
+      const w = opts.width as number | undefined;
+      const loader = new DataLoader({ dataset: spec, batchSize: opts['batch-size'] as number, workers: opts.workers as number, augment: 'none', ...(h && w ? { height: h, width: w } : {}) });
       const weights = evalWeights(opts['class-weights'] as string, ckpt, labels.length);
       const weightT = weights ? tensor(weights, [weights.length]) : null;
       let ev;

@@ -32,7 +32,6 @@ function defaultRunDir(preset: string | undefined, model: string): string {
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train or fine-tune a segmentation model; checkpoints, metrics.csv, TensorBoard and an HTML report',
   usage: '[--preset NAME] [--config FILE.json|yaml] [--data DIR] [--model b0|DIR] [--out RUN_DIR] [settings…] | --resume RUN_DIR',
   options: [
     { name: 'preset', type: 'string', help: `starting settings: ${Object.entries(PRESETS).map(([n, p]) => `${n} (${p.about})`).join('; ')}`, choices: Object.keys(PRESETS) },
