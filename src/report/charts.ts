@@ -56,7 +56,8 @@ export interface BarChartOptions {
   plotHeight?: number;
 }
 
-export const BAR_LAYOUT = { left: 60, gap: 12, top: 50, headroom: 20, labelHeight: 90, panelGap: 30 } as const;
+/** Fixed geometry (px): the plot starts `top` below the chart's top edge, `titleHeight` lower with a title. */
+export const BAR_LAYOUT = { left: 60, gap: 12, top: 20, titleHeight: 30, headroom: 20, labelHeight: 90, panelGap: 30 } as const;
 
 /** Vertical bars in the given colours, one panel per value set (e.g. IoU above, accuracy below). */
 export function barChartSvg(opts: BarChartOptions): string {
@@ -64,7 +65,8 @@ export function barChartSvg(opts: BarChartOptions): string {
   for (const p of opts.panels) {
     if (p.values.length !== n) throw new Error(`bar chart panel "${p.title}": ${p.values.length} values for ${n} labels`);
   }
-  const { left, gap, top, headroom, labelHeight, panelGap } = BAR_LAYOUT;
+  const { left, gap, headroom, labelHeight, panelGap } = BAR_LAYOUT;
+  const top = BAR_LAYOUT.top + (opts.title ? BAR_LAYOUT.titleHeight : 0);
   const barW = opts.barWidth ?? 44;
   const plotH = opts.plotHeight ?? 180;
   const panelH = plotH + headroom;
@@ -121,6 +123,8 @@ export interface LineChartOptions {
   yLabel?: string;
   width?: number;
   height?: number;
+  /** Fix the x axis (e.g. the same for all charts of a page); default the data's range. */
+  xDomain?: readonly [number, number];
   /** Fix the y axis; otherwise it is the data's range widened to round tick values. */
   yMin?: number;
   yMax?: number;
@@ -173,7 +177,7 @@ export function lineChartSvg(opts: LineChartOptions): string {
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
   const xInteger = xs.every(Number.isInteger);
-  let [x0, x1] = domain(xs, 1);
+  const [x0, x1] = opts.xDomain && opts.xDomain[1] > opts.xDomain[0] ? opts.xDomain : domain(xs, 1);
   const xTicks = niceTicks(x0, x1, 5, xInteger).filter((t) => t >= x0 - 1e-9 && t <= x1 + 1e-9);
   let [y0, y1] = domain(ys, 1);
   if (opts.yMin !== undefined) y0 = opts.yMin;

@@ -18,13 +18,18 @@ export function historyAxis(history: readonly Row[]): { key: string | null; labe
   return { key: null, label: 'row' };
 }
 
+/** Each row's x value on the historyAxis (NaN where a row lacks one). */
+function rowsX(history: readonly Row[]): number[] {
+  const key = historyAxis(history).key;
+  return history.map((r, i) => (key === null ? i + 1 : cellNumber(r[key])));
+}
+
 /** The (x, y) points of one column; rows without a value give NaN (a gap), rows without an x are skipped. */
 export function historySeries(history: readonly Row[], column: string): Array<[number, number]> {
-  const axis = historyAxis(history);
+  const xs = rowsX(history);
   const pts: Array<[number, number]> = [];
   history.forEach((r, i) => {
-    const x = axis.key === null ? i + 1 : cellNumber(r[axis.key]);
-    if (Number.isFinite(x)) pts.push([x, cellNumber(r[column])]);
+    if (Number.isFinite(xs[i]!)) pts.push([xs[i]!, cellNumber(r[column])]);
   });
   return pts;
 }
@@ -60,6 +65,9 @@ export const CURVES: readonly CurveSpec[] = [
 export function historyCharts(history: readonly Row[]): Array<{ key: string; title: string; svg: string }> {
   const axis = historyAxis(history);
   const out: Array<{ key: string; title: string; svg: string }> = [];
+  // One x range for every chart, so an epoch sits at the same place in all of them.
+  const xs = rowsX(history).filter(Number.isFinite);
+  const xDomain = xs.length > 1 ? ([Math.min(...xs), Math.max(...xs)] as const) : undefined;
   for (const spec of CURVES) {
     const series: LineSeries[] = spec.columns.map((c) => ({ name: c.name, color: c.color, points: historySeries(history, c.column) }));
     const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
@@ -68,7 +76,7 @@ export function historyCharts(history: readonly Row[]): Array<{ key: string; tit
     out.push({
       key: spec.key,
       title: spec.title,
-      svg: lineChartSvg({ series, title: spec.title, xLabel: axis.label, yLabel: spec.yLabel, percent, ...(percent ? { yMin: 0 } : {}) }),
+      svg: lineChartSvg({ series, title: spec.title, xLabel: axis.label, yLabel: spec.yLabel, percent, ...(percent ? { yMin: 0 } : {}), ...(xDomain ? { xDomain } : {}) }),
     });
   }
   return out;

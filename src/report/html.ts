@@ -54,7 +54,7 @@ h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:28px 0 8px;border-bottom
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:3px 8px;font-size:13px;text-align:right}
 th{background:#f0f0f0}td.name{text-align:left}.sw{display:inline-block;width:12px;height:12px;border:1px solid #333;vertical-align:middle;margin-right:6px}
 .na{color:#999}.strip{margin:6px 0 14px}.strip .cap{font-size:13px;margin-bottom:2px}
-.heads{display:grid;grid-template-columns:repeat(4,1fr);max-width:1292px;font-size:12px;color:#555}
+.heads{display:grid;font-size:12px;color:#555}
 pre{background:#fff;border:1px solid #ddd;padding:10px;overflow:auto;font-size:12px;max-height:600px}.empty{color:#888;font-style:italic}
 `;
 
@@ -71,7 +71,9 @@ function empty(text: string): string {
 }
 
 function strips(items: ReportFiles['samples'], alt: string): string {
-  const heads = '<div class="heads"><div>image</div><div>ground truth</div><div>prediction</div><div>errors (red; grey = ignored)</div></div>';
+  // Column heads sized like the first strip's tiles, so they sit above them.
+  const tile = stripSize(items[0]!.sample);
+  const heads = `<div class="heads" style="grid-template-columns:repeat(4,${tile.tileWidth}px);column-gap:${tile.gap}px"><div>image</div><div>ground truth</div><div>prediction</div><div>errors (red; grey = ignored)</div></div>`;
   const rows = items.map(({ file, sample }) => {
     const miou = sample.miou === undefined ? '' : ` — mIoU ${value(sample.miou, formatPercent)}`;
     return `<div class="strip"><div class="cap">${esc(sample.id)}${miou}</div><img src="${esc(file)}" alt="${esc(`${alt} ${sample.id}`)}" width="${stripSize(sample).width}"></div>`;

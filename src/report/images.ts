@@ -41,10 +41,11 @@ export interface StripOptions {
 }
 
 /** Tile and strip sizes of a sample's picture (the page uses them as the image's display size). */
-export function stripSize(s: { width: number; height: number }, opts: StripOptions = {}): { tileWidth: number; tileHeight: number; width: number; height: number } {
+export function stripSize(s: { width: number; height: number }, opts: StripOptions = {}): { tileWidth: number; tileHeight: number; gap: number; width: number; height: number } {
   const tileWidth = Math.min(s.width, opts.tileWidth ?? 320);
   const tileHeight = Math.max(1, Math.round((s.height * tileWidth) / s.width));
-  return { tileWidth, tileHeight, width: 4 * tileWidth + 3 * (opts.gap ?? 4), height: tileHeight };
+  const gap = opts.gap ?? 4;
+  return { tileWidth, tileHeight, gap, width: 4 * tileWidth + 3 * gap, height: tileHeight };
 }
 
 async function resizeTile(rgb: Uint8Array, w: number, h: number, tw: number, th: number, nearest: boolean): Promise<Uint8Array> {
@@ -64,8 +65,7 @@ async function resizeTile(rgb: Uint8Array, w: number, h: number, tw: number, th:
 export async function sampleStrip(s: ReportSample, palette: readonly RGB[], ignoreIndex: number, what = 'sample', opts: StripOptions = {}): Promise<Buffer> {
   checkSample(s, what);
   const w = s.width, h = s.height;
-  const { tileWidth: tw, tileHeight: th, width: W } = stripSize(s, opts);
-  const gap = opts.gap ?? 4;
+  const { tileWidth: tw, tileHeight: th, gap, width: W } = stripSize(s, opts);
   const tiles = await Promise.all([
     resizeTile(s.image, w, h, tw, th, false),
     resizeTile(colorizeLabel(s.label, palette, ignoreIndex, MASK_IGNORE, `${what} "${s.id}" label`), w, h, tw, th, true),

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { barChartSvg, heatmapSvg } from './charts.js';
 import { historyCharts } from './curves.js';
 import { renderReportHtml, type ReportFiles } from './html.js';
-import { sampleStrip } from './images.js';
+import { checkSample, sampleStrip } from './images.js';
 import type { ReportData, ReportEval } from './types.js';
 
 export type { ReportData, ReportEval, ReportSample, RGB } from './types.js';
@@ -46,6 +46,9 @@ function checkData(data: ReportData): void {
     }
   });
   if (data.eval) checkEval(data.eval);
+  // Sizes are checked before anything is written, so bad input leaves the previous report untouched.
+  for (const s of data.samples) checkSample(s, 'sample');
+  for (const s of data.worst) checkSample(s, 'worst image');
 }
 
 /**
