@@ -10,7 +10,8 @@ import sharp from 'sharp';
 import { parseArgs } from '../src/cli/command.js';
 import { statsCommand } from '../src/cli/commands/stats.js';
 import { openDataset } from '../src/data/dataset.js';
-import { accumulateLabel, classFrequencies, classWeights, computeStats, emptyStats, renderStatsChart, statsChartSvg, statsReport } from '../src/data/stats.js';
+import { accumulateLabel, classFrequencies, classWeights, computeStats, emptyStats, statsReport } from '../src/data/stats.js';
+import { renderStatsChart, statsChartSvg } from '../src/report/stats-chart.js';
 
 const DATA = dataRoot();
 const CAMVID = path.join(DATA, 'camvid');

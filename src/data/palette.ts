@@ -197,3 +197,39 @@ export function defaultPalette(n: number): RGB[] {
   }
   return out;
 }
+
+/**
+ * RGB (HWC) picture of a class-id map: id c is painted palette[c], the ignore index ignoreColor. Any other
+ * value is an error naming `what` (e.g. the sample) and the offending pixel, so a bad map is never drawn wrong.
+ */
+export function colorizeLabel(
+  ids: Uint8Array,
+  palette: readonly (readonly number[])[],
+  ignoreIndex: number = IGNORE_INDEX,
+  ignoreColor: readonly number[] = [0, 0, 0],
+  what = 'label',
+): Uint8Array {
+  // 256-entry lookup (3 bytes per id) plus a validity mask: one table read per pixel.
+  const lut = new Uint8Array(256 * 3);
+  const valid = new Uint8Array(256);
+  const n = Math.min(palette.length, 256);
+  for (let c = 0; c < n; c++) {
+    lut.set([palette[c]![0]!, palette[c]![1]!, palette[c]![2]!], c * 3);
+    valid[c] = 1;
+  }
+  if (ignoreIndex >= 0 && ignoreIndex < 256) {
+    lut.set([ignoreColor[0]!, ignoreColor[1]!, ignoreColor[2]!], ignoreIndex * 3);
+    valid[ignoreIndex] = 1;
+  }
+  const out = new Uint8Array(ids.length * 3);
+  for (let p = 0; p < ids.length; p++) {
+    const v = ids[p]!;
+    if (!valid[v]) {
+      throw new Error(`${what}: value ${v} at pixel ${p} is neither a class id (0..${palette.length - 1}) nor the ignore index ${ignoreIndex}`);
+    }
+    out[p * 3] = lut[v * 3]!;
+    out[p * 3 + 1] = lut[v * 3 + 1]!;
+    out[p * 3 + 2] = lut[v * 3 + 2]!;
+  }
+  return out;
+}

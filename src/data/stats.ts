@@ -1,4 +1,4 @@
-// Per-class pixel statistics of a dataset's labels, class weights derived from them, and a bar chart.
+// Per-class pixel statistics of a dataset's labels and class weights derived from them (chart: src/report/stats-chart.ts).
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { DataError, decodeLabel } from './decode.js';
@@ -215,74 +215,4 @@ export function statsReport(stats: ClassStats): {
       weights: Object.fromEntries(WEIGHT_METHODS.map((m) => [m, w[m][id]!])) as Record<WeightMethod, number>,
     })),
   };
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function fmt(x: number): string {
-  if (x === 0) return '0';
-  if (Math.abs(x) >= 100) return x.toFixed(0);
-  if (Math.abs(x) >= 1) return x.toFixed(2);
-  return x.toPrecision(2);
-}
-
-export interface ChartOptions {
-  title?: string;
-  /** Which weighting to draw in the lower panel (default 'median-freq'); null for frequencies only. */
-  weights?: WeightMethod | null;
-}
-
-/** SVG bar chart: class frequencies (% of labelled pixels) and, below, class weights, bars in class colours. */
-export function statsChartSvg(stats: ClassStats, opts: ChartOptions = {}): string {
-  const n = stats.names.length;
-  const method = opts.weights === undefined ? 'median-freq' : opts.weights;
-  const panels: { title: string; values: number[]; suffix: string }[] = [
-    { title: 'Share of labelled pixels', values: classFrequencies(stats).map((f) => f * 100), suffix: '%' },
-  ];
-  if (method) panels.push({ title: `Class weights (${method})`, values: classWeights(stats, method), suffix: '' });
-  const barW = 44;
-  const gap = 12;
-  const left = 60;
-  const plotW = n * (barW + gap) + gap;
-  const width = left + plotW + 60; // room for the last rotated label
-  const panelH = 200;
-  const labelH = 90;
-  const top = 50;
-  const height = top + panels.length * (panelH + labelH + 30);
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif">`);
-  out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  const title = opts.title ?? `${stats.images} images, ${stats.totalPixels} pixels (${stats.ignoredPixels} ignored)`;
-  out.push(`<text x="${width / 2}" y="28" font-size="16" text-anchor="middle">${esc(title)}</text>`);
-  panels.forEach((p, pi) => {
-    const y0 = top + pi * (panelH + labelH + 30) + 20;
-    const base = y0 + panelH;
-    const max = Math.max(...p.values, 1e-12);
-    out.push(`<text x="${left}" y="${y0 - 6}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
-    out.push(`<line x1="${left}" y1="${base}" x2="${left + plotW}" y2="${base}" stroke="#333"/>`);
-    out.push(`<line x1="${left}" y1="${y0 + 10}" x2="${left}" y2="${base}" stroke="#333"/>`);
-    for (let t = 0; t <= 4; t++) {
-      const v = (max * t) / 4;
-      const y = base - ((panelH - 20) * t) / 4;
-      out.push(`<line x1="${left - 4}" y1="${y}" x2="${left + plotW}" y2="${y}" stroke="#ddd"/>`);
-      out.push(`<text x="${left - 6}" y="${y + 4}" font-size="10" text-anchor="end">${fmt(v)}</text>`);
-    }
-    p.values.forEach((v, i) => {
-      const h = ((panelH - 20) * v) / max;
-      const x = left + gap + i * (barW + gap);
-      const c = stats.palette[i] ?? [128, 128, 128];
-      out.push(`<rect x="${x}" y="${base - h}" width="${barW}" height="${h}" fill="rgb(${c[0]},${c[1]},${c[2]})" stroke="#222" stroke-width="0.8"/>`);
-      out.push(`<text x="${x + barW / 2}" y="${base - h - 4}" font-size="10" text-anchor="middle">${fmt(v)}${p.suffix}</text>`);
-      out.push(`<text transform="translate(${x + barW / 2},${base + 10}) rotate(40)" font-size="11">${esc(stats.names[i]!)}</text>`);
-    });
-  });
-  out.push('</svg>');
-  return out.join('\n');
-}
-
-/** The chart as a PNG (rendered from the SVG by sharp). */
-export async function renderStatsChart(stats: ClassStats, opts: ChartOptions = {}): Promise<Buffer> {
-  return sharp(Buffer.from(statsChartSvg(stats, opts))).png().toBuffer();
 }

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/fs.js';
 import { hashSeed, rng, type Rng } from '../util/random.js';
-import { CAMVID11_GROUPING, CAMVID32 } from './palette.js';
+import { CAMVID11_GROUPING, CAMVID32, colorizeLabel, IGNORE_INDEX } from './palette.js';
 
 const CLS = (name: string): number => {
   const i = CAMVID32.findIndex((e) => e.name === name);
@@ -302,16 +302,11 @@ export function renderScene(seed: number, index: number, width = 480, height = 3
   return { width: W, height: H, image: img, classes: cv.cls };
 }
 
+const CAMVID32_COLORS = CAMVID32.map((e) => e.color);
+
 /** Colour label (CamVid 32-class palette colours) for a scene. */
 export function sceneLabelRgb(scene: SyntheticScene): Uint8Array {
-  const out = new Uint8Array(scene.classes.length * 3);
-  for (let p = 0; p < scene.classes.length; p++) {
-    const c = CAMVID32[scene.classes[p]!]!.color;
-    out[p * 3] = c[0];
-    out[p * 3 + 1] = c[1];
-    out[p * 3 + 2] = c[2];
-  }
-  return out;
+  return colorizeLabel(scene.classes, CAMVID32_COLORS, IGNORE_INDEX, [0, 0, 0], 'synthetic scene');
 }
 
 export interface SynthOptions {

@@ -1,7 +1,8 @@
 // `streetseg stats`: per-class pixel statistics and class weights of a dataset's labels.
 import { writeFileAtomic } from '../../util/fs.js';
 import { openDataset, type OpenOptions } from '../../data/dataset.js';
-import { computeStats, renderStatsChart, statsReport, WEIGHT_METHODS, type WeightMethod } from '../../data/stats.js';
+import { computeStats, statsReport, WEIGHT_METHODS, type WeightMethod } from '../../data/stats.js';
+import { renderStatsChart } from '../../report/stats-chart.js';
 import type { Command } from '../command.js';
 
 export const statsCommand: Command = {
