@@ -1,7 +1,7 @@
 // `streetseg bench model`: SegFormer inference or training step speed, optionally beside PyTorch.
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
-import { SEGFORMER_VARIANTS } from '../../models/segformer.js';
+import { modelNames, resolveModelName } from '../../models/index.js';
 import { sharedRoot } from '../../util/paths.js';
 import { runPythonJson } from '../../util/python.js';
 import { UsageError, type Command } from '../command.js';
@@ -10,7 +10,7 @@ export const benchModelCommand: Command = {
   name: 'bench model',
   summary: 'SegFormer step time on random input: {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"}',
   options: [
-    { name: 'model', type: 'string', help: 'variant', default: 'b0', choices: Object.keys(SEGFORMER_VARIANTS) },
+    { name: 'model', type: 'string', help: 'model name (segformer-b0, or the variant alone: b0)', default: 'b0', choices: modelNames() },
     { name: 'height', type: 'number', help: 'input height', default: 360 },
     { name: 'width', type: 'number', help: 'input width', default: 480 },
     { name: 'batch', type: 'number', help: 'batch size', default: 1 },
@@ -38,7 +38,9 @@ export const benchModelCommand: Command = {
       })),
     };
     if (opts['compare-pytorch']) {
-      const args = ['--mode', mode, '--variant', String(opts.model), '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
+      const { family, variant } = resolveModelName(opts.model as string);
+      if (family.modelType !== 'segformer') throw new UsageError(`bench model: --compare-pytorch has a reference for SegFormer only, not ${family.modelType}`);
+      const args = ['--mode', mode, '--variant', variant, '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
       if (opts.iters) args.push('--iters', String(opts.iters));
       if (opts.warmup !== undefined) args.push('--warmup', String(opts.warmup));
       const dir = path.join(sharedRoot(), 'reference', 'pytorch');
