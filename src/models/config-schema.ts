@@ -21,6 +21,7 @@ export const baseConfigShape = {
 
 /** Checks that id2label has the ids 0…n-1 and fills label2id from it when absent. */
 export function checkLabels(c: { id2label: Record<string, string>; label2id?: Record<string, number> }, ctx: z.RefinementCtx): void {
+  if (typeof c.id2label !== 'object' || c.id2label === null) return;
   const ids = Object.keys(c.id2label);
   if (ids.length === 0) ctx.addIssue({ code: 'custom', path: ['id2label'], message: 'expected at least one label', input: c.id2label });
   const want = ids.map((_, i) => String(i));

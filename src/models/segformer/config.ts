@@ -55,17 +55,20 @@ const schema = z
     reshape_last_stage: z.boolean({ error: 'expected true or false' }).default(true),
   })
   .superRefine((c, ctx) => {
+    // Zod runs refinements after non-fatal field issues too; check only what parsed.
     const n = c.num_encoder_blocks;
     for (const k of PER_STAGE) {
-      if (c[k].length !== n) {
+      if (Number.isInteger(n) && n > 0 && Array.isArray(c[k]) && c[k].length !== n) {
         const what = k === 'mlp_ratios' ? 'positive numbers' : 'positive integers';
         ctx.addIssue({ code: 'custom', path: [k], message: `expected ${n} ${what} (num_encoder_blocks is ${n})`, input: c[k] });
       }
     }
-    c.hidden_sizes.forEach((h, i) => {
-      const heads = c.num_attention_heads[i];
-      if (heads !== undefined && h % heads !== 0) {
-        ctx.addIssue({ code: 'custom', path: ['hidden_sizes', i], message: `expected a multiple of num_attention_heads[${i}]=${heads}`, input: h });
+    const hidden = Array.isArray(c.hidden_sizes) ? c.hidden_sizes : [];
+    const heads = Array.isArray(c.num_attention_heads) ? c.num_attention_heads : [];
+    hidden.forEach((h, i) => {
+      const nh = heads[i];
+      if (Number.isInteger(h) && Number.isInteger(nh) && nh! > 0 && h % nh! !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['hidden_sizes', i], message: `expected a multiple of num_attention_heads[${i}]=${nh}`, input: h });
       }
     });
     checkLabels(c, ctx);
