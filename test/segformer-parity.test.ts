@@ -33,7 +33,7 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 
 const quiet = () => {};
 // The fixtures are SegFormer checkpoints; the decoder tests reach into its modules.
-const loadSegformer = (dir: string, opts: Parameters<typeof loadPretrained>[1]) => {
+const loadSegformerFixture = (dir: string, opts: Parameters<typeof loadPretrained>[1]) => {
   const r = loadPretrained(dir, opts);
   assert.ok(r.model instanceof SegformerForSemanticSegmentation);
   return { ...r, model: r.model };
@@ -52,7 +52,7 @@ for (const fixture of ['tiny', 'b0']) {
   describe(`SegFormer parity: ${fixture}`, () => {
     for (const weights of weightFiles) {
       it(`${weights}: logits, weighted loss and gradients match HF`, () => {
-        const { model } = loadSegformer(dir, { weights, log: quiet });
+        const { model } = loadSegformerFixture(dir, { weights, log: quiet });
         model.eval();
         tidy(() => {
           const x = readBin(dir, meta, 'input.bin');
@@ -85,7 +85,7 @@ for (const fixture of ['tiny', 'b0']) {
     }
 
     it('the fused decoder equals HF\'s concat-then-fuse order', () => {
-      const { model } = loadSegformer(dir, { log: quiet });
+      const { model } = loadSegformerFixture(dir, { log: quiet });
       model.eval();
       tidy(() => {
         const x = readBin(dir, meta, 'input.bin');
@@ -105,7 +105,7 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
   it('sizes that are not multiples of 32 give the reference logits', () => {
     requirePythonTorch();
     const dir = path.join(root, 'tiny');
-    const { model } = loadSegformer(dir, { log: quiet });
+    const { model } = loadSegformerFixture(dir, { log: quiet });
     model.eval();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-odd-'));
     for (const [h, w] of [[50, 70], [37, 101], [97, 33]] as const) {
@@ -183,7 +183,7 @@ describe('SegFormer checkpoints', () => {
     const cfg = readConfig(tmp);
     assert.deepEqual(cfg.id2label, { 0: 'road', 1: 'car', 2: 'sky' });
     assert.deepEqual(cfg.label2id, { road: 0, car: 1, sky: 2 });
-    const { model: m2 } = loadSegformer(tmp, { log: quiet });
+    const { model: m2 } = loadSegformerFixture(tmp, { log: quiet });
     m2.eval();
     tidy(() => {
       const x = randn([1, 3, 40, 56]);
@@ -196,7 +196,7 @@ describe('SegFormer checkpoints', () => {
     const dir = path.join(root, 'tiny');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-enc-'));
     // an nvidia/mit-b0 style checkpoint: bare encoder keys plus an image-classification head
-    const { model } = loadSegformer(dir, { log: quiet });
+    const { model } = loadSegformerFixture(dir, { log: quiet });
     const sd = new Map([...model.stateDict()].filter(([k]) => k.startsWith('segformer.')).map(([k, v]) => [k.slice('segformer.'.length), v] as [string, Tensor]));
     sd.set('classifier.weight', randn([1000, 128]));
     sd.set('classifier.bias', randn([1000]));
@@ -204,7 +204,7 @@ describe('SegFormer checkpoints', () => {
     const { saveTensors } = awaitTorch;
     saveTensors(path.join(tmp, 'model.safetensors'), sd);
     const logs: string[] = [];
-    const r = loadSegformer(tmp, { log: (l) => logs.push(l), labels: ['a', 'b', 'c'] });
+    const r = loadSegformerFixture(tmp, { log: (l) => logs.push(l), labels: ['a', 'b', 'c'] });
     assert.ok(logs.some((l) => /encoder-only checkpoint; the head decode_head \(\d+ tensors\) is initialised/.test(l)), logs.join('\n'));
     assert.deepEqual(r.dropped.sort(), ['classifier.bias', 'classifier.weight']);
     assert.equal(r.model.numLabels, 3);
@@ -214,7 +214,7 @@ describe('SegFormer checkpoints', () => {
     });
     // full checkpoint, 5 labels instead of 12: one log line, classifier re-initialised, the rest loaded
     const logs2: string[] = [];
-    const r2 = loadSegformer(dir, { log: (l) => logs2.push(l), labels: ['a', 'b', 'c', 'd', 'e'] });
+    const r2 = loadSegformerFixture(dir, { log: (l) => logs2.push(l), labels: ['a', 'b', 'c', 'd', 'e'] });
     assert.equal(logs2.length, 1);
     assert.match(logs2[0]!, /checkpoint has 12 labels .* model has 5; decode_head\.classifier is re-initialised/);
     assert.deepEqual(r2.model.decode_head.classifier.weight.shape, [5, 32, 1, 1]);
@@ -234,7 +234,7 @@ describe('SegFormer checkpoints', () => {
     cfg.num_attention_heads = [1, 2, 4, 8];
     fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify(cfg));
     fs.copyFileSync(path.join(dir, 'model.safetensors'), path.join(bad, 'model.safetensors'));
-    assert.throws(() => loadSegformer(bad, { log: quiet }), /does not fit .*config\.json: shape mismatches \(25\): .*segformer\.encoder\.block\.3\.0\.attention\.self\.query\.weight expected \[256,256\] got \[128,128\]/);
+    assert.throws(() => loadSegformerFixture(bad, { log: quiet }), /does not fit .*config\.json: shape mismatches \(25\): .*segformer\.encoder\.block\.3\.0\.attention\.self\.query\.weight expected \[256,256\] got \[128,128\]/);
     for (const d of [tmp, bad]) fs.rmSync(d, { recursive: true });
   });
 
