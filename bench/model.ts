@@ -2,7 +2,7 @@
 // (train mode, upsampled weighted CE with ignored pixels, AdamW), the same work as the PyTorch
 // reference's bench.py.
 import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads } from '../src/torch/index.js';
-import { SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/segformer.js';
+import { createModel } from '../src/models/index.js';
 
 export interface ModelBenchOptions {
   model: string;
@@ -33,7 +33,7 @@ const yieldLoop = () => new Promise((r) => setImmediate(r));
 export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
   manualSeed(0);
   const nl = o.numLabels ?? 11;
-  const model = new SegformerForSemanticSegmentation(segformerConfig(o.model, Array.from({ length: nl }, (_, i) => `c${i}`)));
+  const model = createModel(o.model, Array.from({ length: nl }, (_, i) => `c${i}`));
   const iters = o.iters ?? (o.mode === 'infer' ? 10 : 5);
   const warmup = o.warmup ?? (o.mode === 'infer' ? 3 : 2);
   const x = randn([o.batch, 3, o.height, o.width]);
@@ -54,8 +54,8 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     step = () =>
       tidy(() => {
         opt.zeroGrad();
-        const loss = segmentationLoss(model.forward(x), labels, { weight: w, ignoreIndex: 255 });
-        loss.backward();
+        const { loss } = model.forward(x, labels, { weight: w, ignoreIndex: 255 });
+        loss!.backward();
         opt.step();
       });
   }

@@ -1,14 +1,6 @@
 // streetseg's library surface: the tensor engine, models, and the data layer.
 export * as torch from './torch/index.js';
-export {
-  SegformerForSemanticSegmentation,
-  SEGFORMER_VARIANTS,
-  segformerConfig,
-  segmentationLoss,
-  validateConfig,
-  type SegformerConfig,
-} from './models/segformer.js';
-export { loadSegformer, saveSegformer, readConfig, type LoadOptions, type LoadResult } from './models/hf.js';
+export * from './models/index.js';
 export { openDataset, detectFormat } from './data/dataset.js';
 export { decodeSample } from './data/decode.js';
 export { DataLoader, type Batch } from './data/loader.js';

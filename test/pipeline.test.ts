@@ -30,7 +30,7 @@ it('a few training steps on synthetic scenes through the public API lower the lo
           const { pixelValues, labels } = ss.batchToTensors(batch);
           assert.deepEqual(pixelValues.shape, [2, 3, 64, 96]);
           opt.zeroGrad();
-          const l = ss.segmentationLoss(model.forward(pixelValues), labels, { weight: w, ignoreIndex: spec.classes.ignoreIndex });
+          const l = model.forward(pixelValues, labels, { weight: w, ignoreIndex: spec.classes.ignoreIndex }).loss!;
           l.backward();
           opt.step();
           return l.item();

@@ -6,8 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fromArray, tidy, noGrad, manualSeed, randn, type Tensor } from '../src/torch/index.js';
-import { loadSegformer, saveSegformer, readConfig } from '../src/models/hf.js';
-import { SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/segformer.js';
+import { loadPretrained, savePretrained, readConfig, SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/index.js';
 import { fixturesRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 import { PYTHON } from '../src/util/python.js';
 
@@ -33,6 +32,12 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
 }
 
 const quiet = () => {};
+// The fixtures are SegFormer checkpoints; the decoder tests reach into its modules.
+const loadSegformerFixture = (dir: string, opts: Parameters<typeof loadPretrained>[1]) => {
+  const r = loadPretrained(dir, opts);
+  assert.ok(r.model instanceof SegformerForSemanticSegmentation);
+  return { ...r, model: r.model };
+};
 // The PyTorch reference (python3-torch, installed by make setup) checks what HF fixtures cannot.
 function requirePythonTorch(): void {
   const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -47,18 +52,21 @@ for (const fixture of ['tiny', 'b0']) {
   describe(`SegFormer parity: ${fixture}`, () => {
     for (const weights of weightFiles) {
       it(`${weights}: logits, weighted loss and gradients match HF`, () => {
-        const { model } = loadSegformer(dir, { weights, log: quiet });
+        const { model } = loadSegformerFixture(dir, { weights, log: quiet });
         model.eval();
         tidy(() => {
           const x = readBin(dir, meta, 'input.bin');
           const labels = readBin(dir, meta, 'labels.bin');
           const w = readBin(dir, meta, 'class_weights.bin');
-          const logits = model.forward(x);
+          // the forward contract: logits, and the HF loss when labels are given
+          const out = model.forward(x, labels, { weight: w, ignoreIndex: meta.ignore_index });
+          const logits = out.logits;
           const expected = readBin(dir, meta, 'logits.bin');
           assert.deepEqual(logits.shape, expected.shape);
           const d = maxAbsDiff(logits, expected);
           assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
-          const loss = segmentationLoss(logits, labels, { weight: w, ignoreIndex: meta.ignore_index });
+          const loss = out.loss!;
+          assert.equal(segmentationLoss(logits, labels, { weight: w, ignoreIndex: meta.ignore_index }).item(), loss.item());
           const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
           assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
           loss.backward();
@@ -77,13 +85,13 @@ for (const fixture of ['tiny', 'b0']) {
     }
 
     it('the fused decoder equals HF\'s concat-then-fuse order', () => {
-      const { model } = loadSegformer(dir, { log: quiet });
+      const { model } = loadSegformerFixture(dir, { log: quiet });
       model.eval();
       tidy(() => {
         const x = readBin(dir, meta, 'input.bin');
-        const a = model.forward(x);
+        const a = model.forward(x).logits;
         model.decode_head.fusedDecoder = false;
-        const b = model.forward(x);
+        const b = model.forward(x).logits;
         const d = maxAbsDiff(a, b);
         assert.ok(d <= 2e-5, `fused vs reference decoder differ by ${d}`);
       });
@@ -97,7 +105,7 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
   it('sizes that are not multiples of 32 give the reference logits', () => {
     requirePythonTorch();
     const dir = path.join(root, 'tiny');
-    const { model } = loadSegformer(dir, { log: quiet });
+    const { model } = loadSegformerFixture(dir, { log: quiet });
     model.eval();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-odd-'));
     for (const [h, w] of [[50, 70], [37, 101], [97, 33]] as const) {
@@ -109,7 +117,7 @@ describe('SegFormer: odd input sizes against the PyTorch reference', () => {
         fs.writeFileSync(inp, x.toArray() as Float32Array);
         const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'helpers', 'ref_segformer.py'), refDir, dir, inp, `1,3,${h},${w}`, out], { encoding: 'utf8' });
         assert.equal(r.status, 0, r.stderr);
-        const ours = noGrad(() => model.forward(x));
+        const ours = noGrad(() => model.forward(x).logits);
         const expectShape = [1, 12, Math.floor((h - 1) / 4) + 1, Math.floor((w - 1) / 4) + 1];
         assert.deepEqual(ours.shape, expectShape);
         const buf = fs.readFileSync(out);
@@ -150,13 +158,13 @@ describe('SegFormer checkpoints', () => {
     tidy(() => void m.forward(randn([2, 3, 64, 64])));
     m.eval();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-topy-'));
-    saveSegformer(m, path.join(tmp, 'ckpt'));
+    savePretrained(m, path.join(tmp, 'ckpt'));
     tidy(() => {
       const x = randn([1, 3, 45, 61]);
       fs.writeFileSync(path.join(tmp, 'in.bin'), x.toArray() as Float32Array);
       const r = spawnSync(PYTHON, [path.join(repoRoot, 'test', 'helpers', 'ref_segformer.py'), path.join(sharedRoot(), 'reference', 'pytorch'), path.join(tmp, 'ckpt'), path.join(tmp, 'in.bin'), '1,3,45,61', path.join(tmp, 'out.bin')], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
-      const ours = m.forward(x);
+      const ours = m.forward(x).logits;
       const buf = fs.readFileSync(path.join(tmp, 'out.bin'));
       const ref = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), ours.shape, 'float32');
       const d = maxAbsDiff(ours, ref);
@@ -171,15 +179,15 @@ describe('SegFormer checkpoints', () => {
     const m = new SegformerForSemanticSegmentation(segformerConfig('b0', labels, { hidden_sizes: [8, 16, 24, 32], decoder_hidden_size: 16, num_attention_heads: [1, 2, 4, 8], depths: [1, 1, 1, 1] }));
     m.eval();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-ckpt-'));
-    saveSegformer(m, tmp);
+    savePretrained(m, tmp);
     const cfg = readConfig(tmp);
     assert.deepEqual(cfg.id2label, { 0: 'road', 1: 'car', 2: 'sky' });
     assert.deepEqual(cfg.label2id, { road: 0, car: 1, sky: 2 });
-    const { model: m2 } = loadSegformer(tmp, { log: quiet });
+    const { model: m2 } = loadSegformerFixture(tmp, { log: quiet });
     m2.eval();
     tidy(() => {
       const x = randn([1, 3, 40, 56]);
-      assert.equal(maxAbsDiff(m.forward(x), m2.forward(x)), 0);
+      assert.equal(maxAbsDiff(m.forward(x).logits, m2.forward(x).logits), 0);
     });
     fs.rmSync(tmp, { recursive: true });
   });
@@ -188,7 +196,7 @@ describe('SegFormer checkpoints', () => {
     const dir = path.join(root, 'tiny');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-enc-'));
     // an nvidia/mit-b0 style checkpoint: bare encoder keys plus an image-classification head
-    const { model } = loadSegformer(dir, { log: quiet });
+    const { model } = loadSegformerFixture(dir, { log: quiet });
     const sd = new Map([...model.stateDict()].filter(([k]) => k.startsWith('segformer.')).map(([k, v]) => [k.slice('segformer.'.length), v] as [string, Tensor]));
     sd.set('classifier.weight', randn([1000, 128]));
     sd.set('classifier.bias', randn([1000]));
@@ -196,8 +204,8 @@ describe('SegFormer checkpoints', () => {
     const { saveTensors } = awaitTorch;
     saveTensors(path.join(tmp, 'model.safetensors'), sd);
     const logs: string[] = [];
-    const r = loadSegformer(tmp, { log: (l) => logs.push(l), labels: ['a', 'b', 'c'] });
-    assert.ok(logs.some((l) => /encoder-only checkpoint; the decode head \(\d+ tensors\) is initialised/.test(l)), logs.join('\n'));
+    const r = loadSegformerFixture(tmp, { log: (l) => logs.push(l), labels: ['a', 'b', 'c'] });
+    assert.ok(logs.some((l) => /encoder-only checkpoint; the head decode_head \(\d+ tensors\) is initialised/.test(l)), logs.join('\n'));
     assert.deepEqual(r.dropped.sort(), ['classifier.bias', 'classifier.weight']);
     assert.equal(r.model.numLabels, 3);
     tidy(() => {
@@ -206,7 +214,7 @@ describe('SegFormer checkpoints', () => {
     });
     // full checkpoint, 5 labels instead of 12: one log line, classifier re-initialised, the rest loaded
     const logs2: string[] = [];
-    const r2 = loadSegformer(dir, { log: (l) => logs2.push(l), labels: ['a', 'b', 'c', 'd', 'e'] });
+    const r2 = loadSegformerFixture(dir, { log: (l) => logs2.push(l), labels: ['a', 'b', 'c', 'd', 'e'] });
     assert.equal(logs2.length, 1);
     assert.match(logs2[0]!, /checkpoint has 12 labels .* model has 5; decode_head\.classifier is re-initialised/);
     assert.deepEqual(r2.model.decode_head.classifier.weight.shape, [5, 32, 1, 1]);
@@ -226,14 +234,14 @@ describe('SegFormer checkpoints', () => {
     cfg.num_attention_heads = [1, 2, 4, 8];
     fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify(cfg));
     fs.copyFileSync(path.join(dir, 'model.safetensors'), path.join(bad, 'model.safetensors'));
-    assert.throws(() => loadSegformer(bad, { log: quiet }), /does not fit .*config\.json: shape mismatches \(25\): .*segformer\.encoder\.block\.3\.0\.attention\.self\.query\.weight expected \[256,256\] got \[128,128\]/);
+    assert.throws(() => loadSegformerFixture(bad, { log: quiet }), /does not fit .*config\.json: shape mismatches \(25\): .*segformer\.encoder\.block\.3\.0\.attention\.self\.query\.weight expected \[256,256\] got \[128,128\]/);
     for (const d of [tmp, bad]) fs.rmSync(d, { recursive: true });
   });
 
   it('bad config.json: clear errors naming the file and field', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
     fs.writeFileSync(path.join(tmp, 'config.json'), '{"model_type": "bert"}');
-    assert.throws(() => readConfig(tmp), /config\.json: model_type is "bert", expected "segformer"/);
+    assert.throws(() => readConfig(tmp), /config\.json: unknown model_type "bert": registered model types are segformer/);
     fs.writeFileSync(path.join(tmp, 'config.json'), '{not json');
     assert.throws(() => readConfig(tmp), /config\.json: invalid JSON/);
     assert.throws(() => readConfig(path.join(tmp, 'nope')), /config\.json: not found/);

@@ -1,12 +1,15 @@
-// HuggingFace checkpoint directories: config.json + model.safetensors (or legacy pytorch_model.bin).
-// Loading accepts full SegformerForSemanticSegmentation checkpoints, encoder-only ones (nvidia/mit-b*),
-// and a different label set (the classifier is re-initialised); anything else that does not fit is an
-// error listing the keys. Saving writes what HF's from_pretrained loads unchanged.
+// HuggingFace checkpoint directories, for any registered family: config.json (its model_type picks
+// the family) + model.safetensors (or legacy pytorch_model.bin). Loading accepts full checkpoints,
+// foreign ones the family adapts (SegFormer: encoder-only nvidia/mit-b*), and a different label set
+// (the classifier is re-initialised); anything else that does not fit is an error listing the keys.
+// Saving writes what HF's from_pretrained loads unchanged.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dispose, loadTensors, noGrad, saveTensors, StateDictError, type Tensor } from '../torch/index.js';
+import { dispose, loadTensors, noGrad, saveTensors, StateDictError } from '../torch/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
-import { SegformerForSemanticSegmentation, numLabels, validateConfig, type SegformerConfig } from './segformer.js';
+import { labelMaps, lacksHead, type BaseSegConfig, type SegmentationModel } from './contract.js';
+import { getFamily } from './registry.js';
+import './families.js';
 
 export interface LoadOptions {
   /** Class names for the head; if they differ in number from the checkpoint's, the classifier is re-initialised. */
@@ -18,14 +21,15 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  model: SegformerForSemanticSegmentation;
+  model: SegmentationModel;
   /** What was initialised rather than loaded, for the run log. */
   initialised: string[];
   dropped: string[];
   weightsFile: string;
 }
 
-export function readConfig(dir: string): SegformerConfig {
+/** The checked config.json of a checkpoint directory, parsed by the family its model_type names. */
+export function readConfig(dir: string): BaseSegConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new Error(`${file}: not found (a checkpoint directory needs config.json)`);
   let raw: unknown;
@@ -34,7 +38,16 @@ export function readConfig(dir: string): SegformerConfig {
   } catch (e) {
     throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
   }
-  return validateConfig(raw as Partial<SegformerConfig>, file);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${file}: expected a JSON object`);
+  const type = (raw as { model_type?: unknown }).model_type;
+  if (type === undefined) throw new TypeError(`${file}: model_type is missing`);
+  let family;
+  try {
+    family = getFamily(String(type));
+  } catch (e) {
+    throw new TypeError(`${file}: ${(e as Error).message}`);
+  }
+  return family.parseConfig(raw, file);
 }
 
 export function findWeights(dir: string): string {
@@ -45,67 +58,61 @@ export function findWeights(dir: string): string {
   throw new Error(`${dir}: no model.safetensors or pytorch_model.bin`);
 }
 
-/** Loads a SegFormer from an HF checkpoint directory. */
-export function loadSegformer(dir: string, opts: LoadOptions = {}): LoadResult {
+/** Loads a model of any registered family from an HF checkpoint directory. */
+export function loadPretrained(dir: string, opts: LoadOptions = {}): LoadResult {
   const log = opts.log ?? ((l: string) => console.error(l));
   let cfg = readConfig(dir);
-  const ckptLabels = numLabels(cfg);
-  if (opts.labels) {
-    cfg = { ...cfg, id2label: Object.fromEntries(opts.labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(opts.labels.map((l, i) => [l, i])) };
-  }
+  const family = getFamily(cfg.model_type);
+  const ckptLabels = Object.keys(cfg.id2label).length;
+  if (opts.labels) cfg = { ...cfg, ...labelMaps(opts.labels) };
   const weightsFile = opts.weights ? path.resolve(dir, opts.weights) : findWeights(dir);
   const sd = loadTensors(weightsFile);
   try {
     // Weights come from the file; only what it lacks gets HF's initialisation (below).
-    const model = new SegformerForSemanticSegmentation(cfg, { init: false });
-    const own = model.stateDict();
-    const initialised: string[] = [];
-    const dropped: string[] = [];
-    // Encoder-only checkpoints: a bare SegformerModel (encoder.*) or an image classifier (segformer.* + classifier.*).
-    const renamed = new Map<string, Tensor>();
-    for (const [k, v] of sd) {
-      if (k.startsWith('encoder.')) renamed.set(`segformer.${k}`, v);
-      else if (k.startsWith('classifier.') && !own.has(k)) {
-        dropped.push(k);
-        v.dispose();
-      } else renamed.set(k, v);
-    }
-    const hasHead = [...renamed.keys()].some((k) => k.startsWith('decode_head.'));
-    if (!hasHead) {
-      const head = [...own.keys()].filter((k) => k.startsWith('decode_head.'));
-      initialised.push(...head);
-      model.initWeights(model.decode_head);
-      log(`${weightsFile}: encoder-only checkpoint; the decode head (${head.length} tensors) is initialised`);
-    }
-    const clsKeys = ['decode_head.classifier.weight', 'decode_head.classifier.bias'];
-    const clsW = renamed.get(clsKeys[0]!);
-    if (hasHead && clsW && clsW.size(0) !== model.numLabels) {
-      log(`${weightsFile}: checkpoint has ${clsW.size(0)} labels (${ckptLabels} in its config), model has ${model.numLabels}; decode_head.classifier is re-initialised`);
-      model.initWeights(model.decode_head.classifier);
-      for (const k of clsKeys) {
-        renamed.get(k)?.dispose();
-        renamed.delete(k);
-        initialised.push(k);
+    const model = family.build(cfg, { init: false });
+    try {
+      const initialised: string[] = [];
+      const { dropped, headMissing } = family.adaptStateDict?.(sd, model) ?? { dropped: [], headMissing: lacksHead(sd, model) };
+      const own = model.stateDict();
+      if (headMissing) {
+        const head = [...own.keys()].filter((k) => k.startsWith(`${model.headPrefix}.`));
+        initialised.push(...head);
+        model.initWeights(model.submodule(model.headPrefix));
+        log(`${weightsFile}: encoder-only checkpoint; the head ${model.headPrefix} (${head.length} tensors) is initialised`);
       }
-    }
-    const skip = new Set(initialised);
-    const report = model.loadStateDict(renamed, { strict: false });
-    const missing = report.missing.filter((k) => !skip.has(k));
-    if (missing.length || report.unexpected.length || report.mismatched.length) {
+      const cls = model.classifierPrefix;
+      const clsW = sd.get(`${cls}.weight`);
+      if (!headMissing && clsW && clsW.size(0) !== model.numLabels) {
+        log(`${weightsFile}: checkpoint has ${clsW.size(0)} labels (${ckptLabels} in its config), model has ${model.numLabels}; ${cls} is re-initialised`);
+        model.initWeights(model.submodule(cls));
+        for (const k of [...sd.keys()].filter((k) => k.startsWith(`${cls}.`))) {
+          sd.get(k)!.dispose();
+          sd.delete(k);
+        }
+        initialised.push(...[...own.keys()].filter((k) => k.startsWith(`${cls}.`)));
+      }
+      const skip = new Set(initialised);
+      const report = model.loadStateDict(sd, { strict: false });
+      const missing = report.missing.filter((k) => !skip.has(k));
+      if (missing.length || report.unexpected.length || report.mismatched.length) {
+        throw new StateDictError({ missing, unexpected: report.unexpected, mismatched: report.mismatched }, `${weightsFile} does not fit ${dir}/config.json`);
+      }
+      if (dropped.length) log(`${weightsFile}: dropped the image-classification head (${dropped.join(', ')})`);
+      return { model, initialised, dropped, weightsFile };
+    } catch (e) {
       model.dispose();
-      throw new StateDictError({ missing, unexpected: report.unexpected, mismatched: report.mismatched }, `${weightsFile} does not fit ${dir}/config.json`);
+      throw e;
     }
-    if (dropped.length) log(`${weightsFile}: dropped the image-classification head (${dropped.join(', ')})`);
-    return { model, initialised, dropped, weightsFile };
   } finally {
     dispose([...sd.values()]);
   }
 }
 
 /** Saves config.json (with id2label/label2id) + model.safetensors, each written atomically. */
-export function saveSegformer(model: SegformerForSemanticSegmentation, dir: string): void {
+export function savePretrained(model: SegmentationModel, dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
   noGrad(() => saveTensors(path.join(dir, 'model.safetensors'), model.stateDict(), { format: 'pt' }));
-  const cfg = { ...model.config, architectures: ['SegformerForSemanticSegmentation'], model_type: 'segformer', torch_dtype: 'float32' };
-  writeJsonAtomic(path.join(dir, 'config.json'), cfg);
+  const { family } = model;
+  const dtype = model.parameters()[0]?.dtype ?? 'float32';
+  writeJsonAtomic(path.join(dir, 'config.json'), { ...model.config, architectures: [family.architecture], model_type: family.modelType, torch_dtype: dtype });
 }

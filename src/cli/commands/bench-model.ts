@@ -2,15 +2,15 @@
 // Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"} (+ "pytorch").
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
-import { SEGFORMER_VARIANTS } from '../../models/segformer.js';
+import { modelNames, resolveModelName } from '../../models/index.js';
 import { sharedRoot } from '../../util/paths.js';
 import { runPythonJson } from '../../util/python.js';
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 
 export const benchModelCommand: Command = {
   name: 'bench model',
   options: [
-    { name: 'model', type: 'string', help: 'variant', default: 'b0', choices: Object.keys(SEGFORMER_VARIANTS) },
+    { name: 'model', type: 'string', help: 'model name (segformer-b0, or the variant alone: b0)', default: 'b0', choices: modelNames() },
     { name: 'height', type: 'int', min: 1, help: 'input height', default: 360 },
     { name: 'width', type: 'int', min: 1, help: 'input width', default: 480 },
     { name: 'batch', type: 'int', min: 1, help: 'batch size', default: 1 },
@@ -34,7 +34,9 @@ export const benchModelCommand: Command = {
       })),
     };
     if (opts['compare-pytorch']) {
-      const args = ['--mode', mode, '--variant', String(opts.model), '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
+      const { family, variant } = resolveModelName(opts.model as string);
+      if (family.modelType !== 'segformer') throw new UsageError(`streetseg bench model: --compare-pytorch has a reference for SegFormer only, not ${family.modelType}`);
+      const args = ['--mode', mode, '--variant', variant, '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
       if (opts.iters) args.push('--iters', String(opts.iters));
       if (opts.warmup !== undefined) args.push('--warmup', String(opts.warmup));
       const dir = path.join(sharedRoot(), 'reference', 'pytorch');

@@ -1,7 +1,7 @@
 // `streetseg forward`: raw float32 NCHW in, logits out, for checking a conversion against a reference.
 import * as fs from 'node:fs';
 import { fromArray, inferenceMode, tidy } from '../../torch/index.js';
-import { loadSegformer } from '../../models/hf.js';
+import { loadPretrained } from '../../models/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -27,12 +27,12 @@ export const forwardCommand: Command = {
     if (buf.byteLength !== need) {
       throw new Error(`${file}: ${buf.byteLength} bytes, but shape ${shape.join('x')} of float32 needs ${need}`);
     }
-    const { model } = loadSegformer(opts.checkpoint as string);
+    const { model } = loadPretrained(opts.checkpoint as string);
     model.eval();
     const out = inferenceMode(() =>
       tidy(() => {
         const x = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), shape, 'float32');
-        const y = model.forward(x);
+        const y = model.forward(x).logits;
         return { shape: y.shape, data: y.toArray() as Float32Array };
       }),
     );

@@ -8,111 +8,10 @@
 //   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
 //   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
 //   4d→d 1×1 conv at 1/4 resolution (most of B0's FLOPs). `fusedDecoder: false` runs HF's order.
-import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, noGrad, normal_, type Tensor } from '../torch/index.js';
-
-/** HF SegformerConfig fields (snake_case, exactly as in config.json). */
-export interface SegformerConfig {
-  model_type: 'segformer';
-  num_channels: number;
-  num_encoder_blocks: number;
-  depths: number[];
-  sr_ratios: number[];
-  hidden_sizes: number[];
-  patch_sizes: number[];
-  strides: number[];
-  num_attention_heads: number[];
-  mlp_ratios: number[];
-  hidden_act: string;
-  hidden_dropout_prob: number;
-  attention_probs_dropout_prob: number;
-  classifier_dropout_prob: number;
-  initializer_range: number;
-  drop_path_rate: number;
-  layer_norm_eps: number;
-  decoder_hidden_size: number;
-  semantic_loss_ignore_index: number;
-  reshape_last_stage?: boolean;
-  id2label: Record<string, string>;
-  label2id: Record<string, number>;
-  architectures?: string[];
-  [extra: string]: unknown;
-}
-
-// Defaults of HF's SegformerConfig for the fields a config.json may leave out.
-const HF_DEFAULTS = {
-  num_channels: 3,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-  classifier_dropout_prob: 0.1,
-  initializer_range: 0.02,
-  drop_path_rate: 0.1,
-  layer_norm_eps: 1e-6,
-  decoder_hidden_size: 256,
-  semantic_loss_ignore_index: 255,
-  reshape_last_stage: true,
-};
-
-const MIT = { hidden_sizes: [64, 128, 320, 512], num_attention_heads: [1, 2, 5, 8] };
-/** The MiT-b0…b5 encoder sizes and their decoder widths (SegFormer paper, Table 6). */
-export const SEGFORMER_VARIANTS: Record<string, Pick<SegformerConfig, 'hidden_sizes' | 'depths' | 'num_attention_heads' | 'decoder_hidden_size'>> = {
-  b0: { hidden_sizes: [32, 64, 160, 256], depths: [2, 2, 2, 2], num_attention_heads: [1, 2, 5, 8], decoder_hidden_size: 256 },
-  b1: { ...MIT, depths: [2, 2, 2, 2], decoder_hidden_size: 256 },
-  b2: { ...MIT, depths: [3, 4, 6, 3], decoder_hidden_size: 768 },
-  b3: { ...MIT, depths: [3, 4, 18, 3], decoder_hidden_size: 768 },
-  b4: { ...MIT, depths: [3, 8, 27, 3], decoder_hidden_size: 768 },
-  b5: { ...MIT, depths: [3, 6, 40, 3], decoder_hidden_size: 768 },
-};
-
-/** A full HF config for variant b0…b5 with the given class names. */
-export function segformerConfig(variant: string, labels: string[], overrides: Partial<SegformerConfig> = {}): SegformerConfig {
-  const v = SEGFORMER_VARIANTS[variant];
-  if (!v) throw new RangeError(`unknown SegFormer variant '${variant}': expected one of ${Object.keys(SEGFORMER_VARIANTS).join(', ')}`);
-  return {
-    model_type: 'segformer',
-    architectures: ['SegformerForSemanticSegmentation'],
-    ...HF_DEFAULTS,
-    num_encoder_blocks: 4,
-    sr_ratios: [8, 4, 2, 1],
-    patch_sizes: [7, 3, 3, 3],
-    strides: [4, 2, 2, 2],
-    mlp_ratios: [4, 4, 4, 4],
-    ...v,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
-    ...overrides,
-  };
-}
-
-export function numLabels(c: SegformerConfig): number {
-  return Object.keys(c.id2label).length;
-}
-
-/** Checks a config (e.g. from a user's config.json) and says which field is wrong. */
-export function validateConfig(c: Partial<SegformerConfig>, where: string): SegformerConfig {
-  const fail = (m: string): never => {
-    throw new TypeError(`${where}: ${m}`);
-  };
-  if (c.model_type !== 'segformer') fail(`model_type is ${JSON.stringify(c.model_type)}, expected "segformer"`);
-  const n = c.num_encoder_blocks;
-  if (!Number.isInteger(n) || n! < 1) fail(`num_encoder_blocks ${n} is not a positive integer`);
-  for (const k of ['depths', 'sr_ratios', 'hidden_sizes', 'patch_sizes', 'strides', 'num_attention_heads', 'mlp_ratios'] as const) {
-    const a = c[k];
-    if (!Array.isArray(a) || a.length !== n || !a.every((x) => typeof x === 'number' && x > 0)) {
-      fail(`${k} ${JSON.stringify(a)} must be ${n} positive numbers`);
-    }
-  }
-  c.hidden_sizes!.forEach((h, i) => {
-    if (h % c.num_attention_heads![i]! !== 0) fail(`hidden_sizes[${i}]=${h} is not divisible by num_attention_heads[${i}]=${c.num_attention_heads![i]}`);
-  });
-  if (!c.id2label || Object.keys(c.id2label).length === 0) fail('id2label is missing or empty');
-  if (c.hidden_act !== undefined && c.hidden_act !== 'gelu') fail(`hidden_act ${c.hidden_act} is not supported (only "gelu")`);
-  return {
-    ...HF_DEFAULTS,
-    ...c,
-    label2id: c.label2id ?? Object.fromEntries(Object.entries(c.id2label!).map(([i, l]) => [l, Number(i)])),
-  } as SegformerConfig;
-}
+import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, noGrad, normal_, type Tensor } from '../../torch/index.js';
+import { SegmentationModel } from '../contract.js';
+import { getFamily, type ModelFamily } from '../registry.js';
+import type { SegformerConfig } from './config.js';
 
 // Channels-last NCHW view of (B, N, C) tokens, and back. Both are free (no copy) for contiguous tokens.
 const tokensToImage = (x: Tensor, b: number, h: number, w: number): Tensor => x.view([b, h, w, x.size(-1)]).permute([0, 3, 1, 2]);
@@ -338,7 +237,7 @@ export class SegformerDecodeHead extends Module {
     this.linear_fuse = this.child('linear_fuse', new Conv2d(d * cfg.num_encoder_blocks, d, 1, { bias: false }));
     this.batch_norm = this.child('batch_norm', new BatchNorm2d(d));
     this.dropout = this.child('dropout', new Dropout(cfg.classifier_dropout_prob));
-    this.classifier = this.child('classifier', new Conv2d(d, numLabels(cfg), 1));
+    this.classifier = this.child('classifier', new Conv2d(d, Object.keys(cfg.id2label).length, 1));
   }
   forward(stages: StageOutput[]): Tensor {
     const b = stages[0]!.tokens.size(0);
@@ -399,17 +298,25 @@ export class SegformerDecodeHead extends Module {
   }
 }
 
-export class SegformerForSemanticSegmentation extends Module {
+export class SegformerForSemanticSegmentation extends SegmentationModel<SegformerConfig> {
   readonly segformer: SegformerModel;
   readonly decode_head: SegformerDecodeHead;
+  readonly checkpointPrefix = 'segformer';
+  readonly headPrefix = 'decode_head';
+  readonly classifierPrefix = 'decode_head.classifier';
   constructor(readonly config: SegformerConfig, opts: { init?: boolean } = {}) {
     super();
     this.segformer = this.child('segformer', new SegformerModel(config));
     this.decode_head = this.child('decode_head', new SegformerDecodeHead(config));
     if (opts.init !== false) this.initWeights();
   }
-  get numLabels(): number {
-    return numLabels(this.config);
+  // Looked up rather than imported: the family object (./index.ts) imports this class.
+  get family(): ModelFamily<SegformerConfig> {
+    return getFamily('segformer');
+  }
+  /** The logits are at the first stage's resolution (patch embedding stride 4 in every variant). */
+  get outputStride(): number {
+    return this.config.strides[0]!;
   }
   /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm (1, 0). */
   initWeights(root: Module = this): void {
@@ -425,26 +332,7 @@ export class SegformerForSemanticSegmentation extends Module {
       }
     });
   }
-  /** Logits (B, numLabels, ⌈H/4⌉, ⌈W/4⌉) for normalised NCHW pixel values. */
-  forward(pixelValues: Tensor): Tensor {
-    if (pixelValues.ndim !== 4 || pixelValues.size(1) !== this.config.num_channels) {
-      throw new RangeError(`SegFormer: expected pixel values (N, ${this.config.num_channels}, H, W), got [${pixelValues.shape}]`);
-    }
+  protected logits(pixelValues: Tensor): Tensor {
     return this.decode_head.forward(this.segformer.forward(pixelValues));
   }
 }
-
-/**
- * HF's semantic-segmentation loss: logits upsampled bilinearly (align_corners=False) to the label size,
- * then cross-entropy with optional class weights (weighted mean) and the ignore index.
- */
-export function segmentationLoss(
-  logits: Tensor,
-  labels: Tensor,
-  o: { weight?: Tensor | null; ignoreIndex?: number; labelSmoothing?: number } = {},
-): Tensor {
-  const [hl, wl] = labels.shape.slice(-2) as [number, number];
-  const up = F.interpolate(logits, { size: [hl, wl], mode: 'bilinear', alignCorners: false });
-  return F.crossEntropy(up, labels, { weight: o.weight ?? null, ignoreIndex: o.ignoreIndex ?? 255, labelSmoothing: o.labelSmoothing ?? 0 });
-}
-

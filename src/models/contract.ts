@@ -1,0 +1,103 @@
+// The contract every segmentation family implements (HF PreTrainedModel-like): a config with labels,
+// one forward that returns logits and, given labels, the loss; checkpoint prefixes for loading
+// foreign checkpoints; and HF's weight initialisation. The trainer, the exporter and the checkpoint
+// loader only see this class.
+import { Module, type Tensor } from '../torch/index.js';
+import { segmentationLoss } from './loss.js';
+import type { ModelFamily } from './registry.js';
+
+export interface SegmentationOutput {
+  /** (B, numLabels, h, w) with h = ⌈H/outputStride⌉. */
+  logits: Tensor;
+  /** Present when labels were given. */
+  loss?: Tensor;
+}
+
+export interface SegLossOptions {
+  /** Per-class weights (weighted mean, as torch cross_entropy). */
+  weight?: Tensor | null;
+  /** Default: config.semantic_loss_ignore_index in the model's forward, 255 in segmentationLoss. */
+  ignoreIndex?: number;
+  /** Default 0. */
+  labelSmoothing?: number;
+  /** > 0: focal loss -w_y (1-p_y)^γ log p_y, normalised like weighted CE (Σ / Σ w_y over non-ignored). */
+  focalGamma?: number;
+}
+
+/** Fields every family's config carries (HF names, exactly as in config.json). */
+export interface BaseSegConfig {
+  model_type: string;
+  id2label: Record<string, string>;
+  label2id: Record<string, number>;
+  semantic_loss_ignore_index: number;
+  num_channels: number;
+  initializer_range: number;
+  [k: string]: unknown;
+}
+
+/** id2label / label2id for class names in id order. */
+export function labelMaps(labels: string[]): Pick<BaseSegConfig, 'id2label' | 'label2id'> {
+  if (labels.length === 0) throw new RangeError('labels: expected at least one class name, got []');
+  return {
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
+}
+
+export abstract class SegmentationModel<C extends BaseSegConfig = BaseSegConfig> extends Module {
+  abstract readonly config: C;
+  abstract readonly family: ModelFamily<C>;
+  /** Input size / logits size (the logits are ⌈H/outputStride⌉ × ⌈W/outputStride⌉). */
+  abstract readonly outputStride: number;
+  /** HF base_model_prefix: the backbone's key prefix ('segformer'). */
+  abstract readonly checkpointPrefix: string;
+  /** Key prefix of the task head, initialised when a checkpoint lacks it ('decode_head'). */
+  abstract readonly headPrefix: string;
+  /** Key prefix of the layer with one output per label, re-initialised for another label count. */
+  abstract readonly classifierPrefix: string;
+
+  get numLabels(): number {
+    return Object.keys(this.config.id2label).length;
+  }
+  /** Class names in id order. */
+  get labels(): string[] {
+    return Array.from({ length: this.numLabels }, (_, i) => this.config.id2label[String(i)]!);
+  }
+
+  /**
+   * Pixel values (N, C, H, W), normalised → logits; with labels (N, H', W') int64 also the loss of the
+   * logits upsampled to H'×W' (segmentationLoss; ignoreIndex defaults to the config's).
+   */
+  forward(pixelValues: Tensor, labels?: Tensor, loss: SegLossOptions = {}): SegmentationOutput {
+    const c = this.config.num_channels;
+    if (pixelValues.ndim !== 4 || pixelValues.size(1) !== c) {
+      throw new RangeError(`${this.family.modelType}: expected pixel values (N, ${c}, H, W), got [${pixelValues.shape}]`);
+    }
+    const logits = this.logits(pixelValues);
+    if (!labels) return { logits };
+    if (labels.ndim !== 3 || labels.size(0) !== pixelValues.size(0)) {
+      throw new RangeError(`${this.family.modelType}: expected labels (${pixelValues.size(0)}, H, W), got [${labels.shape}]`);
+    }
+    const ignoreIndex = loss.ignoreIndex ?? this.config.semantic_loss_ignore_index;
+    return { logits, loss: segmentationLoss(logits, labels, { ...loss, ignoreIndex }) };
+  }
+
+  /** Logits (N, numLabels, ⌈H/outputStride⌉, ⌈W/outputStride⌉) of checked pixel values. */
+  protected abstract logits(pixelValues: Tensor): Tensor;
+
+  /** HF _init_weights over root's modules (default: the whole model). */
+  abstract initWeights(root?: Module): void;
+
+  /** The child module at a dotted checkpoint path ('decode_head.classifier'). */
+  submodule(name: string): Module {
+    for (const [n, m] of this.modules()) if (n === name) return m;
+    throw new Error(`${this.family.modelType}: no submodule '${name}'`);
+  }
+}
+
+/** True when no key of sd belongs to the model's head. */
+export function lacksHead(sd: Map<string, Tensor>, model: SegmentationModel): boolean {
+  const p = `${model.headPrefix}.`;
+  for (const k of sd.keys()) if (k.startsWith(p)) return false;
+  return true;
+}

@@ -1,0 +1,2 @@
+// Every model family; importing this module registers them all (each registers itself on import).
+import './segformer/index.js';

@@ -1,0 +1,71 @@
+// Model families by HF model_type, and model names ('segformer-b0', or the bare variant 'b0' when only
+// one family has it) → family and variant. Families register themselves on import; src/models/index.ts
+// imports them all.
+import type { Tensor } from '../torch/index.js';
+import type { BaseSegConfig, SegmentationModel } from './contract.js';
+
+export interface ModelFamily<C extends BaseSegConfig = BaseSegConfig> {
+  /** HF model_type: 'segformer'. */
+  modelType: string;
+  /** HF architecture written to config.json: 'SegformerForSemanticSegmentation'. */
+  architecture: string;
+  /** Named sizes (b0…b5). */
+  variants: Record<string, unknown>;
+  /** Validates a config (zod 4); errors name the file and the field. */
+  parseConfig(raw: unknown, where: string): C;
+  variantConfig(variant: string, labels: string[], overrides?: Partial<C>): C;
+  build(config: C, opts?: { init?: boolean }): SegmentationModel<C>;
+  /** Renames keys of foreign checkpoints (encoder-only, image-classification heads) in place before
+   * loading; returns the keys it dropped and whether the task head is absent. */
+  adaptStateDict?(sd: Map<string, Tensor>, model: SegmentationModel<C>): { dropped: string[]; headMissing: boolean };
+}
+
+const registry = new Map<string, ModelFamily<any>>();
+
+export function registerFamily(f: ModelFamily<any>): void {
+  const had = registry.get(f.modelType);
+  if (had && had !== f) throw new Error(`model family '${f.modelType}' is already registered`);
+  registry.set(f.modelType, f);
+}
+
+export function getFamily(modelType: string): ModelFamily<any> {
+  const f = registry.get(modelType);
+  if (!f) throw new RangeError(`unknown model_type ${JSON.stringify(modelType)}: registered model types are ${[...registry.keys()].join(', ') || '(none)'}`);
+  return f;
+}
+
+export function families(): ModelFamily<any>[] {
+  return [...registry.values()];
+}
+
+/** Every accepted model name: 'family-variant' for all, plus each variant that only one family has. */
+export function modelNames(): string[] {
+  return [...nameTable().keys()];
+}
+
+function nameTable(): Map<string, { family: ModelFamily<any>; variant: string }> {
+  const table = new Map<string, { family: ModelFamily<any>; variant: string }>();
+  const owners = new Map<string, ModelFamily<any>[]>();
+  for (const family of registry.values()) {
+    for (const variant of Object.keys(family.variants)) {
+      table.set(`${family.modelType}-${variant}`, { family, variant });
+      owners.set(variant, [...(owners.get(variant) ?? []), family]);
+    }
+  }
+  for (const [variant, fams] of owners) if (fams.length === 1 && !table.has(variant)) table.set(variant, { family: fams[0]!, variant });
+  return table;
+}
+
+/** 'segformer-b0' | 'b0' → { family, variant }; unknown names → an error listing every accepted one. */
+export function resolveModelName(name: string): { family: ModelFamily<any>; variant: string } {
+  const table = nameTable();
+  const hit = table.get(name.trim().toLowerCase());
+  if (!hit) throw new RangeError(`unknown model '${name}': expected one of ${[...table.keys()].join(', ')}`);
+  return hit;
+}
+
+/** A freshly initialised model of a named variant with the given class names. */
+export function createModel(name: string, labels: string[], overrides: Record<string, unknown> = {}): SegmentationModel {
+  const { family, variant } = resolveModelName(name);
+  return family.build(family.variantConfig(variant, labels, overrides));
+}
