@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -15,8 +16,11 @@ struct OpEntry {
   std::string name;  // "aten::add.Tensor", for error messages
 };
 
-std::vector<OpEntry>& Ops() {
-  static std::vector<OpEntry> ops;
+// A deque, not a vector: CallOp holds a reference to its entry while JS runs (getters read during
+// argument conversion, kwargs proxies), and that JS may resolve new ops. push_back on a deque never
+// moves existing elements, so the reference stays valid.
+std::deque<OpEntry>& Ops() {
+  static std::deque<OpEntry> ops;
   return ops;
 }
 
@@ -126,9 +130,21 @@ c10::IValue ToIValue(Napi::Env env, const OpEntry& op, const c10::Argument& arg,
     case K::StringType:
       if (!v.IsString()) ArgError(env, op, arg, std::string("expected a string, got ") + JsTypeName(v));
       return c10::IValue(v.As<Napi::String>().Utf8Value());
-    case K::DeviceObjType:
+    case K::DeviceObjType: {
       if (!v.IsString()) ArgError(env, op, arg, "expected a device string such as 'cpu' or 'cuda:0'");
-      return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
+      std::string name = v.As<Napi::String>().Utf8Value();
+      c10::optional<c10::Device> dev;
+      try {
+        dev = c10::Device(name);
+      } catch (const c10::Error&) {
+        ArgError(env, op, arg, "unknown device '" + name + "': expected a device string such as 'cpu' or 'cuda:0'");
+      }
+      // Checked here: libtorch's own failure deep inside the copy names no device.
+      if (dev->is_cuda() && !at::hasCUDA()) {
+        throw Napi::Error::New(env, op.name + ": device '" + name + "': this libtorch build has no CUDA");
+      }
+      return c10::IValue(*dev);
+    }
     case K::ScalarTypeType:
       return c10::IValue(EnumValue(env, op, arg, v, K::ScalarTypeType));
     case K::ListType: {
@@ -279,22 +295,15 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   std::string full = overload.empty() ? name : name + "." + overload;
   auto it = byName.find(full);
   if (it != byName.end()) return Napi::Number::New(env, static_cast<double>(it->second));
-  return Guarded(env, full, [&]() -> Napi::Value {
-    auto h = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
-    if (!h) throw Napi::Error::New(env, "unknown operator " + full + " (no such schema in this libtorch)");
-    const auto& schema = h->schema();
-    for (const auto& a : schema.arguments()) {
-      if (a.is_out()) throw Napi::Error::New(env, full + ": out= variants are not part of the streetseg surface");
-      if (a.type()->kind() == c10::TypeKind::ListType &&
-          a.type()->castRaw<c10::ListType>()->getElementType()->kind() == c10::TypeKind::StringType) {
-        // Dimname overloads are skipped: we never name dimensions.
-      }
-    }
-    Ops().push_back(OpEntry{*h, full});
-    size_t id = Ops().size() - 1;
-    byName.emplace(full, id);
-    return Napi::Number::New(env, static_cast<double>(id));
-  });
+  auto h = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
+  if (!h) throw Napi::Error::New(env, "unknown operator " + full + " (no such schema in this libtorch)");
+  for (const auto& a : h->schema().arguments()) {
+    if (a.is_out()) throw Napi::Error::New(env, full + ": out= variants are not part of the streetseg surface");
+  }
+  Ops().push_back(OpEntry{*h, full});
+  size_t id = Ops().size() - 1;
+  byName.emplace(full, id);
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
@@ -381,9 +390,9 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitDispatch(Napi::Env env, Napi::Object exports) {
-  exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
-  exports.Set("opSchema", Napi::Function::New(env, OpSchema));
-  exports.Set("callOp", Napi::Function::New(env, CallOp));
+  Export<ResolveOp>(env, exports, "resolveOp");
+  Export<OpSchema>(env, exports, "opSchema");
+  Export<CallOp>(env, exports, "callOp");
 }
 
 }  // namespace streetseg
