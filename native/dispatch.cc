@@ -306,11 +306,19 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
+// An id from resolveOp: a whole number below the table size (NaN would otherwise convert to 0).
+size_t OpId(Napi::Env env, const Napi::Value& v, const char* ctx) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < static_cast<double>(Ops().size())) || d != std::floor(d)) {
+    throw Napi::RangeError::New(env, std::string(ctx) + ": unknown op id " + std::to_string(d));
+  }
+  return static_cast<size_t>(d);
+}
+
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "opSchema(id): expected an op id");
-  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  if (id >= Ops().size()) throw Napi::RangeError::New(env, "opSchema: unknown op id");
+  size_t id = OpId(env, info[0], "opSchema");
   return Napi::String::New(env, c10::toString(Ops()[id].handle.schema()));
 }
 
@@ -320,8 +328,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) {
     throw Napi::TypeError::New(env, "callOp(id, args[, kwargs]): bad arguments");
   }
-  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  if (id >= Ops().size()) throw Napi::RangeError::New(env, "callOp: unknown op id");
+  size_t id = OpId(env, info[0], "callOp");
   const OpEntry& op = Ops()[id];
   const c10::FunctionSchema& schema = op.handle.schema();
   const auto& args = schema.arguments();
