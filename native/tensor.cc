@@ -181,7 +181,10 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
   tensor = std::move(*g_pending);
   g_pending = nullptr;
   g_wraps++;
-  Track(env);
+  Guarded(env, "NativeTensor", [&]() -> Napi::Value {
+    Track(env);
+    return env.Undefined();
+  });
 }
 
 TensorWrap::~TensorWrap() { g_wraps--; }
