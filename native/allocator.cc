@@ -7,11 +7,27 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <torch/version.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
+
+// c10::Allocator changed under us twice. Checked against libtorch 1.13 (Debian's, built here) and the
+// current pytorch main c10/core/Allocator.h:
+//  - 2.2 (pytorch#113396, copy-on-write storages) added the pure virtual
+//    `void copy_data(void* dest, const void* src, std::size_t count) const` (default_copy_data = memcpy);
+//  - 2.3 (pytorch#120969) made `DataPtr allocate(size_t n)` non-const.
+// Only 1.13 is compiled here; the 2.x branches follow those headers.
+#define STREETSEG_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+#if STREETSEG_TORCH_AT_LEAST(2, 3)
+#define STREETSEG_ALLOCATE_CONST
+#else
+#define STREETSEG_ALLOCATE_CONST const
+#endif
 
 namespace streetseg {
 namespace {
@@ -61,7 +77,7 @@ void Free(void* p) {
 
 class CachingCPUAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t nbytes) const override {
+  c10::DataPtr allocate(size_t nbytes) STREETSEG_ALLOCATE_CONST override {
     c10::Device cpu(c10::DeviceType::CPU);
     if (nbytes < kMinCached) {
       void* p = c10::alloc_cpu(nbytes);
@@ -97,6 +113,10 @@ class CachingCPUAllocator final : public c10::Allocator {
     return {p, p, &Free, cpu};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
+#if STREETSEG_TORCH_AT_LEAST(2, 2)
+  // Blocks are plain host memory: copying is memcpy (what c10's default_copy_data does).
+  void copy_data(void* dest, const void* src, std::size_t count) const override { std::memcpy(dest, src, count); }
+#endif
 
   static void EmptyCache() {
     Pool& P = pool();
@@ -144,8 +164,8 @@ void InitAllocator(Napi::Env env, Napi::Object exports) {
       g_installed = true;
     }
   }
-  exports.Set("allocatorStats", Napi::Function::New(env, AllocatorStats));
-  exports.Set("emptyCache", Napi::Function::New(env, EmptyCacheJs));
+  Export<AllocatorStats>(env, exports, "allocatorStats");
+  Export<EmptyCacheJs>(env, exports, "emptyCache");
 }
 
 }  // namespace streetseg

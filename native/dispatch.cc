@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -15,8 +16,11 @@ struct OpEntry {
   std::string name;  // "aten::add.Tensor", for error messages
 };
 
-std::vector<OpEntry>& Ops() {
-  static std::vector<OpEntry> ops;
+// A deque, not a vector: CallOp holds a reference to its entry while JS runs (getters read during
+// argument conversion, kwargs proxies), and that JS may resolve new ops. push_back on a deque never
+// moves existing elements, so the reference stays valid.
+std::deque<OpEntry>& Ops() {
+  static std::deque<OpEntry> ops;
   return ops;
 }
 
@@ -126,9 +130,21 @@ c10::IValue ToIValue(Napi::Env env, const OpEntry& op, const c10::Argument& arg,
     case K::StringType:
       if (!v.IsString()) ArgError(env, op, arg, std::string("expected a string, got ") + JsTypeName(v));
       return c10::IValue(v.As<Napi::String>().Utf8Value());
-    case K::DeviceObjType:
+    case K::DeviceObjType: {
       if (!v.IsString()) ArgError(env, op, arg, "expected a device string such as 'cpu' or 'cuda:0'");
-      return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
+      std::string name = v.As<Napi::String>().Utf8Value();
+      c10::optional<c10::Device> dev;
+      try {
+        dev = c10::Device(name);
+      } catch (const c10::Error&) {
+        ArgError(env, op, arg, "unknown device '" + name + "': expected a device string such as 'cpu' or 'cuda:0'");
+      }
+      // Checked here: libtorch's own failure deep inside the copy names no device.
+      if (dev->is_cuda() && !at::hasCUDA()) {
+        throw Napi::Error::New(env, op.name + ": device '" + name + "': this libtorch build has no CUDA");
+      }
+      return c10::IValue(*dev);
+    }
     case K::ScalarTypeType:
       return c10::IValue(EnumValue(env, op, arg, v, K::ScalarTypeType));
     case K::ListType: {
@@ -279,29 +295,30 @@ Napi::Value ResolveOp(const Napi::CallbackInfo& info) {
   std::string full = overload.empty() ? name : name + "." + overload;
   auto it = byName.find(full);
   if (it != byName.end()) return Napi::Number::New(env, static_cast<double>(it->second));
-  return Guarded(env, full, [&]() -> Napi::Value {
-    auto h = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
-    if (!h) throw Napi::Error::New(env, "unknown operator " + full + " (no such schema in this libtorch)");
-    const auto& schema = h->schema();
-    for (const auto& a : schema.arguments()) {
-      if (a.is_out()) throw Napi::Error::New(env, full + ": out= variants are not part of the streetseg surface");
-      if (a.type()->kind() == c10::TypeKind::ListType &&
-          a.type()->castRaw<c10::ListType>()->getElementType()->kind() == c10::TypeKind::StringType) {
-        // Dimname overloads are skipped: we never name dimensions.
-      }
-    }
-    Ops().push_back(OpEntry{*h, full});
-    size_t id = Ops().size() - 1;
-    byName.emplace(full, id);
-    return Napi::Number::New(env, static_cast<double>(id));
-  });
+  auto h = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
+  if (!h) throw Napi::Error::New(env, "unknown operator " + full + " (no such schema in this libtorch)");
+  for (const auto& a : h->schema().arguments()) {
+    if (a.is_out()) throw Napi::Error::New(env, full + ": out= variants are not part of the streetseg surface");
+  }
+  Ops().push_back(OpEntry{*h, full});
+  size_t id = Ops().size() - 1;
+  byName.emplace(full, id);
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+// An id from resolveOp: a whole number below the table size (NaN would otherwise convert to 0).
+size_t OpId(Napi::Env env, const Napi::Value& v, const char* ctx) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < static_cast<double>(Ops().size())) || d != std::floor(d)) {
+    throw Napi::RangeError::New(env, std::string(ctx) + ": unknown op id " + std::to_string(d));
+  }
+  return static_cast<size_t>(d);
 }
 
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "opSchema(id): expected an op id");
-  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  if (id >= Ops().size()) throw Napi::RangeError::New(env, "opSchema: unknown op id");
+  size_t id = OpId(env, info[0], "opSchema");
   return Napi::String::New(env, c10::toString(Ops()[id].handle.schema()));
 }
 
@@ -311,8 +328,7 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) {
     throw Napi::TypeError::New(env, "callOp(id, args[, kwargs]): bad arguments");
   }
-  size_t id = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
-  if (id >= Ops().size()) throw Napi::RangeError::New(env, "callOp: unknown op id");
+  size_t id = OpId(env, info[0], "callOp");
   const OpEntry& op = Ops()[id];
   const c10::FunctionSchema& schema = op.handle.schema();
   const auto& args = schema.arguments();
@@ -381,9 +397,9 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitDispatch(Napi::Env env, Napi::Object exports) {
-  exports.Set("resolveOp", Napi::Function::New(env, ResolveOp));
-  exports.Set("opSchema", Napi::Function::New(env, OpSchema));
-  exports.Set("callOp", Napi::Function::New(env, CallOp));
+  Export<ResolveOp>(env, exports, "resolveOp");
+  Export<OpSchema>(env, exports, "opSchema");
+  Export<CallOp>(env, exports, "callOp");
 }
 
 }  // namespace streetseg

@@ -71,32 +71,75 @@ void ThrowTorchError(Napi::Env env, const std::string& context) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+template <Napi::Value (TensorWrap::*M)(const Napi::CallbackInfo&)>
+napi_value TensorWrap::Entry(napi_env env, napi_callback_info cbinfo) {
+  try {
+    Napi::CallbackInfo info(env, cbinfo);
+    const char* name = static_cast<const char*>(info.Data());
+    return Guarded(info.Env(), name, [&]() -> Napi::Value { return (Self(info, name)->*M)(info); });
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+// `this` of a method call: a live-or-disposed handle made by Wrap, never an object that merely has
+// the NativeTensor prototype (Object.create(NativeTensor.prototype), a method called on another object).
+TensorWrap* TensorWrap::Self(const Napi::CallbackInfo& info, const char* name) {
+  Napi::Env env = info.Env();
+  void* self = nullptr;
+  Napi::Value thisv = info.This();
+  if (!thisv.IsObject() || !IsInstance(env, thisv) || napi_unwrap(env, thisv, &self) != napi_ok || !self) {
+    throw Napi::TypeError::New(env, std::string("NativeTensor.") + name + ": `this` is not a tensor handle");
+  }
+  return static_cast<TensorWrap*>(self);
+}
+
+namespace {
+using TensorMethod = Napi::Value (TensorWrap::*)(const Napi::CallbackInfo&);
+
+napi_property_descriptor Describe(const char* name, napi_callback method, napi_callback getter) {
+  napi_property_descriptor d{};
+  d.utf8name = name;
+  d.method = method;
+  d.getter = getter;
+  d.attributes = napi_default;
+  d.data = const_cast<char*>(name);  // the context of error messages (Entry)
+  return d;
+}
+}  // namespace
+
 Napi::Function TensorWrap::Init(Napi::Env env) {
-  Napi::Function ctor = DefineClass(
-      env, "NativeTensor",
-      {
-          InstanceAccessor<&TensorWrap::Shape>("shape"),
-          InstanceAccessor<&TensorWrap::DType>("dtype"),
-          InstanceAccessor<&TensorWrap::Device>("device"),
-          InstanceAccessor<&TensorWrap::Numel>("numel"),
-          InstanceAccessor<&TensorWrap::Dim>("dim"),
-          InstanceAccessor<&TensorWrap::RequiresGrad>("requiresGrad"),
-          InstanceAccessor<&TensorWrap::IsDisposed>("isDisposed"),
-          InstanceAccessor<&TensorWrap::IsLeaf>("isLeaf"),
-          InstanceAccessor<&TensorWrap::HasGradFn>("hasGradFn"),
-          InstanceAccessor<&TensorWrap::Nbytes>("nbytes"),
-          InstanceMethod<&TensorWrap::SetRequiresGrad>("setRequiresGrad"),
-          InstanceMethod<&TensorWrap::Grad>("grad"),
-          InstanceMethod<&TensorWrap::SetGrad>("setGrad"),
-          InstanceMethod<&TensorWrap::Backward>("backward"),
-          InstanceMethod<&TensorWrap::Detach>("detach"),
-          InstanceMethod<&TensorWrap::Item>("item"),
-          InstanceMethod<&TensorWrap::ToArray>("toArray"),
-          InstanceMethod<&TensorWrap::CopyFromArray>("copyFromArray"),
-          InstanceMethod<&TensorWrap::Dispose>("dispose"),
-          InstanceMethod<&TensorWrap::IsContiguous>("isContiguous"),
-          InstanceMethod<&TensorWrap::SameStorage>("sameStorage"),
-      });
+#define GETTER(name, fn) Describe(name, nullptr, &TensorWrap::Entry<&TensorWrap::fn>)
+#define METHOD(name, fn) Describe(name, &TensorWrap::Entry<&TensorWrap::fn>, nullptr)
+  Napi::Function ctor = DefineClass(env, "NativeTensor", {});
+  const napi_property_descriptor props[] = {
+      GETTER("shape", Shape),
+      GETTER("dtype", DType),
+      GETTER("device", Device),
+      GETTER("numel", Numel),
+      GETTER("dim", Dim),
+      GETTER("requiresGrad", RequiresGrad),
+      GETTER("isDisposed", IsDisposed),
+      GETTER("isLeaf", IsLeaf),
+      GETTER("hasGradFn", HasGradFn),
+      GETTER("nbytes", Nbytes),
+      METHOD("setRequiresGrad", SetRequiresGrad),
+      METHOD("grad", Grad),
+      METHOD("setGrad", SetGrad),
+      METHOD("backward", Backward),
+      METHOD("detach", Detach),
+      METHOD("item", Item),
+      METHOD("toArray", ToArray),
+      METHOD("copyFromArray", CopyFromArray),
+      METHOD("dispose", Dispose),
+      METHOD("isContiguous", IsContiguous),
+      METHOD("sameStorage", SameStorage),
+  };
+#undef GETTER
+#undef METHOD
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  NAPI_THROW_IF_FAILED(env, napi_define_properties(env, proto, sizeof(props) / sizeof(props[0]), props), Napi::Function());
   Data(env)->tensorCtor = Napi::Persistent(ctor);
   return ctor;
 }
@@ -123,8 +166,11 @@ bool TensorWrap::IsInstance(Napi::Env env, const Napi::Value& v) {
 }
 
 at::Tensor& TensorWrap::Get(Napi::Env env, const Napi::Value& v, const char* what) {
-  if (!IsInstance(env, v)) throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
-  return ObjectWrap<TensorWrap>::Unwrap(v.As<Napi::Object>())->Live(env);
+  void* self = nullptr;
+  if (!IsInstance(env, v) || napi_unwrap(env, v, &self) != napi_ok || !self) {
+    throw Napi::TypeError::New(env, std::string(what) + ": expected a Tensor");
+  }
+  return static_cast<TensorWrap*>(self)->Live(env);
 }
 
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
@@ -135,35 +181,48 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
   tensor = std::move(*g_pending);
   g_pending = nullptr;
   g_wraps++;
-  Track(env);
+  Guarded(env, "NativeTensor", [&]() -> Napi::Value {
+    Track(env);
+    return env.Undefined();
+  });
 }
 
 TensorWrap::~TensorWrap() { g_wraps--; }
 
+// Bytes are reported to V8 per storage, not per handle: ten detach() handles of one tensor are one
+// storage, and a view that outlives its base still keeps the whole storage alive.
 void TensorWrap::Track(Napi::Env env) {
   AddonData* d = Data(env);
   d->liveTensors++;
-  // Report the bytes this handle keeps alive; views share storage, so count the storage only for
-  // tensors that own their full storage to avoid wild over-reporting of views.
-  if (tensor.defined() && tensor.has_storage()) {
-    reported_ = static_cast<int64_t>(tensor.storage().nbytes());
-    if (tensor.is_view()) reported_ = 0;
-  }
-  if (reported_ > 0) {
-    d->externalBytes += reported_;
-    Napi::MemoryManagement::AdjustExternalMemory(env, reported_);
+  if (!tensor.defined() || !tensor.has_storage()) return;
+  const c10::Storage& storage = tensor.storage();
+  counted_ = storage.unsafeGetStorageImpl();
+  auto it = d->storages.find(counted_);
+  if (it == d->storages.end()) it = d->storages.emplace(counted_, StorageCount{storage.getWeakStorageImpl()}).first;
+  StorageCount& c = it->second;
+  c.handles++;
+  int64_t nbytes = static_cast<int64_t>(storage.nbytes());
+  if (nbytes > c.bytes) {  // a new storage, or one that grew (resize_) since it was counted
+    d->externalBytes += nbytes - c.bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(env, nbytes - c.bytes);
+    c.bytes = nbytes;
   }
 }
 
 void TensorWrap::Release(Napi::BasicEnv env) {
-  if (!tensor.defined() && reported_ == 0) return;
+  if (!tensor.defined() && !counted_) return;
   AddonData* d = Data(env);
   if (tensor.defined()) d->liveTensors--;
   tensor = at::Tensor();
-  if (reported_ > 0) {
-    d->externalBytes -= reported_;
-    Napi::MemoryManagement::AdjustExternalMemory(env, -reported_);
-    reported_ = 0;
+  if (!counted_) return;
+  auto it = d->storages.find(counted_);
+  counted_ = nullptr;
+  if (it == d->storages.end() || --it->second.handles > 0) return;
+  int64_t bytes = it->second.bytes;
+  d->storages.erase(it);
+  if (bytes > 0) {
+    d->externalBytes -= bytes;
+    Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
   }
 }
 
@@ -238,10 +297,8 @@ Napi::Value TensorWrap::SameStorage(const Napi::CallbackInfo& info) {
 Napi::Value TensorWrap::SetRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(env, "setRequiresGrad: expected a boolean");
-  return Guarded(env, "setRequiresGrad", [&]() -> Napi::Value {
-    Live(env).set_requires_grad(info[0].As<Napi::Boolean>().Value());
-    return info.This();
-  });
+  Live(env).set_requires_grad(info[0].As<Napi::Boolean>().Value());
+  return info.This();
 }
 
 Napi::Value TensorWrap::Grad(const Napi::CallbackInfo& info) {
@@ -253,54 +310,48 @@ Napi::Value TensorWrap::Grad(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorWrap::SetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "setGrad", [&]() -> Napi::Value {
-    at::Tensor& t = Live(env);
-    if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
-      t.mutable_grad() = at::Tensor();
-    } else {
-      t.mutable_grad() = Get(env, info[0], "setGrad");
-    }
-    return env.Undefined();
-  });
+  at::Tensor& t = Live(env);
+  if (info.Length() < 1 || info[0].IsNull() || info[0].IsUndefined()) {
+    t.mutable_grad() = at::Tensor();
+  } else {
+    t.mutable_grad() = Get(env, info[0], "setGrad");
+  }
+  return env.Undefined();
 }
 
 Napi::Value TensorWrap::Backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "backward", [&]() -> Napi::Value {
-    at::Tensor& t = Live(env);
-    at::Tensor grad;
-    if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) grad = Get(env, info[0], "backward(grad)");
-    bool retain = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-    if (!t.requires_grad()) {
-      throw Napi::Error::New(env, "backward: the tensor does not require grad and has no grad_fn "
-                                  "(was it computed under noGrad, or from inputs without requiresGrad?)");
-    }
-    t.backward(grad, retain ? c10::optional<bool>(true) : c10::nullopt, false);
-    return env.Undefined();
-  });
+  at::Tensor& t = Live(env);
+  at::Tensor grad;
+  if (info.Length() > 0 && !info[0].IsNull() && !info[0].IsUndefined()) grad = Get(env, info[0], "backward(grad)");
+  bool retain = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  if (!t.requires_grad()) {
+    throw Napi::Error::New(env, "backward: the tensor does not require grad and has no grad_fn "
+                                "(was it computed under noGrad, or from inputs without requiresGrad?)");
+  }
+  t.backward(grad, retain ? c10::optional<bool>(true) : c10::nullopt, false);
+  return env.Undefined();
 }
 
 Napi::Value TensorWrap::Detach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "detach", [&]() -> Napi::Value { return Wrap(env, Live(env).detach()); });
+  return Wrap(env, Live(env).detach());
 }
 
 Napi::Value TensorWrap::Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "item", [&]() -> Napi::Value {
-    at::Tensor& t = Live(env);
-    if (t.numel() != 1) {
-      throw Napi::RangeError::New(env, "item: expected a tensor with one element, got shape " + c10::str(t.sizes()));
-    }
-    at::Scalar s = t.item();
-    if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
-    if (s.isIntegral(false)) {
-      int64_t v = s.toLong();
-      if (v > 9007199254740991LL || v < -9007199254740991LL) return Napi::BigInt::New(env, v);
-      return Napi::Number::New(env, static_cast<double>(v));
-    }
-    return Napi::Number::New(env, s.toDouble());
-  });
+  at::Tensor& t = Live(env);
+  if (t.numel() != 1) {
+    throw Napi::RangeError::New(env, "item: expected a tensor with one element, got shape " + c10::str(t.sizes()));
+  }
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+  if (s.isIntegral(false)) {
+    int64_t v = s.toLong();
+    if (v > 9007199254740991LL || v < -9007199254740991LL) return Napi::BigInt::New(env, v);
+    return Napi::Number::New(env, static_cast<double>(v));
+  }
+  return Napi::Number::New(env, s.toDouble());
 }
 
 template <typename T, napi_typedarray_type K>
@@ -313,22 +364,20 @@ static Napi::Value CopyOut(Napi::Env env, const at::Tensor& c) {
 
 Napi::Value TensorWrap::ToArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "toArray", [&]() -> Napi::Value {
-    at::Tensor c = Live(env).detach().to(at::kCPU).contiguous();
-    switch (c.scalar_type()) {
-      case at::kFloat: return CopyOut<float, napi_float32_array>(env, c);
-      case at::kDouble: return CopyOut<double, napi_float64_array>(env, c);
-      case at::kInt: return CopyOut<int32_t, napi_int32_array>(env, c);
-      case at::kLong: return CopyOut<int64_t, napi_bigint64_array>(env, c);
-      case at::kShort: return CopyOut<int16_t, napi_int16_array>(env, c);
-      case at::kChar: return CopyOut<int8_t, napi_int8_array>(env, c);
-      case at::kByte:
-      case at::kBool: return CopyOut<uint8_t, napi_uint8_array>(env, c);
-      case at::kHalf:
-      case at::kBFloat16: return CopyOut<uint16_t, napi_uint16_array>(env, c);  // raw bits
-      default: throw Napi::TypeError::New(env, std::string("toArray: unsupported dtype ") + DTypeName(c.scalar_type()));
-    }
-  });
+  at::Tensor c = Live(env).detach().to(at::kCPU).contiguous();
+  switch (c.scalar_type()) {
+    case at::kFloat: return CopyOut<float, napi_float32_array>(env, c);
+    case at::kDouble: return CopyOut<double, napi_float64_array>(env, c);
+    case at::kInt: return CopyOut<int32_t, napi_int32_array>(env, c);
+    case at::kLong: return CopyOut<int64_t, napi_bigint64_array>(env, c);
+    case at::kShort: return CopyOut<int16_t, napi_int16_array>(env, c);
+    case at::kChar: return CopyOut<int8_t, napi_int8_array>(env, c);
+    case at::kByte:
+    case at::kBool: return CopyOut<uint8_t, napi_uint8_array>(env, c);
+    case at::kHalf:
+    case at::kBFloat16: return CopyOut<uint16_t, napi_uint16_array>(env, c);  // raw bits
+    default: throw Napi::TypeError::New(env, std::string("toArray: unsupported dtype ") + DTypeName(c.scalar_type()));
+  }
 }
 
 // Size check shared by fromArray and copyFromArray: the typed array must match dtype and element count.
@@ -352,19 +401,29 @@ static void CheckArray(Napi::Env env, const Napi::TypedArray& arr, at::ScalarTyp
   }
 }
 
+// The first byte of a typed array's elements. napi_get_typedarray_info gives it for SharedArrayBuffer
+// backings too, where Napi::ArrayBuffer::Data() fails with "Invalid argument".
+static void* ArrayData(Napi::Env env, const Napi::TypedArray& arr) {
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, arr, nullptr, nullptr, &data, nullptr, nullptr), nullptr);
+  return data;
+}
+
+// Writes through copy_ (not memcpy) so the version counter moves: a tensor that autograd saved for
+// backward then fails at backward with autograd's usual in-place error instead of giving silently
+// wrong gradients. NoGradGuard lets parameters (leaves that require grad) be overwritten, as
+// torch.no_grad() + copy_ does. copy_ also handles strided (e.g. channels-last) destinations.
 Napi::Value TensorWrap::CopyFromArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "copyFromArray", [&]() -> Napi::Value {
-    at::Tensor& t = Live(env);
-    if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "copyFromArray: expected a typed array");
-    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-    CheckArray(env, arr, t.scalar_type(), t.numel(), "copyFromArray");
-    if (!t.is_contiguous() || !t.device().is_cpu()) throw Napi::Error::New(env, "copyFromArray: tensor must be contiguous on cpu");
-    auto* src = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-    at::NoGradGuard ng;
-    std::memcpy(t.data_ptr(), src, t.nbytes());
-    return info.This();
-  });
+  at::Tensor& t = Live(env);
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "copyFromArray: expected a typed array");
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  CheckArray(env, arr, t.scalar_type(), t.numel(), "copyFromArray");
+  if (t.numel() == 0) return info.This();
+  at::Tensor src = at::from_blob(ArrayData(env, arr), t.sizes(), at::TensorOptions().dtype(t.scalar_type()));
+  at::NoGradGuard ng;
+  t.copy_(src);
+  return info.This();
 }
 
 Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
@@ -375,31 +434,31 @@ Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
 // fromArray(typedArray, shape: number[], dtype: string) -> NativeTensor (a copy)
 Napi::Value FromArray(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return Guarded(env, "fromArray", [&]() -> Napi::Value {
-    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsArray() || !info[2].IsString()) {
-      throw Napi::TypeError::New(env, "fromArray(typedArray, shape, dtype): bad arguments");
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsArray() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env, "fromArray(typedArray, shape, dtype): bad arguments");
+  }
+  Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
+  Napi::Array shapeArr = info[1].As<Napi::Array>();
+  std::vector<int64_t> shape;
+  int64_t numel = 1;
+  for (uint32_t i = 0; i < shapeArr.Length(); i++) {
+    Napi::Value v = shapeArr.Get(i);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "fromArray: shape must be an array of integers");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      throw Napi::RangeError::New(env, "fromArray: invalid dimension " + std::to_string(d) + " in shape");
     }
-    Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
-    Napi::Array shapeArr = info[1].As<Napi::Array>();
-    std::vector<int64_t> shape;
-    int64_t numel = 1;
-    for (uint32_t i = 0; i < shapeArr.Length(); i++) {
-      Napi::Value v = shapeArr.Get(i);
-      if (!v.IsNumber()) throw Napi::TypeError::New(env, "fromArray: shape must be an array of integers");
-      double d = v.As<Napi::Number>().DoubleValue();
-      if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
-        throw Napi::RangeError::New(env, "fromArray: invalid dimension " + std::to_string(d) + " in shape");
-      }
-      shape.push_back(static_cast<int64_t>(d));
-      numel *= shape.back();
-    }
-    at::ScalarType dt = ParseDType(env, info[2].As<Napi::String>().Utf8Value());
-    CheckArray(env, arr, dt, numel, "fromArray");
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
-    auto* src = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-    if (numel) std::memcpy(t.data_ptr(), src, t.nbytes());
-    return TensorWrap::Wrap(env, std::move(t));
-  });
+    int64_t n = static_cast<int64_t>(d);
+    if (n > 0 && numel > INT64_MAX / n) throw Napi::RangeError::New(env, "fromArray: the shape's element count overflows int64");
+    shape.push_back(n);
+    numel *= n;
+  }
+  at::ScalarType dt = ParseDType(env, info[2].As<Napi::String>().Utf8Value());
+  // After the shape loop: its getters may have run JS that changed the array.
+  CheckArray(env, arr, dt, numel, "fromArray");
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
+  if (numel) std::memcpy(t.data_ptr(), ArrayData(env, arr), t.nbytes());
+  return TensorWrap::Wrap(env, std::move(t));
 }
 
 }  // namespace streetseg

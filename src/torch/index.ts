@@ -1,5 +1,6 @@
 // The public tensor engine: tensors, ops, nn, optim, serialization.
 export * from './tensor.js';
+export * from './rng.js';
 export * as F from './ops.js';
 export * from './nn/module.js';
 export * from './nn/layers.js';

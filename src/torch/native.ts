@@ -47,6 +47,10 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number | bigint): void;
+  /** The default CPU generator's state (opaque bytes, libtorch-version specific). */
+  getRngState(): Uint8Array;
+  /** Restores a state from getRngState(); other lengths are a RangeError. */
+  setRngState(bytes: Uint8Array): void;
   stats(): { liveTensors: number; externalBytes: number; handles: number };
   allocatorStats(): { caching: boolean; cachedBytes: number; capBytes: number; hits: number; misses: number };
   emptyCache(): void;

@@ -22,22 +22,46 @@ function track(t: Tensor): void {
   if (s) s.add(t);
 }
 
-function collect(value: unknown, out: Set<Tensor>, depth = 0): void {
-  if (depth > 8 || value === null || typeof value !== 'object') return;
+/**
+ * Adds every Tensor reachable from value to out: through arrays, Maps, Sets and the own enumerable
+ * properties of any other object (plain objects, model outputs, small result classes), as tfjs's
+ * walkTensorContainer. `visited` guards against cycles; typed arrays and ArrayBuffers hold no tensors
+ * and are skipped (walking a big Float32Array element by element would be slow).
+ */
+function collect(value: unknown, out: Set<Tensor>): void {
+  if (value === null || typeof value !== 'object') return;
   if (value instanceof Tensor) {
     out.add(value);
-  } else if (Array.isArray(value)) {
-    for (const v of value) collect(v, out, depth + 1);
-  } else if (value instanceof Map) {
-    for (const v of value.values()) collect(v, out, depth + 1);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) collect(v, out, depth + 1);
+    return;
   }
+  const visited = new Set<object>();
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (visited.has(v)) continue;
+    visited.add(v);
+    const children: Iterable<unknown> =
+      Array.isArray(v) ? v : v instanceof Map ? v.values() : v instanceof Set ? v.values() : Object.values(v);
+    for (const c of children) {
+      if (c === null || typeof c !== 'object') continue;
+      if (c instanceof Tensor) out.add(c);
+      else if (!ArrayBuffer.isView(c) && !(c instanceof ArrayBuffer) && !(c instanceof SharedArrayBuffer) && !(c instanceof Promise)) {
+        stack.push(c);
+      }
+    }
+  }
+}
+
+/** Refuses a Promise (an async fn): a scope or mode set around fn would not span its awaits. */
+function refuseAsync(result: unknown, what: string): void {
+  if (!(result instanceof Promise)) return;
+  result.catch(() => {}); // its own rejection would otherwise end the process as unhandled
+  throw new TypeError(`${what}: the function returned a Promise; ${what} cannot span await (wrap each synchronous step instead)`);
 }
 
 /**
  * Runs fn in a memory scope: every tensor created inside that is not returned (directly or inside
- * arrays / plain objects / Maps) or kept is disposed when fn returns or throws. Returned tensors move
+ * arrays, Maps, Sets or any object's own enumerable properties) or kept is disposed when fn returns or throws. Returned tensors move
  * to the enclosing scope. Async functions are refused: a scope cannot span an await.
  */
 export function tidy<T>(fn: () => T): T {
@@ -54,7 +78,7 @@ export function tidy<T>(fn: () => T): T {
   scopes.pop();
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
-    throw new TypeError('tidy(): the function returned a Promise; scopes cannot span await (use tidy inside the async code)');
+    refuseAsync(result, 'tidy()');
   }
   const out = new Set<Tensor>();
   collect(result, out);
@@ -72,7 +96,7 @@ export function keep<T>(value: T): T {
   return value;
 }
 
-/** Disposes every tensor found in value (arrays, plain objects and Maps are searched). */
+/** Disposes every tensor found in value (arrays, Maps, Sets and objects' own enumerable properties are searched). */
 export function dispose(value: unknown): void {
   const ts = new Set<Tensor>();
   collect(value, ts);
@@ -508,7 +532,11 @@ export class Tensor {
     O.clampMax_([this, v]);
     return this;
   }
-  /** Overwrites the data from a typed array of the same dtype and element count (no autograd). */
+  /**
+   * Overwrites the data from a typed array of the same dtype and element count, in logical (row-major)
+   * order whatever the layout. Not recorded by autograd, but it counts as an in-place change: a tensor
+   * saved for backward then makes backward fail instead of giving wrong gradients.
+   */
   copyFromArray(a: TypedArray): this {
     this.native.copyFromArray(a);
     return this;
@@ -598,21 +626,32 @@ export const emptyLike = (t: Tensor): Tensor => T(F.emptyLike([t]));
 // ------------------------------------------------------------------------------------------------
 // Grad mode, threads, seed.
 
-/** Runs fn with autograd recording off (optimizer steps, metric computation). */
+/**
+ * Runs fn with autograd recording off (optimizer steps, metric computation). fn must be synchronous:
+ * the mode is process-wide, so it cannot follow an async fn across its awaits (a Promise is refused
+ * with a TypeError, after the previous mode is restored).
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = native.setGradEnabled(false);
   try {
-    return fn();
+    const result = fn();
+    refuseAsync(result, 'noGrad()');
+    return result;
   } finally {
     native.setGradEnabled(prev);
   }
 }
 
-/** Runs fn in inference mode (pure evaluation/export; its tensors can never enter autograd later). */
+/**
+ * Runs fn in inference mode (pure evaluation/export; its tensors can never enter autograd later).
+ * Synchronous only, as noGrad.
+ */
 export function inferenceMode<T>(fn: () => T): T {
   native.enterInferenceMode();
   try {
-    return fn();
+    const result = fn();
+    refuseAsync(result, 'inferenceMode()');
+    return result;
   } finally {
     native.exitInferenceMode();
   }
