@@ -68,7 +68,11 @@ export function saveCheckpoint(
     hooks.beforeCommit?.(tmp);
     fsyncDir(tmp);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // the parent is not a directory (or not writable): nothing was created to clean up
+    }
     throw new CheckpointError(`cannot write checkpoint ${dir}: ${(e as Error).message}; the previous checkpoint (if any) is unchanged`);
   }
   // Swap: the old directory is moved aside (not deleted) until the new one is in place.

@@ -24,7 +24,7 @@ export const SETTINGS = {
   model: { schema: z.string().min(1), default: 'segformer-b0', help: 'b0…b5 / segformer-b0…b5 from scratch, or an HF checkpoint directory to fine-tune' },
   modelConfig: { schema: z.record(z.string(), z.unknown()), default: {}, help: 'JSON object of HF config overrides, e.g. {"drop_path_rate":0.1}' },
   // data
-  data: { schema: z.string().min(1), default: '', help: 'dataset folder (camseq01, camvid/SegNet or images/+masks/ layout)' },
+  data: { schema: z.string(), default: '', help: 'dataset folder (camseq01, camvid/SegNet or images/+masks/ layout)' },
   format: { schema: z.enum(['auto', 'camseq01', 'camvid', 'folder']), default: 'auto', help: 'dataset layout' },
   trainSplit: { schema: z.string(), default: '', help: 'train split: a split name (camvid: train) or a list file; empty = random split' },
   valSplit: { schema: z.string(), default: '', help: 'val split: a split name (camvid: val) or a list file; empty = random split' },
