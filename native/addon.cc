@@ -11,6 +11,7 @@
 
 namespace streetseg {
 int64_t WrapsAlive();
+void InitBlas(Napi::Env env, Napi::Object exports);
 namespace {
 
 Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
@@ -115,6 +116,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   InitDispatch(env, exports);
   InitAllocator(env, exports);
+  InitBlas(env, exports);
   return exports;
 }
 
