@@ -1,6 +1,6 @@
 // What engine is running: versions, where libtorch and BLAS were loaded from, threads.
 import { native, addonPath, blasCoreStartup } from './native.js';
-import { coreFits, knownBlasCore, type BlasCoreMode } from './blas-core.js';
+import type { BlasCoreMode } from './blas-core.js';
 import { loadedLibraries } from '../util/proc.js';
 
 export interface EngineInfo {

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
 import { SEGFORMER_VARIANTS } from '../../models/segformer.js';
+import { native } from '../../torch/native.js';
 import { sharedRoot } from '../../util/paths.js';
 import { runPythonJson } from '../../util/python.js';
 import { UsageError, type Command } from '../command.js';
@@ -36,6 +37,7 @@ export const benchModelCommand: Command = {
         iters: opts.iters as number | undefined,
         warmup: opts.warmup as number | undefined,
       })),
+      blasCore: native.blasProbe().corename,
     };
     if (opts['compare-pytorch']) {
       const args = ['--mode', mode, '--variant', String(opts.model), '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
