@@ -2,7 +2,9 @@
 // on the tokens' channels-last NCHW view (libtorch routes it to oneDNN/mkldnn_convolution; PyTorch's
 // profiler on this libtorch shows aten::mkldnn_convolution for these shapes with ≥ 2 threads).
 // Same weights, same output layout (B, N, C); forward, and forward + backward (grads for x, W, b).
-// usage: node dist/bench/linear.js [--iters N] [--warmup N]  -> one JSON line
+// usage: node dist/bench/linear.js [--iters N] [--warmup N] [--batches 1,8]  -> one JSON line
+// libtorch 1.13 sends a 1×1 stride-1 conv to oneDNN only with > 1 thread or batch ≥ 16 (else it is the
+// same GEMM, and maxRelDiff is 0): on one thread, --batches 16 measures oneDNN.
 import { pathToFileURL } from 'node:url';
 import { F, Tensor, getNumThreads, manualSeed, noGrad, randn, tidy } from '../src/torch/index.js';
 import { native } from '../src/torch/native.js';
@@ -111,15 +113,15 @@ export function benchLinear(o: { shapes?: LinearShape[]; batches?: number[]; ite
   return rows;
 }
 
-function flag(name: string, fallback: number): number {
+function flag(name: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`bench linear: --${name} must be a positive integer, got ${process.argv[i + 1]}`);
+  const v = (process.argv[i + 1] ?? '').split(',').map(Number);
+  if (!v.every((x) => Number.isInteger(x) && x >= 1)) throw new Error(`bench linear: --${name} must be positive integers (comma-separated), got ${process.argv[i + 1]}`);
   return v;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = benchLinear({ iters: flag('iters', 10), warmup: flag('warmup', 2) });
+  const rows = benchLinear({ iters: flag('iters', [10])[0], warmup: flag('warmup', [2])[0], batches: flag('batches', [1, 8]) });
   console.log(JSON.stringify({ threads: getNumThreads(), blasCore: native.blasProbe().corename, rows }));
 }
