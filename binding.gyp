@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/tensor.cc",
         "native/dispatch.cc",
-        "native/allocator.cc"
+        "native/allocator.cc",
+        "native/blas.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

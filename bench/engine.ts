@@ -8,12 +8,12 @@ export interface EngineBench {
   threads: number;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function timeMs(fn: () => void, iters: number, warmup: number): number[] {
+export function timeMs(fn: () => void, iters: number, warmup: number): number[] {
   for (let i = 0; i < warmup; i++) fn();
   const out: number[] = [];
   for (let i = 0; i < iters; i++) {

@@ -21,6 +21,7 @@
 
 namespace streetseg {
 int64_t WrapsAlive();
+void InitBlas(Napi::Env env, Napi::Object exports);
 namespace {
 
 Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
@@ -184,6 +185,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<BuildInfo>(env, exports, "buildInfo");
   InitDispatch(env, exports);
   InitAllocator(env, exports);
+  InitBlas(env, exports);
   return exports;
 }
 

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyBlasCore, type BlasCoreDecision } from './blas-core.js';
+import { loadedLibraries } from '../util/proc.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -54,12 +56,14 @@ export interface NativeAddon {
   stats(): { liveTensors: number; externalBytes: number; handles: number };
   allocatorStats(): { caching: boolean; cachedBytes: number; capBytes: number; hits: number; misses: number };
   emptyCache(): void;
+  /** openblas_get_corename() / openblas_get_config(), "unknown" when the BLAS is not OpenBLAS. */
+  blasProbe(): { corename: string; config: string };
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string; cudaAvailable: boolean; mklAvailable: boolean };
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-function load(): NativeAddon {
+function load(): { addon: NativeAddon; blasCore: BlasCoreStartup } {
   const candidates = [
     process.env.STREETSEG_ADDON,
     path.join(repoRoot, 'build', 'Release', 'streetseg_torch.node'),
@@ -72,11 +76,22 @@ function load(): NativeAddon {
         "Run 'make setup' (installs libtorch-dev and builds it) or 'npx node-gyp rebuild'.",
     );
   }
+  // Before the require: libopenblas picks its kernels in its constructor, which this dlopen runs.
+  const decision = applyBlasCore();
+  const preloaded = loadedLibraries().some((p) => /openblas/i.test(p));
   const require = createRequire(import.meta.url);
-  return require(found) as NativeAddon;
+  return { addon: require(found) as NativeAddon, blasCore: { ...decision, preloaded } };
 }
 
-export const native: NativeAddon = load();
+export interface BlasCoreStartup extends BlasCoreDecision {
+  /** libopenblas was already initialised before the addon loaded: this process's choice came too late. */
+  preloaded: boolean;
+}
+
+const loaded = load();
+export const native: NativeAddon = loaded.addon;
+/** How OPENBLAS_CORETYPE was chosen for this process (see blas-core.ts); blasProbe() says what runs. */
+export const blasCoreStartup: BlasCoreStartup = loaded.blasCore;
 
 // OpenMP defaults to one thread on these machines: use every core unless told otherwise.
 const threads = Number(process.env.STREETSEG_THREADS ?? 0) || os.availableParallelism();

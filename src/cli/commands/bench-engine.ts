@@ -1,7 +1,7 @@
 // `streetseg bench engine`: matmul GFLOP/s, op overhead and a stem conv, optionally beside PyTorch.
 import * as path from 'node:path';
 import { benchEngine } from '../../../bench/engine.js';
-import { repoRoot } from '../../torch/native.js';
+import { native, repoRoot } from '../../torch/native.js';
 import { runPythonJson } from '../../util/python.js';
 import type { Command } from '../command.js';
 
@@ -14,7 +14,8 @@ export const benchEngineCommand: Command = {
   ],
   async run({ opts }) {
     const ours = benchEngine({ quick: opts.quick === true });
-    const out: Record<string, unknown> = { ...ours };
+    // blasCore: the OpenBLAS kernels that ran (the PyTorch side reports its own, which should match).
+    const out: Record<string, unknown> = { ...ours, blasCore: native.blasProbe().corename };
     if (opts['compare-pytorch']) {
       out.pytorch = runPythonJson(path.join(repoRoot, 'bench', 'engine_torch.py'), opts.quick ? ['--quick'] : []);
     }

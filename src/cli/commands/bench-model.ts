@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
 import { modelNames, resolveModelName } from '../../models/index.js';
+import { native } from '../../torch/native.js';
 import { sharedRoot } from '../../util/paths.js';
 import { runPythonJson } from '../../util/python.js';
 import { UsageError, type Command } from '../command.js';
@@ -32,6 +33,7 @@ export const benchModelCommand: Command = {
         iters: opts.iters as number | undefined,
         warmup: opts.warmup as number | undefined,
       })),
+      blasCore: native.blasProbe().corename,
     };
     if (opts['compare-pytorch']) {
       const { family, variant } = resolveModelName(opts.model as string);
