@@ -124,18 +124,24 @@ describe('training loop', () => {
   it('SIGKILL at random moments, resumed each time, ends with the uninterrupted weights; no checkpoint is ever unreadable', async () => {
     const dir = tmpRun('kill');
     const cfgFile = path.join(dir, 'train.json');
-    fs.writeFileSync(cfgFile, JSON.stringify({ ...tinyConfig(data), saveEverySteps: 1 }));
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...tinyConfig(data, { epochs: 8 }), saveEverySteps: 1 }));
+    // The uninterrupted run, through the same command; its duration sets the range of kill times.
+    const refDir = path.join(dir, 'ref');
+    const t0 = Date.now();
+    const whole = spawnSync(process.execPath, [cli, 'train', '--config', cfgFile, '--out', refDir], { encoding: 'utf8' });
+    assert.equal(whole.status, 0, whole.stderr);
+    const span = Date.now() - t0;
     const runDir = path.join(dir, 'run');
     const r = rng(20261130);
     let kills = 0;
     for (let attempt = 0; attempt < 40 && kills < 5; attempt++) {
-      const args = fs.existsSync(path.join(runDir, 'config.json')) && findCheckpoint(path.join(runDir, 'checkpoints'), 'last') ? ['train', '--resume', runDir] : ['train', '--config', cfgFile, '--out', runDir];
-      if (args[1] === '--config') fs.rmSync(runDir, { recursive: true, force: true });
+      const resume = fs.existsSync(path.join(runDir, 'config.json')) && findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
+      if (!resume) fs.rmSync(runDir, { recursive: true, force: true });
+      const args = resume ? ['train', '--resume', runDir] : ['train', '--config', cfgFile, '--out', runDir];
       const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d) => (err += d));
-      const delay = 1200 + r.next() * 2500;
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+      const timer = setTimeout(() => child.kill('SIGKILL'), span * (0.25 + 0.6 * r.next()));
       const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
       clearTimeout(timer);
       if (code === 0) break; // finished before the kill
@@ -154,8 +160,8 @@ describe('training loop', () => {
     assert.equal(fin.status, 0, fin.stderr);
     const out = JSON.parse(fin.stdout.trim().split('\n').pop()!);
     assert.equal(out.status, 'finished');
-    assert.equal(out.steps, 6);
-    assert.ok(maxDiff(weightsOf(runDir), weightsOf(ref.dir)) <= 1e-6, 'weights differ from the uninterrupted run');
+    assert.equal(out.steps, 16);
+    assert.ok(maxDiff(weightsOf(runDir), weightsOf(refDir)) <= 1e-6, 'weights differ from the uninterrupted run');
   });
 
   it('SIGINT saves last, exits 130 with a resume hint, and the resumed run finishes', () => {

@@ -16,7 +16,8 @@ export class TensorBoardLogger extends Callback {
 
   override onFitStart(ctx: TrainContext): void {
     // A resumed run opens a new file; TensorBoard merges every file of the directory.
-    this.writer = new TfEventsWriter(path.join(ctx.runDir, 'tensorboard'));
+    // The suffix keeps two starts within one second (a quick resume) from colliding.
+    this.writer = new TfEventsWriter(path.join(ctx.runDir, 'tensorboard'), { filenameSuffix: `.${process.pid}.step${ctx.state.step}` });
   }
 
   override onTrainBatchEnd(ctx: TrainContext, info: StepInfo): void {
