@@ -1,8 +1,8 @@
 // Writes src/torch/generated/aten.ts: typed wrappers for the ATen operators listed below, from the
 // schemas of the libtorch the addon is linked against. `--check` only compares (for CI): exit 1 when
-// the committed file differs from what would be written.
+// the committed file differs from what would be written. `--out FILE` writes or checks another file.
 //
-//   npx tsc -p . && node dist/scripts/gen-ops.js [--check]
+//   npx tsc -p . && node dist/scripts/gen-ops.js [--check] [--out FILE]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { native, repoRoot } from '../src/torch/native.js';
@@ -26,7 +26,8 @@ const OPS = [
   'upsample_nearest2d.vec', 'view', 'where.self', 'zero_', 'zeros', 'zeros_like',
 ];
 
-const OUT = path.join(repoRoot, 'src', 'torch', 'generated', 'aten.ts');
+const DEFAULT_OUT = path.join(repoRoot, 'src', 'torch', 'generated', 'aten.ts');
+const USAGE = 'usage: node dist/scripts/gen-ops.js [--check] [--out FILE]';
 
 function schemaOf(op: string): string {
   const dot = op.indexOf('.');
@@ -45,15 +46,20 @@ function firstDifference(a: string, b: string): string {
 }
 
 function main(argv: string[]): number {
-  const unknown = argv.filter((a) => a !== '--check');
-  if (unknown.length) {
-    process.stderr.write(`gen-ops: unknown argument ${unknown.join(' ')}; usage: node dist/scripts/gen-ops.js [--check]\n`);
-    return 2;
+  let check = false;
+  let out = DEFAULT_OUT;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--check') check = true;
+    else if (argv[i] === '--out' && argv[i + 1] !== undefined) out = path.resolve(argv[++i]!);
+    else {
+      process.stderr.write(`gen-ops: unexpected argument '${argv[i]}'; ${USAGE}\n`);
+      return 2;
+    }
   }
   const text = emitModule(OPS.map(schemaOf));
-  const rel = path.relative(repoRoot, OUT);
-  if (argv.includes('--check')) {
-    const committed = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : null;
+  const rel = out === DEFAULT_OUT ? path.relative(repoRoot, out) : out;
+  if (check) {
+    const committed = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : null;
     if (committed === text) {
       process.stdout.write(`gen-ops: ${rel} is up to date (${OPS.length} ops)\n`);
       return 0;
@@ -62,7 +68,7 @@ function main(argv: string[]): number {
     process.stderr.write(`gen-ops: ${rel} ${why}. Regenerate it: npx tsc -p . && node dist/scripts/gen-ops.js\n`);
     return 1;
   }
-  writeFileAtomic(OUT, text);
+  writeFileAtomic(out, text);
   process.stdout.write(`gen-ops: wrote ${rel} (${OPS.length} ops)\n`);
   return 0;
 }
