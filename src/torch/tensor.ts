@@ -232,6 +232,7 @@ export class Tensor {
   }
 
   // Arithmetic (broadcasting; numbers become Scalars: integral numbers are ints, use float(x) to force).
+  // alpha 1 is the schema default: leaving it out spares the dispatcher a kwargs object to walk.
   add(o: Tensor | Scalar, alpha: Scalar = 1): Tensor {
     if (ElemScalar(o)) return alpha === 1 ? aten.add_Scalar(this, o) : aten.add_Scalar(this, o, { alpha });
     return alpha === 1 ? aten.add_Tensor(this, o) : aten.add_Tensor(this, o, { alpha });
