@@ -189,7 +189,7 @@ export function emitWrapper(schema: OpSchema | string): Wrapper {
   }
   const code = [
     `const op_${name} = defOp('${s.name}', '${s.overload}');`,
-    `/** ${s.text} */`,
+    `/** ${s.text.replace(/\*\//g, '*\\/')} */`, // a schema holding '*/' would end the comment
     signature,
     body,
     '}',
