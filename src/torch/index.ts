@@ -2,6 +2,7 @@
 export * from './tensor.js';
 export * from './rng.js';
 export * as F from './ops.js';
+export * as aten from './generated/aten.js';
 export * from './nn/module.js';
 export * from './nn/layers.js';
 export * from './optim/adam.js';

@@ -1,6 +1,7 @@
 // The Tensor handle, operator calls through the dispatcher, and memory scopes (tidy/keep/dispose).
 // Every op is a boxed ATen call: autograd and kernels are libtorch's; this file only adapts types.
 import { native, type DType, type NativeTensor, type TypedArray } from './native.js';
+import * as aten from './generated/aten.js';
 
 export type { DType, TypedArray };
 
@@ -117,7 +118,10 @@ export interface OpFn {
   schema(): string;
 }
 
-/** An ATen operator by name and overload, resolved once on first use. */
+/**
+ * An ATen operator by name and overload, resolved once on first use. It stays a function declaration:
+ * generated/aten.ts calls it while this module is still being evaluated (the two import each other).
+ */
 export function defOp(name: string, overload = ''): OpFn {
   let id = -1;
   const qualifiedName = overload ? `${name}.${overload}` : name;
@@ -166,82 +170,6 @@ function wrapResult(raw: unknown, args: unknown[]): unknown {
   if (Array.isArray(raw)) return raw.map((r) => wrapResult(r, args));
   return raw;
 }
-
-function T(x: unknown): Tensor {
-  return x as Tensor;
-}
-
-// Operators used by Tensor methods; nn-level ops live in ops.ts.
-const O = {
-  addT: defOp('add', 'Tensor'),
-  addS: defOp('add', 'Scalar'),
-  subT: defOp('sub', 'Tensor'),
-  subS: defOp('sub', 'Scalar'),
-  mulT: defOp('mul', 'Tensor'),
-  mulS: defOp('mul', 'Scalar'),
-  divT: defOp('div', 'Tensor'),
-  divS: defOp('div', 'Scalar'),
-  powS: defOp('pow', 'Tensor_Scalar'),
-  powT: defOp('pow', 'Tensor_Tensor'),
-  neg: defOp('neg'),
-  exp: defOp('exp'),
-  log: defOp('log'),
-  sqrt: defOp('sqrt'),
-  rsqrt: defOp('rsqrt'),
-  abs: defOp('abs'),
-  sigmoid: defOp('sigmoid'),
-  tanh: defOp('tanh'),
-  relu: defOp('relu'),
-  clamp: defOp('clamp'),
-  matmul: defOp('matmul'),
-  reshape: defOp('reshape'),
-  view: defOp('view'),
-  permute: defOp('permute'),
-  transpose: defOp('transpose', 'int'),
-  flatten: defOp('flatten', 'using_ints'),
-  squeeze: defOp('squeeze', 'dim'),
-  unsqueeze: defOp('unsqueeze'),
-  expand: defOp('expand'),
-  contiguous: defOp('contiguous'),
-  to: defOp('to', 'dtype'),
-  toDevice: defOp('to', 'device'),
-  clone: defOp('clone'),
-  sum: defOp('sum'),
-  sumDim: defOp('sum', 'dim_IntList'),
-  mean: defOp('mean'),
-  meanDim: defOp('mean', 'dim'),
-  amax: defOp('amax'),
-  amin: defOp('amin'),
-  argmax: defOp('argmax'),
-  slice: defOp('slice', 'Tensor'),
-  select: defOp('select', 'int'),
-  narrow: defOp('narrow'),
-  indexSelect: defOp('index_select'),
-  eqT: defOp('eq', 'Tensor'),
-  eqS: defOp('eq', 'Scalar'),
-  neS: defOp('ne', 'Scalar'),
-  ltS: defOp('lt', 'Scalar'),
-  gtS: defOp('gt', 'Scalar'),
-  max: defOp('max'),
-  min: defOp('min'),
-  norm: defOp('linalg_vector_norm'),
-  // in place
-  add_: defOp('add_', 'Tensor'),
-  addS_: defOp('add_', 'Scalar'),
-  sub_: defOp('sub_', 'Tensor'),
-  mul_: defOp('mul_', 'Tensor'),
-  mulS_: defOp('mul_', 'Scalar'),
-  divS_: defOp('div_', 'Scalar'),
-  addcmul_: defOp('addcmul_'),
-  addcdiv_: defOp('addcdiv_'),
-  lerpS_: defOp('lerp_', 'Scalar'),
-  sqrt_: defOp('sqrt_'),
-  zero_: defOp('zero_'),
-  fill_: defOp('fill_', 'Scalar'),
-  copy_: defOp('copy_'),
-  clampMax_: defOp('clamp_max_'),
-  relu_: defOp('relu_'),
-};
 
 const ElemScalar = (x: Tensor | Scalar): x is Scalar => !(x instanceof Tensor);
 
@@ -328,101 +256,104 @@ export class Tensor {
   }
 
   // Arithmetic (broadcasting; numbers become Scalars: integral numbers are ints, use float(x) to force).
+  // alpha 1 is the schema default: leaving it out spares the dispatcher a kwargs object to walk.
   add(o: Tensor | Scalar, alpha: Scalar = 1): Tensor {
-    return T(ElemScalar(o) ? O.addS([this, o, alpha]) : alpha === 1 ? O.addT([this, o]) : O.addT([this, o], { alpha }));
+    if (ElemScalar(o)) return alpha === 1 ? aten.add_Scalar(this, o) : aten.add_Scalar(this, o, { alpha });
+    return alpha === 1 ? aten.add_Tensor(this, o) : aten.add_Tensor(this, o, { alpha });
   }
   sub(o: Tensor | Scalar, alpha: Scalar = 1): Tensor {
-    return T(ElemScalar(o) ? O.subS([this, o, alpha]) : alpha === 1 ? O.subT([this, o]) : O.subT([this, o], { alpha }));
+    if (ElemScalar(o)) return alpha === 1 ? aten.sub_Scalar(this, o) : aten.sub_Scalar(this, o, { alpha });
+    return alpha === 1 ? aten.sub_Tensor(this, o) : aten.sub_Tensor(this, o, { alpha });
   }
   mul(o: Tensor | Scalar): Tensor {
-    return T(ElemScalar(o) ? O.mulS([this, o]) : O.mulT([this, o]));
+    return ElemScalar(o) ? aten.mul_Scalar(this, o) : aten.mul_Tensor(this, o);
   }
   div(o: Tensor | Scalar): Tensor {
-    return T(ElemScalar(o) ? O.divS([this, o]) : O.divT([this, o]));
+    return ElemScalar(o) ? aten.div_Scalar(this, o) : aten.div_Tensor(this, o);
   }
   pow(e: Tensor | Scalar): Tensor {
-    return T(ElemScalar(e) ? O.powS([this, e]) : O.powT([this, e]));
+    return ElemScalar(e) ? aten.pow_Tensor_Scalar(this, e) : aten.pow_Tensor_Tensor(this, e);
   }
   neg(): Tensor {
-    return T(O.neg([this]));
+    return aten.neg(this);
   }
   exp(): Tensor {
-    return T(O.exp([this]));
+    return aten.exp(this);
   }
   log(): Tensor {
-    return T(O.log([this]));
+    return aten.log(this);
   }
   sqrt(): Tensor {
-    return T(O.sqrt([this]));
+    return aten.sqrt(this);
   }
   rsqrt(): Tensor {
-    return T(O.rsqrt([this]));
+    return aten.rsqrt(this);
   }
   abs(): Tensor {
-    return T(O.abs([this]));
+    return aten.abs(this);
   }
   sigmoid(): Tensor {
-    return T(O.sigmoid([this]));
+    return aten.sigmoid(this);
   }
   tanh(): Tensor {
-    return T(O.tanh([this]));
+    return aten.tanh(this);
   }
   relu(): Tensor {
-    return T(O.relu([this]));
+    return aten.relu(this);
   }
   clamp(min: Scalar | null, max: Scalar | null = null): Tensor {
-    return T(O.clamp([this, min, max]));
+    return aten.clamp(this, { min, max });
   }
   matmul(o: Tensor): Tensor {
-    return T(O.matmul([this, o]));
+    return aten.matmul(this, o);
   }
   eq(o: Tensor | Scalar): Tensor {
-    return T(ElemScalar(o) ? O.eqS([this, o]) : O.eqT([this, o]));
+    return ElemScalar(o) ? aten.eq_Scalar(this, o) : aten.eq_Tensor(this, o);
   }
   ne(o: Scalar): Tensor {
-    return T(O.neS([this, o]));
+    return aten.ne_Scalar(this, o);
   }
   lt(o: Scalar): Tensor {
-    return T(O.ltS([this, o]));
+    return aten.lt_Scalar(this, o);
   }
   gt(o: Scalar): Tensor {
-    return T(O.gtS([this, o]));
+    return aten.gt_Scalar(this, o);
   }
 
   // Shape and layout.
   reshape(shape: number[]): Tensor {
-    return T(O.reshape([this, shape]));
+    return aten.reshape(this, shape);
   }
   view(shape: number[]): Tensor {
-    return T(O.view([this, shape]));
+    return aten.view(this, shape);
   }
   permute(dims: number[]): Tensor {
-    return T(O.permute([this, dims]));
+    return aten.permute(this, dims);
   }
   transpose(a: number, b: number): Tensor {
-    return T(O.transpose([this, a, b]));
+    return aten.transpose_int(this, a, b);
   }
   flatten(start = 0, end = -1): Tensor {
-    return T(O.flatten([this, start, end]));
+    return aten.flatten_using_ints(this, { start_dim: start, end_dim: end });
   }
   squeeze(dim: number): Tensor {
-    return T(O.squeeze([this, dim]));
+    return aten.squeeze_dim(this, dim);
   }
   unsqueeze(dim: number): Tensor {
-    return T(O.unsqueeze([this, dim]));
+    return aten.unsqueeze(this, dim);
   }
   expand(shape: number[]): Tensor {
-    return T(O.expand([this, shape]));
+    return aten.expand(this, shape);
   }
   contiguous(format: 'contiguous' | 'channels_last' = 'contiguous'): Tensor {
-    return T(format === 'contiguous' ? O.contiguous([this]) : O.contiguous([this], { memory_format: format }));
+    return format === 'contiguous' ? aten.contiguous(this) : aten.contiguous(this, { memory_format: format });
   }
   /** Converts dtype (a copy unless already that dtype). */
   to(dtype: DType): Tensor {
-    return T(O.to([this, dtype]));
+    return aten.to_dtype(this, dtype);
   }
   toDevice(device: string): Tensor {
-    return T(O.toDevice([this, device, this.dtype]));
+    return aten.to_device(this, device, this.dtype);
   }
   float(): Tensor {
     return this.to('float32');
@@ -434,102 +365,100 @@ export class Tensor {
     return this.to('int64');
   }
   clone(format?: 'contiguous' | 'channels_last' | 'preserve'): Tensor {
-    return T(O.clone([this], format ? { memory_format: format } : undefined));
+    return aten.clone(this, format ? { memory_format: format } : undefined);
   }
   /** Python's t[..., start:end:step] along dim. */
   slice(dim: number, start: number | null = null, end: number | null = null, step = 1): Tensor {
-    return T(O.slice([this, dim, start, end, step]));
+    return aten.slice_Tensor(this, { dim, start, end, step });
   }
   select(dim: number, index: number): Tensor {
-    return T(O.select([this, dim, index]));
+    return aten.select_int(this, dim, index);
   }
   narrow(dim: number, start: number, length: number): Tensor {
-    return T(O.narrow([this, dim, start, length]));
+    return aten.narrow(this, dim, start, length);
   }
   indexSelect(dim: number, index: Tensor): Tensor {
-    return T(O.indexSelect([this, dim, index]));
+    return aten.index_select(this, dim, index);
   }
 
   // Reductions.
   sum(dims?: number | number[], keepdim = false): Tensor {
-    if (dims === undefined) return T(O.sum([this]));
-    return T(O.sumDim([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+    return dims === undefined ? aten.sum(this) : aten.sum_dim_IntList(this, { dim: dims, keepdim });
   }
   mean(dims?: number | number[], keepdim = false): Tensor {
-    if (dims === undefined) return T(O.mean([this]));
-    return T(O.meanDim([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+    return dims === undefined ? aten.mean(this) : aten.mean_dim(this, { dim: dims, keepdim });
   }
   amax(dims: number | number[] = [], keepdim = false): Tensor {
-    return T(O.amax([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+    return aten.amax(this, { dim: dims, keepdim });
   }
   amin(dims: number | number[] = [], keepdim = false): Tensor {
-    return T(O.amin([this, Array.isArray(dims) ? dims : [dims], keepdim]));
+    return aten.amin(this, { dim: dims, keepdim });
   }
   max(): Tensor {
-    return T(O.max([this]));
+    return aten.max(this);
   }
   min(): Tensor {
-    return T(O.min([this]));
+    return aten.min(this);
   }
   argmax(dim: number | null = null, keepdim = false): Tensor {
-    return T(O.argmax([this, dim, keepdim]));
+    return aten.argmax(this, { dim, keepdim });
   }
   /** The 2-norm over all elements (or the p-norm). */
   norm(p: number = 2): Tensor {
-    return T(O.norm([this, float(p)]));
+    return aten.linalg_vector_norm(this, { ord: float(p) });
   }
 
   // In-place (no autograd on leaves that require grad; used by optimizers under noGrad).
   add_(o: Tensor | Scalar, alpha: Scalar = 1): this {
-    ElemScalar(o) ? O.addS_([this, o, alpha]) : O.add_([this, o], { alpha });
+    ElemScalar(o) ? aten.add__Scalar(this, o, { alpha }) : aten.add__Tensor(this, o, { alpha });
     return this;
   }
   sub_(o: Tensor, alpha: Scalar = 1): this {
-    O.sub_([this, o], { alpha });
+    aten.sub__Tensor(this, o, { alpha });
     return this;
   }
   mul_(o: Tensor | Scalar): this {
-    ElemScalar(o) ? O.mulS_([this, o]) : O.mul_([this, o]);
+    ElemScalar(o) ? aten.mul__Scalar(this, o) : aten.mul__Tensor(this, o);
     return this;
   }
   div_(o: Scalar): this {
-    O.divS_([this, o]);
+    aten.div__Scalar(this, o);
     return this;
   }
   addcmul_(a: Tensor, b: Tensor, value: Scalar = 1): this {
-    O.addcmul_([this, a, b], { value });
+    aten.addcmul_(this, a, b, { value });
     return this;
   }
   addcdiv_(a: Tensor, b: Tensor, value: Scalar = 1): this {
-    O.addcdiv_([this, a, b], { value });
+    aten.addcdiv_(this, a, b, { value });
     return this;
   }
   lerp_(end: Tensor, weight: Scalar): this {
-    O.lerpS_([this, end, weight]);
+    aten.lerp__Scalar(this, end, weight);
     return this;
   }
   sqrt_(): this {
-    O.sqrt_([this]);
+    aten.sqrt_(this);
     return this;
   }
   zero_(): this {
-    O.zero_([this]);
+    aten.zero_(this);
     return this;
   }
   fill_(v: Scalar): this {
-    O.fill_([this, v]);
+    aten.fill__Scalar(this, v);
     return this;
   }
   copy_(src: Tensor): this {
-    O.copy_([this, src]);
+    aten.copy_(this, src);
     return this;
   }
   relu_(): this {
-    O.relu_([this]);
+    aten.relu_(this);
     return this;
   }
   clampMax_(v: Scalar): this {
-    O.clampMax_([this, v]);
+    aten.clamp_max_(this, v);
     return this;
   }
   /**
@@ -545,21 +474,6 @@ export class Tensor {
 
 // ------------------------------------------------------------------------------------------------
 // Factories.
-
-const F = {
-  zeros: defOp('zeros'),
-  ones: defOp('ones'),
-  full: defOp('full'),
-  empty: defOp('empty', 'memory_format'),
-  arange: defOp('arange', 'start_step'),
-  randn: defOp('randn'),
-  rand: defOp('rand'),
-  randint: defOp('randint', 'low'),
-  eye: defOp('eye'),
-  zerosLike: defOp('zeros_like'),
-  onesLike: defOp('ones_like'),
-  emptyLike: defOp('empty_like'),
-};
 
 export interface FactoryOpts {
   dtype?: DType;
@@ -606,22 +520,22 @@ export function tensor(data: ArrayLike<number> | number, shape?: number[], o?: F
   return finish(fromArray(arr, sh, dtype), o);
 }
 
-export const zeros = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.zeros([shape], { dtype: o?.dtype ?? 'float32' })), o);
-export const ones = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.ones([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const zeros = (shape: number[], o?: FactoryOpts): Tensor => finish(aten.zeros(shape, { dtype: o?.dtype ?? 'float32' }), o);
+export const ones = (shape: number[], o?: FactoryOpts): Tensor => finish(aten.ones(shape, { dtype: o?.dtype ?? 'float32' }), o);
 export const full = (shape: number[], value: Scalar, o?: FactoryOpts): Tensor =>
-  finish(T(F.full([shape, value], { dtype: o?.dtype ?? 'float32' })), o);
-export const empty = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.empty([shape], { dtype: o?.dtype ?? 'float32' })), o);
+  finish(aten.full(shape, value, { dtype: o?.dtype ?? 'float32' }), o);
+export const empty = (shape: number[], o?: FactoryOpts): Tensor => finish(aten.empty_memory_format(shape, { dtype: o?.dtype ?? 'float32' }), o);
 export const arange = (start: number, end: number, step = 1, o?: FactoryOpts): Tensor =>
-  finish(T(F.arange([start, end, step], { dtype: o?.dtype ?? 'int64' })), o);
+  finish(aten.arange_start_step(start, end, { step, dtype: o?.dtype ?? 'int64' }), o);
 /** Standard normal samples from libtorch's generator (seed with manualSeed). */
-export const randn = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.randn([shape], { dtype: o?.dtype ?? 'float32' })), o);
-export const rand = (shape: number[], o?: FactoryOpts): Tensor => finish(T(F.rand([shape], { dtype: o?.dtype ?? 'float32' })), o);
+export const randn = (shape: number[], o?: FactoryOpts): Tensor => finish(aten.randn(shape, { dtype: o?.dtype ?? 'float32' }), o);
+export const rand = (shape: number[], o?: FactoryOpts): Tensor => finish(aten.rand(shape, { dtype: o?.dtype ?? 'float32' }), o);
 export const randint = (low: number, high: number, shape: number[], o?: FactoryOpts): Tensor =>
-  T(F.randint([low, high, shape], { dtype: o?.dtype ?? 'int64' }));
-export const eye = (n: number, o?: FactoryOpts): Tensor => finish(T(F.eye([n], { dtype: o?.dtype ?? 'float32' })), o);
-export const zerosLike = (t: Tensor): Tensor => T(F.zerosLike([t]));
-export const onesLike = (t: Tensor): Tensor => T(F.onesLike([t]));
-export const emptyLike = (t: Tensor): Tensor => T(F.emptyLike([t]));
+  aten.randint_low(low, high, shape, { dtype: o?.dtype ?? 'int64' });
+export const eye = (n: number, o?: FactoryOpts): Tensor => finish(aten.eye(n, { dtype: o?.dtype ?? 'float32' }), o);
+export const zerosLike = (t: Tensor): Tensor => aten.zeros_like(t);
+export const onesLike = (t: Tensor): Tensor => aten.ones_like(t);
+export const emptyLike = (t: Tensor): Tensor => aten.empty_like(t);
 
 // ------------------------------------------------------------------------------------------------
 // Grad mode, threads, seed.
