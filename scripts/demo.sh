@@ -17,7 +17,7 @@ else
   data="$OUT/data"
   if [ ! -f "$data/.complete" ]; then
     echo "== synthetic driving scenes =="
-    $CLI synth --dir "$data" --count 60 --seed 0 --width 240 --height 180
+    $CLI synth --dir "$data" --count 120 --seed 0 --width 240 --height 180
     touch "$data/.complete"
   fi
   args+=(--data "$data" --format camseq01)

@@ -125,14 +125,14 @@ describe('history curves', () => {
     { epoch: 3, step: 30, train_loss: 0.9, val_loss: 'nan', val_miou: 0.42, lr: 0.0005 },
   ];
 
-  it('reads numbers, numeric strings and gaps from metrics.csv rows', () => {
+  it('reads numbers, numeric strings and empty cells from metrics.csv rows', () => {
     assert.equal(cellNumber('0.5'), 0.5);
     assert.ok(Number.isNaN(cellNumber(null)) && Number.isNaN(cellNumber('')) && Number.isNaN(cellNumber('nan')));
     assert.deepEqual(historyAxis(history), { key: 'step', label: 'step' });
     assert.deepEqual(historyAxis([{ epoch: 1 }]), { key: 'epoch', label: 'epoch' });
     assert.deepEqual(historyAxis([{ loss: 1 }]), { key: null, label: 'row' });
     assert.deepEqual(historySeries(history, 'train_loss'), [[10, 1.5], [20, 1.1], [30, 0.9]]);
-    assert.deepEqual(historySeries(history, 'val_loss'), [[10, NaN], [20, 1.2], [30, NaN]]);
+    assert.deepEqual(historySeries(history, 'val_loss'), [[20, 1.2], [30, NaN]]); // empty cell skipped (no evaluation), 'nan' a gap
     assert.deepEqual(historySeries([{ loss: 2 }, { loss: 1 }], 'loss'), [[1, 2], [2, 1]]);
   });
 

@@ -24,12 +24,18 @@ function rowsX(history: readonly Row[]): number[] {
   return history.map((r, i) => (key === null ? i + 1 : cellNumber(r[key])));
 }
 
-/** The (x, y) points of one column; rows without a value give NaN (a gap), rows without an x are skipped. */
+/**
+ * The (x, y) points of one column. Rows where the column is empty (null or '': no evaluation that epoch)
+ * are skipped, so evaluations every few epochs still join into a line; a NaN value gives a gap; rows
+ * without an x are skipped.
+ */
 export function historySeries(history: readonly Row[], column: string): Array<[number, number]> {
   const xs = rowsX(history);
   const pts: Array<[number, number]> = [];
   history.forEach((r, i) => {
-    if (Number.isFinite(xs[i]!)) pts.push([xs[i]!, cellNumber(r[column])]);
+    const v = r[column];
+    if (v === null || v === undefined || v === '') return;
+    if (Number.isFinite(xs[i]!)) pts.push([xs[i]!, cellNumber(v)]);
   });
   return pts;
 }
