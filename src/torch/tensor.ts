@@ -62,8 +62,9 @@ function refuseAsync(result: unknown, what: string): void {
 
 /**
  * Runs fn in a memory scope: every tensor created inside that is not returned (directly or inside
- * arrays, Maps, Sets or any object's own enumerable properties) or kept is disposed when fn returns or throws. Returned tensors move
- * to the enclosing scope. Async functions are refused: a scope cannot span an await.
+ * arrays, Maps, Sets or any object's own enumerable properties) or kept is disposed when fn returns
+ * or throws. Returned tensors move to the enclosing scope. Async functions are refused: a scope
+ * cannot span an await.
  */
 export function tidy<T>(fn: () => T): T {
   const scope: Scope = new Set();
