@@ -92,13 +92,13 @@ describe('training callbacks', () => {
   });
 
   it('metrics.csv rows: RECIPE columns, empty val cells on epochs without evaluation', () => {
-    const base = { step: 45, trainLoss: 1.5, lr: 0.0006, epochTrainSeconds: 80, trainImagesPerSecond: 4.5, seconds: 81 };
+    const base = { step: 45, trainLoss: 1.5, lr: 0.0006, epochTrainSeconds: 80, trainImagesPerSecond: 4.5, seconds: 81, rssMiB: 1536.5 };
     const csv = formatCsv([summaryRow({ ...base, epoch: 1, eval: null }), summaryRow({ ...base, epoch: 2, eval: fakeEval(2, 0.9, 0.25) })]);
     assert.equal(
       csv,
-      'epoch,step,train_loss,val_loss,val_miou,val_macc,val_aacc,seconds,lr,epoch_train_s,train_img_s,eval_s,eval_img_s\n' +
-        '1,45,1.50000,,,,,81,0.000600000,80,4.50000,,\n' +
-        '2,45,1.50000,0.900000,0.250000,0.500000,0.600000,81,0.000600000,80,4.50000,1,1\n',
+      'epoch,step,train_loss,val_loss,val_miou,val_macc,val_aacc,seconds,lr,epoch_train_s,train_img_s,eval_s,eval_img_s,rss_mib\n' +
+        '1,45,1.50000,,,,,81,0.000600000,80,4.50000,,,1536.50\n' +
+        '2,45,1.50000,0.900000,0.250000,0.500000,0.600000,81,0.000600000,80,4.50000,1,1,1536.50\n',
     );
   });
 });

@@ -75,7 +75,7 @@ describe('training loop', () => {
     assert.equal(cfg.resolved.classes.length, 12);
     assert.equal(cfg.resolved.classWeightValues.length, 12);
     const lines = ref.csv.trim().split('\n');
-    assert.equal(lines[0], 'epoch,step,train_loss,val_loss,val_miou,val_macc,val_aacc,seconds,lr,epoch_train_s,train_img_s,eval_s,eval_img_s');
+    assert.equal(lines[0], 'epoch,step,train_loss,val_loss,val_miou,val_macc,val_aacc,seconds,lr,epoch_train_s,train_img_s,eval_s,eval_img_s,rss_mib');
     assert.equal(lines.length, 4); // 3 epochs, evaluated each
     const rows = lines.slice(1).map((l) => l.split(','));
     assert.deepEqual(rows.map((r) => [r[0], r[1]]), [['1', '2'], ['2', '4'], ['3', '6']]);

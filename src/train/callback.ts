@@ -46,6 +46,8 @@ export interface EpochSummary {
   trainImagesPerSecond: number;
   /** cumulative wall time, evaluations included */
   seconds: number;
+  /** resident set size at the end of the epoch (MiB), to show memory stays flat */
+  rssMiB: number;
   eval: EvalResult | null;
 }
 

@@ -189,6 +189,7 @@ export class Trainer {
           epochTrainSeconds: state.epochTrainSeconds,
           trainImagesPerSecond: state.epochImages / Math.max(state.epochTrainSeconds, 1e-9),
           seconds: elapsed(),
+          rssMiB: process.memoryUsage.rss() / 2 ** 20,
           eval: ev,
         };
         // The epoch is complete: the position moves on before the callbacks save `last`.

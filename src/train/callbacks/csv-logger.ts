@@ -19,6 +19,7 @@ export const CSV_COLUMNS = [
   'train_img_s',
   'eval_s',
   'eval_img_s',
+  'rss_mib',
 ] as const;
 
 export type CsvRow = Record<(typeof CSV_COLUMNS)[number], number | null>;
@@ -39,6 +40,7 @@ export function summaryRow(s: EpochSummary): CsvRow {
     train_img_s: s.trainImagesPerSecond,
     eval_s: e ? e.seconds : null,
     eval_img_s: e ? e.imagesPerSecond : null,
+    rss_mib: s.rssMiB,
   };
 }
 
