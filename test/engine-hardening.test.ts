@@ -57,7 +57,7 @@ describe('engine hardening', () => {
       attempt('setRngState(short)', () => native.setRngState(new Uint8Array(3)));
       attempt('exitInferenceMode()', () => native.exitInferenceMode());
       // Functions without parameters ignore junk arguments and answer.
-      for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState']) {
+      for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState', 'blasProbe']) {
         attempt(f + '(junk)', () => native[f]({}, fake, 'x'));
       }
       // Every getter and method: on a disposed handle, on a fake handle, on a plain object, with bad arguments.
@@ -85,7 +85,7 @@ describe('engine hardening', () => {
     };
     // The test must cover every export: a new one has to be added here.
     assert.deepEqual(out.exports, [
-      'NativeTensor', 'allocatorStats', 'buildInfo', 'callOp', 'emptyCache', 'enterInferenceMode', 'exitInferenceMode',
+      'NativeTensor', 'allocatorStats', 'blasProbe', 'buildInfo', 'callOp', 'emptyCache', 'enterInferenceMode', 'exitInferenceMode',
       'fromArray', 'getNumThreads', 'getRngState', 'isGradEnabled', 'isInferenceMode', 'manualSeed', 'opSchema', 'resolveOp',
       'setGradEnabled', 'setNumThreads', 'setRngState', 'stats',
     ]);
@@ -110,7 +110,7 @@ describe('engine hardening', () => {
     threw('setRngState([1])', /^TypeError: setRngState\(bytes\): expected a Uint8Array/);
     threw('setRngState(short)', /^RangeError: setRngState: expected \d+ bytes .*got 3$/);
     threw('exitInferenceMode()', /without a matching enter/);
-    for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState']) {
+    for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState', 'blasProbe']) {
       assert.ok(r[`${f}(junk)`]?.ok, `${f}: ${JSON.stringify(r[`${f}(junk)`])}`);
     }
     assert.equal(out.members.length, 21, `members: ${out.members}`);

@@ -26,7 +26,11 @@ describe('streetseg eval', () => {
     assert.ok(Math.abs(got.meanAccuracy - ref.val_macc) < 2e-4, `mAcc ${got.meanAccuracy} vs ${ref.val_macc}`);
     assert.ok(Math.abs(got.overallAccuracy - ref.val_aacc) < 2e-4, `aAcc ${got.overallAccuracy} vs ${ref.val_aacc}`);
     assert.ok(Math.abs(got.loss - ref.val_loss) / ref.val_loss < 1e-4, `loss ${got.loss} vs ${ref.val_loss}`);
-    for (const [name, v] of Object.entries(ref.per_class_iou as Record<string, number>)) assert.ok(Math.abs(got.perClassIou[name] - v) < 1e-3, `${name} IoU ${got.perClassIou[name]} vs ${v}`);
+    // Class by class in id order (the reference names Sidewalk "Pavement(Sidewalk)").
+    const ours = Object.values(got.perClassIou as Record<string, number>);
+    Object.entries(ref.per_class_iou as Record<string, number>).forEach(([name, v], i) => assert.ok(Math.abs(ours[i]! - v) < 1e-3, `${name} IoU ${ours[i]} vs ${v}`));
+    const oursAcc = Object.values(got.perClassAccuracy as Record<string, number>);
+    Object.entries(ref.per_class_acc as Record<string, number>).forEach(([name, v], i) => assert.ok(Math.abs(oursAcc[i]! - v) < 1e-3, `${name} Acc ${oursAcc[i]} vs ${v}`));
     // The confusion matrix differs at most by argmax ties: a handful of pixels of 17 million.
     const csv = fs.readFileSync(path.join(out, 'confusion.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(1).map(Number));
     const refCm = ref.confusion_rows_gt_cols_pred as number[][];

@@ -2,10 +2,10 @@
 // interrupt, SIGKILL at random moments, SIGINT, NaN loss, and checkpoint write failures.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSafetensors } from '../src/torch/index.js';
+import { killSoak, lastWeights, maxWeightDiff } from '../bench/kill-soak.js';
 import { Callback, type TrainContext } from '../src/train/callback.js';
 import { defaultCallbacks } from '../src/train/callbacks/index.js';
 import { CheckpointError, findCheckpoint, readTrainerState, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -14,31 +14,10 @@ import { Trainer, NonFiniteLossError } from '../src/train/trainer.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { readTfEvents } from '../src/train/tfevents.js';
 import { Adam } from '../src/torch/index.js';
-import { rng } from '../src/util/random.js';
 import { repoRoot } from '../src/util/paths.js';
 import { tinyConfig, tinyDataset, tmpRun } from './helpers/train-fixture.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-
-function weightsOf(runDir: string, ckpt = 'last'): Map<string, Float32Array> {
-  const dir = findCheckpoint(path.join(runDir, 'checkpoints'), ckpt);
-  assert.ok(dir, `${runDir}: no checkpoint ${ckpt}`);
-  const out = new Map<string, Float32Array>();
-  for (const [k, r] of readSafetensors(path.join(dir, "model.safetensors")).tensors) {
-    if (r.dtype === 'float32') out.set(k, new Float32Array(r.data.slice().buffer));
-  }
-  return out;
-}
-
-function maxDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-  let m = 0;
-  for (const [k, x] of a) {
-    const y = b.get(k)!;
-    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  }
-  return m;
-}
 
 async function trainRun(cfg: TrainConfig, runDir: string, extra: Callback[] = [], resume = false) {
   const { callbacks } = defaultCallbacks(cfg, 'none');
@@ -113,7 +92,7 @@ describe('training loop', () => {
     assert.deepEqual([first.state.epoch, first.state.batchInEpoch, first.state.step], [1, 1, 3]);
     const { result } = await trainRun(cfg, dir, [], true);
     assert.equal(result.how, 'finished');
-    assert.ok(maxDiff(weightsOf(dir), weightsOf(ref.dir)) <= 1e-6, 'weights differ from the uninterrupted run');
+    assert.ok(maxWeightDiff(lastWeights(dir), lastWeights(ref.dir)) <= 1e-6, 'weights differ from the uninterrupted run');
     const cols = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 7).map(Number));
     const a = cols(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8'));
     const b = cols(ref.csv);
@@ -121,47 +100,11 @@ describe('training loop', () => {
     a.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) <= 1e-6, `metrics.csv row ${i} col ${j}: ${v} vs ${b[i]![j]}`)));
   });
 
-  it('SIGKILL at random moments, resumed each time, ends with the uninterrupted weights; no checkpoint is ever unreadable', async () => {
-    const dir = tmpRun('kill');
-    const cfgFile = path.join(dir, 'train.json');
-    fs.writeFileSync(cfgFile, JSON.stringify({ ...tinyConfig(data, { epochs: 8 }), saveEverySteps: 1 }));
-    // The uninterrupted run, through the same command; its duration sets the range of kill times.
-    const refDir = path.join(dir, 'ref');
-    const t0 = Date.now();
-    const whole = spawnSync(process.execPath, [cli, 'train', '--config', cfgFile, '--out', refDir], { encoding: 'utf8' });
-    assert.equal(whole.status, 0, whole.stderr);
-    const span = Date.now() - t0;
-    const runDir = path.join(dir, 'run');
-    const r = rng(20261130);
-    let kills = 0;
-    for (let attempt = 0; attempt < 40 && kills < 5; attempt++) {
-      const resume = fs.existsSync(path.join(runDir, 'config.json')) && findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
-      if (!resume) fs.rmSync(runDir, { recursive: true, force: true });
-      const args = resume ? ['train', '--resume', runDir] : ['train', '--config', cfgFile, '--out', runDir];
-      const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), span * (0.25 + 0.6 * r.next()));
-      const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-      clearTimeout(timer);
-      if (code === 0) break; // finished before the kill
-      assert.equal(code, null, `train failed: ${err}`);
-      kills++;
-      // Whatever the moment, the checkpoint that exists is complete and loads.
-      const last = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
-      if (last) {
-        const st = readTrainerState(last);
-        st.optimizer.tensors.forEach((t) => t.dispose());
-        loadPretrained(last, { log: () => undefined }).model.dispose();
-      }
-    }
-    assert.ok(kills >= 5, `only ${kills} kills landed`);
-    const fin = spawnSync(process.execPath, [cli, 'train', '--resume', runDir], { encoding: 'utf8' });
-    assert.equal(fin.status, 0, fin.stderr);
-    const out = JSON.parse(fin.stdout.trim().split('\n').pop()!);
-    assert.equal(out.status, 'finished');
-    assert.equal(out.steps, 16);
-    assert.ok(maxDiff(weightsOf(runDir), weightsOf(refDir)) <= 1e-6, 'weights differ from the uninterrupted run');
+  it('SIGKILL at random moments (5 kills), resumed each time, ends with the uninterrupted weights; every checkpoint loads', async () => {
+    const res = await killSoak(tinyConfig(data, { epochs: 8 }), tmpRun('kill'), 5);
+    assert.equal(res.kills, 5);
+    assert.equal(res.steps, 16);
+    assert.ok(res.maxWeightDiff <= 1e-6, `weights differ from the uninterrupted run by ${res.maxWeightDiff}`);
   });
 
   it('SIGINT saves last, exits 130 with a resume hint, and the resumed run finishes', () => {

@@ -16,6 +16,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench engine', summary: 'engine micro-benchmarks: matmul GFLOP/s, op overhead, a stem conv (JSON)', load: async () => (await import('./commands/bench-engine.js')).benchEngineCommand },
   { name: 'bench data', summary: 'data-loader throughput (images/s) with augmentation, no model', load: async () => (await import('./commands/bench-data.js')).benchDataCommand },
   { name: 'bench model', summary: 'SegFormer inference or training step time on random input (JSON)', load: async () => (await import('./commands/bench-model.js')).benchModelCommand },
+  { name: 'bench train', summary: 'seconds per training epoch, images/s and peak RSS of the camvid-scratch recipe, optionally beside PyTorch (JSON)', load: async () => (await import('./commands/bench-train.js')).benchTrainCommand },
   { name: 'forward', summary: 'run a checkpoint on raw float32 NCHW input and write the logits (float32)', load: async () => (await import('./commands/forward.js')).forwardCommand },
   { name: 'stats', summary: 'per-class pixel counts, frequencies and class weights of a dataset', load: async () => (await import('./commands/stats.js')).statsCommand },
   { name: 'download', summary: 'download, verify and extract CamSeq01 or CamVid (SegNet layout)', load: async () => (await import('./commands/download.js')).downloadCommand },

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
+import { camvidSplits } from '../data/camvid.js';
 import { openDataset, type OpenOptions } from '../data/dataset.js';
 import { readSplitList, splitDataset } from '../data/split.js';
 import { classWeights, computeStats, type WeightMethod } from '../data/stats.js';
@@ -22,7 +23,11 @@ export interface DataSetup {
 
 function pickSplit(root: string, spec: DatasetSpec, split: string, openOpts: OpenOptions, which: string): DatasetSpec {
   const asFile = path.resolve(split);
-  if (fs.existsSync(asFile) && fs.statSync(asFile).isFile()) return readSplitList(asFile, spec);
+  if (fs.existsSync(asFile) && fs.statSync(asFile).isFile()) {
+    // A list file may name frames of any split: look them up among all of them.
+    const all = spec.format === 'camvid' ? { ...spec, samples: camvidSplits(spec.root).flatMap((s) => openDataset(root, { ...openOpts, split: s }).samples) } : spec;
+    return readSplitList(asFile, all);
+  }
   if (spec.format === 'camseq01') throw new ConfigError(`${which} ${JSON.stringify(split)}: CamSeq01 has no named splits; give a list file or leave it empty for a random split`);
   return openDataset(root, { ...openOpts, split });
 }
