@@ -49,7 +49,7 @@ describe('streetseg CLI', () => {
     const c = run(['bench']);
     assert.equal(c.status, 2);
     assert.match(c.stderr, /expected one of: engine, data, model/);
-    assert.match(run(['bench', 'modle']).stderr, /expected one of: engine, data, model \(did you mean 'bench model'\?\)/);
+    assert.match(run(['bench', 'modle']).stderr, /expected one of: engine, data, model, train \(did you mean 'bench model'\?\)/);
     const n = run(['synth', '--dir', os.tmpdir(), '--count', '1.5']);
     assert.equal(n.status, 2);
     assert.equal(n.stderr.trim(), 'streetseg synth: --count 1.5: expected an integer >= 1');
