@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BatchNorm2d, fromArray, loadTensors, manualSeed, randn, randint, saveTensors, tidy, zeros, type Tensor } from '../src/torch/index.js';
+import { BatchNorm2d, loadTensors, manualSeed, randn, randint, saveTensors, tidy, zeros, type Tensor } from '../src/torch/index.js';
 import { createModel, loadPretrained, readConfig, resolveModelName, savePretrained, segmentationLoss } from '../src/models/index.js';
 import {
   MobileNetV2ConvLayer,
@@ -18,26 +18,16 @@ import {
   samePadding,
 } from '../src/models/mobilenet_v2/index.js';
 import { fixturesRoot } from '../src/util/paths.js';
+import { checkGradients, maxAbsDiff, readBin, type FixtureMeta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'mobilenet_v2');
 if (!fs.existsSync(root)) throw new Error(`MobileNetV2 fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
 
-interface Meta {
-  files: Record<string, { dtype: string; shape: number[] }>;
-  loss: number;
-  grads: Record<string, string>;
-  ignore_index: number;
+interface Meta extends FixtureMeta {
   num_parameters: number;
   structure: { strided_or_dilated_convs: { layer: string; in_hw: number[]; stride: number; dilation: number; padded_hw: number[] }[] };
 }
 
-function readBin(dir: string, meta: Meta, name: string): Tensor {
-  const f = meta.files[name]!;
-  const buf = fs.readFileSync(path.join(dir, name));
-  return fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), f.shape, f.dtype as 'float32' | 'int64');
-}
-
-const maxAbsDiff = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item());
 const quiet = () => {};
 const tmpDir = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `ss-${tag}-`));
 
@@ -82,18 +72,9 @@ describe('MobileNetV2 parity: small-input (260×326, output stride 8)', () => {
       const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
       assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
       loss.backward();
-      const params = model.stateDict();
-      for (const [name, file] of Object.entries(meta.grads)) {
-        const g = params.get(name)!.grad;
-        assert.ok(g, `no gradient for ${name}`);
-        const e = readBin(dir, meta, file);
-        const scale = e.abs().max().item();
-        const gd = maxAbsDiff(g, e);
-        const t = tol.get(file)!;
-        assert.ok(gd <= t * scale, `grad ${name}: max |diff| ${gd} > ${t} × ${scale}`);
-      }
+      checkGradients(model, dir, meta, (file) => tol.get(file)!);
       // HF computes the backbone's final 1×1 conv and discards it: no gradient reaches it.
-      assert.equal(params.get('mobilenet_v2.conv_1x1.convolution.weight')!.grad, null);
+      assert.equal(model.stateDict().get('mobilenet_v2.conv_1x1.convolution.weight')!.grad, null);
     });
     model.dispose();
   });

@@ -9,27 +9,10 @@ import { fromArray, tidy, noGrad, manualSeed, randn, type Tensor } from '../src/
 import { loadPretrained, savePretrained, readConfig, SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/index.js';
 import { fixturesRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 import { PYTHON } from '../src/util/python.js';
+import { checkGradients, maxAbsDiff, readBin, type FixtureMeta as Meta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'segformer');
 if (!fs.existsSync(root)) throw new Error(`SegFormer fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
-
-interface Meta {
-  files: Record<string, { dtype: string; shape: number[] }>;
-  loss: number;
-  grads: Record<string, string>;
-  ignore_index: number;
-}
-
-function readBin(dir: string, meta: Meta, name: string): Tensor {
-  const f = meta.files[name]!;
-  const buf = fs.readFileSync(path.join(dir, name));
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  return fromArray(bytes, f.shape, f.dtype as 'float32' | 'int64');
-}
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  return tidy(() => a.sub(b).abs().max().item());
-}
 
 const quiet = () => {};
 // The fixtures are SegFormer checkpoints; the decoder tests reach into its modules.
@@ -70,15 +53,7 @@ for (const fixture of ['tiny', 'b0']) {
           const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
           assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
           loss.backward();
-          const params = model.stateDict();
-          for (const [name, file] of Object.entries(meta.grads)) {
-            const g = params.get(name)!.grad;
-            assert.ok(g, `no gradient for ${name}`);
-            const e = readBin(dir, meta, file);
-            const scale = e.abs().max().item();
-            const gd = maxAbsDiff(g, e);
-            assert.ok(gd <= 1e-4 * scale, `grad ${name}: max |diff| ${gd} > 1e-4 × ${scale}`);
-          }
+          checkGradients(model, dir, meta, () => 1e-4);
         });
         model.dispose();
       });
