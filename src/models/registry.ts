@@ -11,6 +11,8 @@ export interface ModelFamily<C extends BaseSegConfig = BaseSegConfig> {
   architecture: string;
   /** Named sizes (b0…b5). */
   variants: Record<string, unknown>;
+  /** Extra model names → variant ('mobilenet-v2' → '1.0'), for names users know from elsewhere. */
+  aliases?: Record<string, string>;
   /** Validates a config (zod 4); errors name the file and the field. */
   parseConfig(raw: unknown, where: string): C;
   variantConfig(variant: string, labels: string[], overrides?: Partial<C>): C;
@@ -51,6 +53,7 @@ function nameTable(): Map<string, { family: ModelFamily<any>; variant: string }>
       table.set(`${family.modelType}-${variant}`, { family, variant });
       owners.set(variant, [...(owners.get(variant) ?? []), family]);
     }
+    for (const [alias, variant] of Object.entries(family.aliases ?? {})) table.set(alias, { family, variant });
   }
   for (const [variant, fams] of owners) if (fams.length === 1 && !table.has(variant)) table.set(variant, { family: fams[0]!, variant });
   return table;

@@ -13,6 +13,7 @@ export const mobileNetV2Family: ModelFamily<MobileNetV2Config> = {
   modelType: 'mobilenet_v2',
   architecture: 'MobileNetV2ForSemanticSegmentation',
   variants: MOBILENET_V2_VARIANTS,
+  aliases: { 'mobilenet-v2': '1.0' },
   parseConfig: parseMobileNetV2Config,
   variantConfig: mobileNetV2Config,
   build: (config, opts) => new MobileNetV2ForSemanticSegmentation(config, opts),
