@@ -1,0 +1,414 @@
+// MobileViT (Mehta & Rastegari 2021) with the DeepLabV3 head, as HuggingFace's
+// MobileViTForSemanticSegmentation: the same module tree and parameter names (HF checkpoints load as
+// they are) and the same numbers, with a leaner layout:
+// - unfolding into 2×2 patches (and folding back) is one permute + copy each way instead of HF's
+//   four reshapes/transposes; the sequence order is HF's (sequence = batch·P + position in patch);
+// - query/key/value run as one GEMM with the attention scale folded into the query weights;
+// - the ASPP pooling branch broadcasts its 1×1 map instead of upsampling it bilinearly (bilinear
+//   interpolation of a single pixel is that pixel, exactly);
+// - activations run in place when no gradient is recorded (inference, evaluation).
+import {
+  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, noGrad, normal_, type Tensor,
+} from '../../torch/index.js';
+import { SegmentationModel } from '../contract.js';
+import { getFamily, type ModelFamily } from '../registry.js';
+import type { MobileViTConfig } from './config.js';
+
+// ATen ops without a typed wrapper in src/torch (reached through the generic entry).
+const atenSilu = defOp('silu');
+const atenSilu_ = defOp('silu_');
+const atenFeatureDropout = defOp('feature_dropout');
+
+type Activation = 'silu' | 'relu' | null;
+
+function activate(x: Tensor, act: Activation): Tensor {
+  if (!act) return x;
+  // In place only when autograd records nothing: x is a fresh conv/BN output nobody else reads.
+  const inPlace = !isGradEnabled();
+  if (act === 'relu') return inPlace ? x.relu_() : x.relu();
+  return (inPlace ? atenSilu_([x]) : atenSilu([x])) as Tensor;
+}
+
+/** nn.Dropout2d: zeroes whole channels (HF's classifier dropout). */
+function dropout2d(x: Tensor, p: number, training: boolean): Tensor {
+  if (!training || p === 0) return x;
+  return atenFeatureDropout([x, float(p)], { train: true }) as Tensor;
+}
+
+/** HF make_divisible: the nearest multiple of `divisor`, never below 90% of value. */
+export function makeDivisible(value: number, divisor = 8): number {
+  let v = Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
+  if (v < 0.9 * value) v += divisor;
+  return v;
+}
+
+/** Python's round() (half to even), as HF computes the expanded width int(round(c · ratio)). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Conv (symmetric padding (k-1)/2·dilation, no bias by default) → BatchNorm (eps 1e-5) → activation. */
+export class MobileViTConvLayer extends Module {
+  readonly convolution: Conv2d;
+  readonly normalization: BatchNorm2d | null = null;
+  constructor(
+    inC: number,
+    outC: number,
+    kernel: number,
+    readonly act: Activation,
+    o: { stride?: number; groups?: number; dilation?: number; bias?: boolean; norm?: boolean } = {},
+  ) {
+    super();
+    const dilation = o.dilation ?? 1;
+    this.convolution = this.child(
+      'convolution',
+      new Conv2d(inC, outC, kernel, { stride: o.stride ?? 1, padding: Math.floor((kernel - 1) / 2) * dilation, dilation, groups: o.groups ?? 1, bias: o.bias ?? false }),
+    );
+    if (o.norm !== false) this.normalization = this.child('normalization', new BatchNorm2d(outC, 1e-5, 0.1));
+  }
+  forward(x: Tensor): Tensor {
+    let y = this.convolution.forward(x);
+    if (this.normalization) y = this.normalization.forward(y);
+    return activate(y, this.act);
+  }
+}
+
+/** MobileNetV2 block: 1×1 expand → 3×3 depthwise (stride, dilation) → 1×1 reduce, + input when shapes allow. */
+export class MobileViTInvertedResidual extends Module {
+  readonly expand_1x1: MobileViTConvLayer;
+  readonly conv_3x3: MobileViTConvLayer;
+  readonly reduce_1x1: MobileViTConvLayer;
+  readonly useResidual: boolean;
+  constructor(cfg: MobileViTConfig, inC: number, outC: number, stride: number, dilation = 1) {
+    super();
+    const expanded = makeDivisible(roundHalfEven(inC * cfg.expand_ratio), 8);
+    if (stride !== 1 && stride !== 2) throw new RangeError(`MobileViTInvertedResidual: stride must be 1 or 2, got ${stride}`);
+    this.useResidual = stride === 1 && inC === outC;
+    this.expand_1x1 = this.child('expand_1x1', new MobileViTConvLayer(inC, expanded, 1, 'silu'));
+    this.conv_3x3 = this.child('conv_3x3', new MobileViTConvLayer(expanded, expanded, 3, 'silu', { stride, groups: expanded, dilation }));
+    this.reduce_1x1 = this.child('reduce_1x1', new MobileViTConvLayer(expanded, outC, 1, null));
+  }
+  forward(x: Tensor): Tensor {
+    const y = this.reduce_1x1.forward(this.conv_3x3.forward(this.expand_1x1.forward(x)));
+    return this.useResidual ? y.add(x) : y;
+  }
+}
+
+/** A stack of inverted residuals (encoder.layer.0 and .1); only the first one strides. */
+export class MobileViTMobileNetLayer extends Module {
+  readonly layer: ModuleList<MobileViTInvertedResidual>;
+  constructor(cfg: MobileViTConfig, inC: number, outC: number, stride: number, stages: number) {
+    super();
+    this.layer = this.child('layer', new ModuleList<MobileViTInvertedResidual>());
+    for (let i = 0; i < stages; i++) this.layer.push(new MobileViTInvertedResidual(cfg, i === 0 ? inC : outC, outC, i === 0 ? stride : 1));
+  }
+  forward(x: Tensor): Tensor {
+    for (const l of this.layer) x = l.forward(x);
+    return x;
+  }
+}
+
+export class MobileViTSelfAttention extends Module {
+  readonly query: Linear;
+  readonly key: Linear;
+  readonly value: Linear;
+  readonly headDim: number;
+  constructor(hidden: number, readonly heads: number, qkvBias: boolean, readonly attnDropout: number) {
+    super();
+    this.headDim = hidden / heads;
+    this.query = this.child('query', new Linear(hidden, hidden, { bias: qkvBias }));
+    this.key = this.child('key', new Linear(hidden, hidden, { bias: qkvBias }));
+    this.value = this.child('value', new Linear(hidden, hidden, { bias: qkvBias }));
+  }
+  /** (S, N, C) sequences → (S, N, C). */
+  forward(x: Tensor): Tensor {
+    const [s, n, c] = x.shape as [number, number, number];
+    const nh = this.heads;
+    // 1/√d is folded into the query projection (a C×C matrix), sparing a pass over the N×N scores.
+    const scale = float(1 / Math.sqrt(this.headDim));
+    const w = F.cat([this.query.weight.mul(scale), this.key.weight, this.value.weight], 0);
+    const b = this.query.bias ? F.cat([this.query.bias.mul(scale), this.key.bias!, this.value.bias!], 0) : null;
+    // (S, N, 3C) → (3, S, heads, N, hd)
+    const qkv = F.linear(x, w, b).view([s, n, 3, nh, this.headDim]).permute([2, 0, 3, 1, 4]);
+    const probs = F.dropout(F.softmax(F.matmul(qkv.select(0, 0), qkv.select(0, 1).transpose(-1, -2)), -1), this.attnDropout, this.training);
+    return F.matmul(probs, qkv.select(0, 2)).transpose(1, 2).reshape([s, n, c]);
+  }
+}
+
+export class MobileViTSelfOutput extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, readonly p: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hidden, hidden));
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(this.dense.forward(x), this.p, this.training);
+  }
+}
+
+export class MobileViTAttention extends Module {
+  readonly attention: MobileViTSelfAttention;
+  readonly output: MobileViTSelfOutput;
+  constructor(cfg: MobileViTConfig, hidden: number) {
+    super();
+    this.attention = this.child('attention', new MobileViTSelfAttention(hidden, cfg.num_attention_heads, cfg.qkv_bias, cfg.attention_probs_dropout_prob));
+    this.output = this.child('output', new MobileViTSelfOutput(hidden, cfg.hidden_dropout_prob));
+  }
+  forward(x: Tensor): Tensor {
+    return this.output.forward(this.attention.forward(x));
+  }
+}
+
+export class MobileViTIntermediate extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, intermediate: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hidden, intermediate));
+  }
+  forward(x: Tensor): Tensor {
+    return activate(this.dense.forward(x), 'silu');
+  }
+}
+
+export class MobileViTOutput extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, intermediate: number, readonly p: number) {
+    super();
+    this.dense = this.child('dense', new Linear(intermediate, hidden));
+  }
+  forward(x: Tensor, residual: Tensor): Tensor {
+    return F.dropout(this.dense.forward(x), this.p, this.training).add(residual);
+  }
+}
+
+/** Pre-norm transformer layer: x + attn(LN(x)), then x + W₂ SiLU(W₁ LN(x)). */
+export class MobileViTTransformerLayer extends Module {
+  readonly attention: MobileViTAttention;
+  readonly intermediate: MobileViTIntermediate;
+  readonly output: MobileViTOutput;
+  readonly layernorm_before: LayerNorm;
+  readonly layernorm_after: LayerNorm;
+  constructor(cfg: MobileViTConfig, hidden: number, intermediate: number) {
+    super();
+    this.attention = this.child('attention', new MobileViTAttention(cfg, hidden));
+    this.intermediate = this.child('intermediate', new MobileViTIntermediate(hidden, intermediate));
+    this.output = this.child('output', new MobileViTOutput(hidden, intermediate, cfg.hidden_dropout_prob));
+    this.layernorm_before = this.child('layernorm_before', new LayerNorm(hidden, cfg.layer_norm_eps));
+    this.layernorm_after = this.child('layernorm_after', new LayerNorm(hidden, cfg.layer_norm_eps));
+  }
+  forward(x: Tensor): Tensor {
+    const h = this.attention.forward(this.layernorm_before.forward(x)).add(x);
+    return this.output.forward(this.intermediate.forward(this.layernorm_after.forward(h)), h);
+  }
+}
+
+export class MobileViTTransformer extends Module {
+  readonly layer: ModuleList<MobileViTTransformerLayer>;
+  constructor(cfg: MobileViTConfig, hidden: number, stages: number) {
+    super();
+    const intermediate = Math.trunc(hidden * cfg.mlp_ratio);
+    this.layer = this.child('layer', new ModuleList(Array.from({ length: stages }, () => new MobileViTTransformerLayer(cfg, hidden, intermediate))));
+  }
+  forward(x: Tensor): Tensor {
+    for (const l of this.layer) x = l.forward(x);
+    return x;
+  }
+}
+
+/** A MobileViT block (encoder.layer.2–4): local convs, global attention over unfolded patches, fusion. */
+export class MobileViTLayer extends Module {
+  readonly downsampling_layer: MobileViTInvertedResidual | null = null;
+  readonly conv_kxk: MobileViTConvLayer;
+  readonly conv_1x1: MobileViTConvLayer;
+  readonly transformer: MobileViTTransformer;
+  readonly layernorm: LayerNorm;
+  readonly conv_projection: MobileViTConvLayer;
+  readonly fusion: MobileViTConvLayer;
+  readonly patch: number;
+  constructor(cfg: MobileViTConfig, inC: number, outC: number, stride: number, hidden: number, stages: number, dilation = 1) {
+    super();
+    this.patch = cfg.patch_size;
+    if (stride === 2) {
+      // HF: a dilated stage keeps its resolution; its downsampling block dilates by half the stage's rate.
+      this.downsampling_layer = this.child(
+        'downsampling_layer',
+        new MobileViTInvertedResidual(cfg, inC, outC, dilation === 1 ? stride : 1, dilation > 1 ? Math.floor(dilation / 2) : 1),
+      );
+      inC = outC;
+    }
+    const k = cfg.conv_kernel_size;
+    this.conv_kxk = this.child('conv_kxk', new MobileViTConvLayer(inC, inC, k, 'silu'));
+    this.conv_1x1 = this.child('conv_1x1', new MobileViTConvLayer(inC, hidden, 1, null, { norm: false }));
+    this.transformer = this.child('transformer', new MobileViTTransformer(cfg, hidden, stages));
+    this.layernorm = this.child('layernorm', new LayerNorm(hidden, cfg.layer_norm_eps));
+    this.conv_projection = this.child('conv_projection', new MobileViTConvLayer(hidden, inC, 1, 'silu'));
+    this.fusion = this.child('fusion', new MobileViTConvLayer(2 * inC, inC, k, 'silu'));
+  }
+
+  /**
+   * (B, C, H, W) → (B·p², N, C) with N = (H/p)(W/p): sequence b·p² + (i·p + j) holds pixel (i, j) of
+   * every patch, in patch raster order, exactly HF's unfolding. A map whose sides are not multiples of
+   * p is first resized bilinearly to the next multiples (HF does this rather than padding).
+   */
+  unfold(x: Tensor): { patches: Tensor; resized: boolean } {
+    const p = this.patch;
+    const [b, c, h, w] = x.shape as [number, number, number, number];
+    const nh = Math.ceil(h / p);
+    const nw = Math.ceil(w / p);
+    const resized = nh * p !== h || nw * p !== w;
+    if (resized) x = F.interpolate(x, { size: [nh * p, nw * p], mode: 'bilinear', alignCorners: false });
+    // (B, C, nh, p, nw, p) → (B, p, p, nh, nw, C): one copy.
+    const patches = x.reshape([b, c, nh, p, nw, p]).permute([0, 3, 5, 2, 4, 1]).reshape([b * p * p, nh * nw, c]);
+    return { patches, resized };
+  }
+
+  /** The inverse of unfold, resizing back to h×w when unfold resized. */
+  fold(patches: Tensor, b: number, h: number, w: number, resized: boolean): Tensor {
+    const p = this.patch;
+    const c = patches.size(2);
+    const nh = Math.ceil(h / p);
+    const nw = Math.ceil(w / p);
+    const x = patches.view([b, p, p, nh, nw, c]).permute([0, 5, 3, 1, 4, 2]).reshape([b, c, nh * p, nw * p]);
+    return resized ? F.interpolate(x, { size: [h, w], mode: 'bilinear', alignCorners: false }) : x;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.downsampling_layer) x = this.downsampling_layer.forward(x);
+    const [b, , h, w] = x.shape as [number, number, number, number];
+    const local = this.conv_1x1.forward(this.conv_kxk.forward(x));
+    const { patches, resized } = this.unfold(local);
+    const global = this.layernorm.forward(this.transformer.forward(patches));
+    const y = this.conv_projection.forward(this.fold(global, b, h, w, resized));
+    return this.fusion.forward(F.cat([x, y], 1));
+  }
+}
+
+export class MobileViTEncoder extends Module {
+  readonly layer: ModuleList;
+  constructor(cfg: MobileViTConfig) {
+    super();
+    const n = cfg.neck_hidden_sizes;
+    const hs = cfg.hidden_sizes;
+    // Output stride 16 dilates the last stage instead of striding; 8 the last two.
+    const dilate4 = cfg.output_stride === 8;
+    const dilate5 = cfg.output_stride === 8 || cfg.output_stride === 16;
+    let dilation = 1;
+    this.layer = this.child('layer', new ModuleList());
+    this.layer.push(new MobileViTMobileNetLayer(cfg, n[0]!, n[1]!, 1, 1));
+    this.layer.push(new MobileViTMobileNetLayer(cfg, n[1]!, n[2]!, 2, 3));
+    this.layer.push(new MobileViTLayer(cfg, n[2]!, n[3]!, 2, hs[0]!, 2));
+    if (dilate4) dilation *= 2;
+    this.layer.push(new MobileViTLayer(cfg, n[3]!, n[4]!, 2, hs[1]!, 4, dilation));
+    if (dilate5) dilation *= 2;
+    this.layer.push(new MobileViTLayer(cfg, n[4]!, n[5]!, 2, hs[2]!, 3, dilation));
+  }
+  /** The last stage's features (the only ones the DeepLabV3 head reads). */
+  forward(x: Tensor): Tensor {
+    for (const l of this.layer) x = (l as MobileViTMobileNetLayer | MobileViTLayer).forward(x);
+    return x;
+  }
+}
+
+/** HF MobileViTModel without conv_1x1_exp (the segmentation model builds it with expand_output=False). */
+export class MobileViTModel extends Module {
+  readonly conv_stem: MobileViTConvLayer;
+  readonly encoder: MobileViTEncoder;
+  constructor(cfg: MobileViTConfig) {
+    super();
+    this.conv_stem = this.child('conv_stem', new MobileViTConvLayer(cfg.num_channels, cfg.neck_hidden_sizes[0]!, 3, 'silu', { stride: 2 }));
+    this.encoder = this.child('encoder', new MobileViTEncoder(cfg));
+  }
+  forward(pixelValues: Tensor): Tensor {
+    return this.encoder.forward(this.conv_stem.forward(pixelValues));
+  }
+}
+
+/** ASPP's image-level branch: global average → 1×1 conv (BN, ReLU) → back to the map's size. */
+export class MobileViTASPPPooling extends Module {
+  readonly conv_1x1: MobileViTConvLayer;
+  constructor(inC: number, outC: number) {
+    super();
+    this.conv_1x1 = this.child('conv_1x1', new MobileViTConvLayer(inC, outC, 1, 'relu'));
+  }
+  forward(x: Tensor): Tensor {
+    const [b, , h, w] = x.shape as [number, number, number, number];
+    const y = this.conv_1x1.forward(F.adaptiveAvgPool2d(x, [1, 1]));
+    // HF upsamples the 1×1 map bilinearly, which reproduces its value everywhere: a broadcast is exact.
+    return y.expand([b, y.size(1), h, w]);
+  }
+}
+
+export class MobileViTASPP extends Module {
+  readonly convs: ModuleList;
+  readonly project: MobileViTConvLayer;
+  readonly dropout: Dropout;
+  constructor(cfg: MobileViTConfig) {
+    super();
+    const inC = cfg.neck_hidden_sizes[5]!;
+    const outC = cfg.aspp_out_channels;
+    this.convs = this.child('convs', new ModuleList());
+    this.convs.push(new MobileViTConvLayer(inC, outC, 1, 'relu'));
+    for (const rate of cfg.atrous_rates) this.convs.push(new MobileViTConvLayer(inC, outC, 3, 'relu', { dilation: rate }));
+    this.convs.push(new MobileViTASPPPooling(inC, outC));
+    this.project = this.child('project', new MobileViTConvLayer(5 * outC, outC, 1, 'relu'));
+    this.dropout = this.child('dropout', new Dropout(cfg.aspp_dropout_prob));
+  }
+  forward(x: Tensor): Tensor {
+    const pyramid = this.convs.items.map((m) => (m as MobileViTConvLayer | MobileViTASPPPooling).forward(x));
+    return this.dropout.forward(this.project.forward(F.cat(pyramid, 1)));
+  }
+}
+
+export class MobileViTDeepLabV3 extends Module {
+  readonly aspp: MobileViTASPP;
+  readonly classifier: MobileViTConvLayer;
+  readonly dropoutP: number;
+  constructor(cfg: MobileViTConfig) {
+    super();
+    this.aspp = this.child('aspp', new MobileViTASPP(cfg));
+    this.dropoutP = cfg.classifier_dropout_prob;
+    this.classifier = this.child('classifier', new MobileViTConvLayer(cfg.aspp_out_channels, Object.keys(cfg.id2label).length, 1, null, { norm: false, bias: true }));
+  }
+  forward(features: Tensor): Tensor {
+    return this.classifier.forward(dropout2d(this.aspp.forward(features), this.dropoutP, this.training));
+  }
+}
+
+export class MobileViTForSemanticSegmentation extends SegmentationModel<MobileViTConfig> {
+  readonly mobilevit: MobileViTModel;
+  readonly segmentation_head: MobileViTDeepLabV3;
+  readonly checkpointPrefix = 'mobilevit';
+  readonly headPrefix = 'segmentation_head';
+  readonly classifierPrefix = 'segmentation_head.classifier.convolution';
+  constructor(readonly config: MobileViTConfig, opts: { init?: boolean } = {}) {
+    super();
+    this.mobilevit = this.child('mobilevit', new MobileViTModel(config));
+    this.segmentation_head = this.child('segmentation_head', new MobileViTDeepLabV3(config));
+    if (opts.init !== false) this.initWeights();
+  }
+  // Looked up rather than imported: the family object (./index.ts) imports this class.
+  get family(): ModelFamily<MobileViTConfig> {
+    return getFamily('mobilevit');
+  }
+  get outputStride(): number {
+    return this.config.output_stride;
+  }
+  /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm (1, 0); BatchNorm keeps (1, 0). */
+  initWeights(root: Module = this): void {
+    noGrad(() => {
+      for (const [, m] of root.modules()) {
+        if (m instanceof Linear || m instanceof Conv2d) {
+          normal_(m.weight, 0, this.config.initializer_range);
+          m.bias?.zero_();
+        } else if (m instanceof LayerNorm) {
+          m.weight.fill_(1);
+          m.bias.zero_();
+        }
+      }
+    });
+  }
+  protected logits(pixelValues: Tensor): Tensor {
+    return this.segmentation_head.forward(this.mobilevit.forward(pixelValues));
+  }
+}

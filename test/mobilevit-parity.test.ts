@@ -1,0 +1,259 @@
+// MobileViT + DeepLabV3 against HuggingFace's own numbers (the shared fixtures), its config checks,
+// its unfolding order, and the checkpoint round trip.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { arange, dispose, fromArray, loadTensors, manualSeed, noGrad, randn, saveTensors, tidy, type Tensor } from '../src/torch/index.js';
+import { loadPretrained, modelNames, readConfig, resolveModelName, savePretrained, segmentationLoss } from '../src/models/index.js';
+import {
+  makeDivisible, MobileViTForSemanticSegmentation, MobileViTLayer, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig,
+} from '../src/models/mobilevit/index.js';
+import { fixturesRoot } from '../src/util/paths.js';
+
+const root = path.join(fixturesRoot(), 'mobilevit');
+if (!fs.existsSync(root)) throw new Error(`MobileViT fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
+
+interface Meta {
+  files: Record<string, { dtype: string; shape: number[] }>;
+  loss: number;
+  loss_unweighted: number;
+  grads: Record<string, string>;
+  grad_max_rel_change: Record<string, { suggested_tolerance: number }>;
+  ignore_index: number;
+  num_parameters: number;
+  num_state_dict_entries: number;
+}
+
+function readBin(dir: string, meta: Meta, name: string): Tensor {
+  const f = meta.files[name]!;
+  const buf = fs.readFileSync(path.join(dir, name));
+  return fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), f.shape, f.dtype as 'float32' | 'int64');
+}
+
+const maxAbsDiff = (a: Tensor, b: Tensor): number => tidy(() => a.sub(b).abs().max().item());
+const quiet = () => {};
+
+function loadMobileViT(dir: string, opts: Parameters<typeof loadPretrained>[1] = {}) {
+  const r = loadPretrained(dir, { log: quiet, ...opts });
+  assert.ok(r.model instanceof MobileViTForSemanticSegmentation, `${dir}: model_type should pick MobileViT`);
+  return { ...r, model: r.model };
+}
+
+const labels12 = Array.from({ length: 12 }, (_, i) => `c${i}`);
+/** The tiny-odd fixture's shrunken sizes, as a config a test can build without files. */
+const tinyOverrides: Partial<MobileViTConfig> = { hidden_sizes: [16, 24, 32], neck_hidden_sizes: [16, 16, 24, 24, 32, 40, 80], aspp_out_channels: 32, expand_ratio: 2 };
+
+for (const fixture of ['xx-small', 'tiny-odd']) {
+  const dir = path.join(root, fixture);
+  const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+
+  describe(`MobileViT parity: ${fixture}`, () => {
+    it('logits, weighted loss and gradients match HF', () => {
+      const { model } = loadMobileViT(dir);
+      assert.equal(model.numParameters(), meta.num_parameters);
+      assert.equal(model.stateDict().size, meta.num_state_dict_entries);
+      model.eval();
+      tidy(() => {
+        const x = readBin(dir, meta, 'input.bin');
+        const labels = readBin(dir, meta, 'labels.bin');
+        const w = readBin(dir, meta, 'class_weights.bin');
+        const out = model.forward(x, labels, { weight: w, ignoreIndex: meta.ignore_index });
+        const expected = readBin(dir, meta, 'logits.bin');
+        assert.deepEqual(out.logits.shape, expected.shape);
+        const d = maxAbsDiff(out.logits, expected);
+        assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
+        const loss = out.loss!;
+        assert.equal(segmentationLoss(out.logits, labels, { weight: w, ignoreIndex: meta.ignore_index }).item(), loss.item());
+        const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
+        assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
+        // HF's own forward(labels=…) loss: plain CE with the config's ignore index
+        const plain = model.forward(x, labels).loss!.item();
+        const relPlain = Math.abs(plain - meta.loss_unweighted) / meta.loss_unweighted;
+        assert.ok(relPlain <= 1e-5, `unweighted loss ${plain} vs ${meta.loss_unweighted}`);
+        loss.backward();
+        const params = model.stateDict();
+        for (const [name, file] of Object.entries(meta.grads)) {
+          const g = params.get(name)!.grad;
+          assert.ok(g, `no gradient for ${name}`);
+          const e = readBin(dir, meta, file);
+          const scale = e.abs().max().item();
+          const tol = meta.grad_max_rel_change[name]!.suggested_tolerance;
+          const gd = maxAbsDiff(g, e);
+          assert.ok(gd <= tol * scale, `grad ${name}: max |diff| ${gd} > ${tol} × ${scale}`);
+        }
+      });
+      model.dispose();
+    });
+  });
+}
+
+describe('MobileViT unfolding', () => {
+  it('unfold puts pixel (i, j) of every patch in sequence b·4 + 2i + j, patches in raster order; fold inverts it', () => {
+    const layer = new MobileViTLayer(mobilevitConfig('xx-small', ['a'], { hidden_sizes: [8, 8, 8] }), 8, 8, 1, 8, 1);
+    tidy(() => {
+      // x[b, c, h, w] = 1000b + 100c + 10h + w on a 4×6 map: 2×3 patches of 2×2
+      const x = arange(0, 2 * 2 * 4 * 6, 1, { dtype: 'float32' }).reshape([2, 2, 4, 6]);
+      const vals = x.toArray() as Float32Array;
+      const at = (b: number, c: number, h: number, w: number) => vals[((b * 2 + c) * 4 + h) * 6 + w]!;
+      const { patches, resized } = layer.unfold(x);
+      assert.equal(resized, false);
+      assert.deepEqual(patches.shape, [8, 6, 2]);
+      const p = patches.toArray() as Float32Array;
+      for (let b = 0; b < 2; b++)
+        for (let i = 0; i < 2; i++)
+          for (let j = 0; j < 2; j++)
+            for (let n = 0; n < 6; n++)
+              for (let c = 0; c < 2; c++) {
+                const ph = Math.floor(n / 3), pw = n % 3;
+                assert.equal(p[((b * 4 + i * 2 + j) * 6 + n) * 2 + c], at(b, c, ph * 2 + i, pw * 2 + j));
+              }
+      assert.equal(maxAbsDiff(layer.fold(patches, 2, 4, 6, false), x), 0);
+    });
+    layer.dispose();
+  });
+
+  it('an odd map is resized bilinearly to the next even size, and back after folding', () => {
+    const layer = new MobileViTLayer(mobilevitConfig('xx-small', ['a'], { hidden_sizes: [8, 8, 8] }), 8, 8, 1, 8, 1);
+    tidy(() => {
+      // a map constant along h and linear along w survives any bilinear resize as a linear ramp
+      const x = arange(0, 5, 1, { dtype: 'float32' }).reshape([1, 1, 1, 5]).expand([1, 1, 3, 5]).contiguous();
+      const { patches, resized } = layer.unfold(x);
+      assert.equal(resized, true);
+      assert.deepEqual(patches.shape, [4, 2 * 3, 1]); // 3×5 → 4×6: 2×3 patches
+      const back = layer.fold(patches, 1, 3, 5, true);
+      assert.deepEqual(back.shape, [1, 1, 3, 5]);
+      // 5 → 6 → 5 with align_corners=False on a ramp: values at 0.5/1.5/…: interior exact, edges clamp
+      // 5 → 6 (align_corners=False, source clamped at 0 and 4): [0, 0.75, 1.5833, 2.4167, 3.25, 4];
+      // 6 → 5 samples that at 0.1, 1.3, 2.5, 3.7, 4.9: only the two edge columns change.
+      const row = Array.from((back.toArray() as Float32Array).slice(0, 5));
+      const expected = [0.075, 1, 2, 3, 3.925];
+      row.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5, `column ${i}: ${v} vs ${expected[i]}`));
+    });
+    layer.dispose();
+  });
+});
+
+describe('MobileViT config', () => {
+  const base = (over: Record<string, unknown>) => ({ model_type: 'mobilevit', id2label: { 0: 'a', 1: 'b' }, ...over });
+  const bad: [Record<string, unknown>, string][] = [
+    [{ hidden_sizes: [64, 80] }, 'cfg.json: hidden_sizes: expected a list of 3 positive integers, got [64,80]'],
+    [{ hidden_sizes: [64, 81, 96] }, 'cfg.json: hidden_sizes[1]: expected a multiple of num_attention_heads=4, got 81'],
+    [{ neck_hidden_sizes: [16, 16, 24, 48, -64, 80, 320] }, 'cfg.json: neck_hidden_sizes[4]: expected a positive integer, got -64'],
+    [{ output_stride: 4 }, 'cfg.json: output_stride: expected 8, 16 or 32, got 4'],
+    [{ atrous_rates: [6, 12] }, 'cfg.json: atrous_rates: expected a list of 3 positive integers, got [6,12]'],
+    [{ hidden_act: 'gelu' }, 'cfg.json: hidden_act: expected "silu" or "swish" (the only activation implemented), got "gelu"'],
+    [{ conv_kernel_size: 4 }, 'cfg.json: conv_kernel_size: expected an odd positive integer, got 4'],
+    [{ aspp_dropout_prob: 1 }, 'cfg.json: aspp_dropout_prob: expected a number in [0, 1), got 1'],
+    [{ qkv_bias: 'yes' }, 'cfg.json: qkv_bias: expected true or false, got "yes"'],
+    [{ model_type: 'segformer' }, 'cfg.json: model_type: expected "mobilevit", got "segformer"'],
+    [{ id2label: undefined }, 'cfg.json: id2label is missing'],
+  ];
+  for (const [over, msg] of bad) {
+    it(`rejects ${msg.slice("cfg.json: ".length)}`, () => {
+      assert.throws(() => parseMobileViTConfig(base(over), 'cfg.json'), (e: Error) => {
+        assert.equal(e.message, msg);
+        return true;
+      });
+    });
+  }
+
+  it('fills HF MobileViTConfig defaults and keeps unknown keys', () => {
+    const c = parseMobileViTConfig(base({ torch_dtype: 'float32' }), 'cfg.json');
+    assert.deepEqual(c.hidden_sizes, [144, 192, 240]);
+    assert.deepEqual(c.neck_hidden_sizes, [16, 32, 64, 96, 128, 160, 640]);
+    assert.equal(c.output_stride, 32);
+    assert.equal(c.expand_ratio, 4);
+    assert.deepEqual(c.atrous_rates, [6, 12, 18]);
+    assert.equal(c.layer_norm_eps, 1e-5);
+    assert.deepEqual(c.label2id, { a: 0, b: 1 });
+    assert.equal(c.torch_dtype, 'float32');
+  });
+
+  it('variants are the apple/deeplabv3-mobilevit-* sizes; names resolve', () => {
+    assert.throws(() => mobilevitConfig('large', ['a']), /unknown MobileViT variant 'large': expected one of xx-small, x-small, small/);
+    for (const name of ['mobilevit-xx-small', 'mobilevit-x-small', 'mobilevit-small']) assert.ok(modelNames().includes(name), name);
+    assert.equal(resolveModelName('xx-small').family.modelType, 'mobilevit');
+    // the xx-small fixture is HF's model of that variant with 12 labels
+    const dir = path.join(root, 'xx-small');
+    const fromFile = readConfig(dir) as MobileViTConfig;
+    const ours = mobilevitConfig('xx-small', labels12);
+    for (const k of ['hidden_sizes', 'neck_hidden_sizes', 'expand_ratio', 'hidden_dropout_prob', 'output_stride', 'atrous_rates', 'aspp_out_channels'] as const) {
+      assert.deepEqual(ours[k], fromFile[k], k);
+    }
+    // parameter counts (parameters only) against the published model cards' 1.9M / 2.9M / 6.4M (21 labels)
+    const counts: Record<string, number> = {};
+    for (const v of ['xx-small', 'x-small', 'small']) {
+      const m = new MobileViTForSemanticSegmentation(mobilevitConfig(v, Array.from({ length: 21 }, (_, i) => `c${i}`)), { init: false });
+      counts[v] = m.numParameters();
+      m.dispose();
+    }
+    assert.ok(Math.abs(counts['xx-small']! / 1e6 - 1.9) < 0.05, `xx-small ${counts['xx-small']}`);
+    assert.ok(Math.abs(counts['x-small']! / 1e6 - 2.9) < 0.05, `x-small ${counts['x-small']}`);
+    assert.ok(Math.abs(counts.small! / 1e6 - 6.4) < 0.05, `small ${counts.small}`);
+  });
+
+  it('makeDivisible rounds to multiples of 8 as HF does', () => {
+    assert.deepEqual([32, 48, 20, 36, 100, 4].map((v) => makeDivisible(v)), [32, 48, 24, 40, 104, 8]);
+  });
+});
+
+describe('MobileViT checkpoints', () => {
+  it('save → loadPretrained gives the same config, weights and logits (odd input size)', () => {
+    manualSeed(11);
+    const model = new MobileViTForSemanticSegmentation(mobilevitConfig('xx-small', labels12, tinyOverrides));
+    model.eval();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-mvit-'));
+    try {
+      savePretrained(model, tmp);
+      const saved = JSON.parse(fs.readFileSync(path.join(tmp, 'config.json'), 'utf8'));
+      assert.deepEqual(saved.architectures, ['MobileViTForSemanticSegmentation']);
+      assert.equal(saved.model_type, 'mobilevit');
+      const { model: back, initialised } = loadMobileViT(tmp);
+      assert.deepEqual(initialised, []);
+      assert.deepEqual(back.config.neck_hidden_sizes, tinyOverrides.neck_hidden_sizes);
+      back.eval();
+      tidy(() => {
+        const x = randn([1, 3, 90, 120]); // 45×60 after the stem… down to 6×8 at stride 16
+        const a = noGrad(() => model.forward(x).logits);
+        const b = noGrad(() => back.forward(x).logits);
+        assert.deepEqual(a.shape, [1, 12, 6, 8]);
+        assert.equal(maxAbsDiff(a, b), 0);
+      });
+      back.dispose();
+    } finally {
+      model.dispose();
+      fs.rmSync(tmp, { recursive: true });
+    }
+  });
+
+  it('a backbone-only checkpoint (HF image classification) loads with the head initialised', () => {
+    manualSeed(12);
+    const src = new MobileViTForSemanticSegmentation(mobilevitConfig('xx-small', labels12, tinyOverrides));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-mvit-'));
+    try {
+      savePretrained(src, tmp);
+      // rewrite as MobileViTForImageClassification: backbone + conv_1x1_exp + classifier, no segmentation head
+      const sd = loadTensors(path.join(tmp, 'model.safetensors'));
+      for (const k of [...sd.keys()]) if (k.startsWith('segmentation_head.')) { sd.get(k)!.dispose(); sd.delete(k); }
+      sd.set('mobilevit.conv_1x1_exp.convolution.weight', randn([80, 40, 1, 1]));
+      sd.set('classifier.weight', randn([5, 80]));
+      sd.set('classifier.bias', randn([5]));
+      saveTensors(path.join(tmp, 'model.safetensors'), sd, { format: 'pt' });
+      dispose([...sd.values()]);
+      const lines: string[] = [];
+      const { model, initialised, dropped } = loadMobileViT(tmp, { log: (l) => lines.push(l) });
+      assert.deepEqual(dropped.sort(), ['classifier.bias', 'classifier.weight', 'mobilevit.conv_1x1_exp.convolution.weight']);
+      assert.ok(initialised.includes('segmentation_head.classifier.convolution.weight'));
+      assert.ok(initialised.every((k) => k.startsWith('segmentation_head.')));
+      const w = src.stateDict().get('mobilevit.conv_stem.convolution.weight')!;
+      assert.equal(maxAbsDiff(model.stateDict().get('mobilevit.conv_stem.convolution.weight')!, w), 0);
+      assert.ok(lines.some((l) => l.includes('encoder-only checkpoint')));
+      model.dispose();
+    } finally {
+      src.dispose();
+      fs.rmSync(tmp, { recursive: true });
+    }
+  });
+});
