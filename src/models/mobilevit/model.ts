@@ -68,8 +68,19 @@ export class MobileViTConvLayer extends Module {
     if (o.norm !== false) this.normalization = this.child('normalization', new BatchNorm2d(outC, 1e-5, 0.1));
   }
   forward(x: Tensor): Tensor {
-    let y = this.convolution.forward(x);
-    if (this.normalization) y = this.normalization.forward(y);
+    const bn = this.normalization;
+    const conv = this.convolution;
+    if (!bn || bn.training) {
+      const y = conv.forward(x);
+      return activate(bn ? bn.forward(y) : y, this.act);
+    }
+    // Eval: the batch norm uses running statistics, an affine map per channel, so it folds into the
+    // conv's weights and bias (a few KB) instead of taking a pass over the activations. Recomputed
+    // every call, so it always follows the current weights and stays differentiable.
+    const scale = bn.weight.mul(bn.runningVar.add(float(bn.eps)).rsqrt());
+    const shift = (conv.bias ? conv.bias.sub(bn.runningMean) : bn.runningMean.neg()).mul(scale).add(bn.bias);
+    const w = conv.weight.mul(scale.view([-1, 1, 1, 1]));
+    const y = F.conv2d(x, w, shift, { stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups });
     return activate(y, this.act);
   }
 }
