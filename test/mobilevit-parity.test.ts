@@ -5,34 +5,24 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { arange, dispose, fromArray, loadTensors, manualSeed, noGrad, randn, saveTensors, tidy, type Tensor } from '../src/torch/index.js';
+import { arange, dispose, loadTensors, manualSeed, noGrad, randn, saveTensors, tidy } from '../src/torch/index.js';
 import { loadPretrained, modelNames, readConfig, resolveModelName, savePretrained, segmentationLoss } from '../src/models/index.js';
 import {
   makeDivisible, MobileViTForSemanticSegmentation, MobileViTLayer, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig,
 } from '../src/models/mobilevit/index.js';
 import { fixturesRoot } from '../src/util/paths.js';
+import { checkGradients, maxAbsDiff, readBin, type FixtureMeta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'mobilevit');
 if (!fs.existsSync(root)) throw new Error(`MobileViT fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
 
-interface Meta {
-  files: Record<string, { dtype: string; shape: number[] }>;
-  loss: number;
+interface Meta extends FixtureMeta {
   loss_unweighted: number;
-  grads: Record<string, string>;
   grad_max_rel_change: Record<string, { suggested_tolerance: number }>;
-  ignore_index: number;
   num_parameters: number;
   num_state_dict_entries: number;
 }
 
-function readBin(dir: string, meta: Meta, name: string): Tensor {
-  const f = meta.files[name]!;
-  const buf = fs.readFileSync(path.join(dir, name));
-  return fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), f.shape, f.dtype as 'float32' | 'int64');
-}
-
-const maxAbsDiff = (a: Tensor, b: Tensor): number => tidy(() => a.sub(b).abs().max().item());
 const quiet = () => {};
 
 function loadMobileViT(dir: string, opts: Parameters<typeof loadPretrained>[1] = {}) {
@@ -48,6 +38,7 @@ const tinyOverrides: Partial<MobileViTConfig> = { hidden_sizes: [16, 24, 32], ne
 for (const fixture of ['xx-small', 'tiny-odd']) {
   const dir = path.join(root, fixture);
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;
+  const gradName = new Map(Object.entries(meta.grads).map(([name, file]) => [file, name]));
 
   describe(`MobileViT parity: ${fixture}`, () => {
     it('logits, weighted loss and gradients match HF', () => {
@@ -73,16 +64,8 @@ for (const fixture of ['xx-small', 'tiny-odd']) {
         const relPlain = Math.abs(plain - meta.loss_unweighted) / meta.loss_unweighted;
         assert.ok(relPlain <= 1e-5, `unweighted loss ${plain} vs ${meta.loss_unweighted}`);
         loss.backward();
-        const params = model.stateDict();
-        for (const [name, file] of Object.entries(meta.grads)) {
-          const g = params.get(name)!.grad;
-          assert.ok(g, `no gradient for ${name}`);
-          const e = readBin(dir, meta, file);
-          const scale = e.abs().max().item();
-          const tol = meta.grad_max_rel_change[name]!.suggested_tolerance;
-          const gd = maxAbsDiff(g, e);
-          assert.ok(gd <= tol * scale, `grad ${name}: max |diff| ${gd} > ${tol} × ${scale}`);
-        }
+        // each gradient within the tolerance its meta.json states (relative to its largest magnitude)
+        checkGradients(model, dir, meta, (file) => meta.grad_max_rel_change[gradName.get(file)!]!.suggested_tolerance);
       });
       model.dispose();
     });
