@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { arange, dispose, loadTensors, manualSeed, noGrad, randn, saveTensors, tidy } from '../src/torch/index.js';
+import { arange, dispose, F, loadTensors, manualSeed, noGrad, rand, randint, randn, saveTensors, tidy } from '../src/torch/index.js';
 import { loadPretrained, modelNames, readConfig, resolveModelName, savePretrained, segmentationLoss } from '../src/models/index.js';
 import {
-  makeDivisible, MobileViTForSemanticSegmentation, MobileViTLayer, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig,
+  makeDivisible, MobileViTConvLayer, MobileViTForSemanticSegmentation, MobileViTLayer, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig,
 } from '../src/models/mobilevit/index.js';
 import { fixturesRoot } from '../src/util/paths.js';
 import { checkGradients, maxAbsDiff, readBin, type FixtureMeta } from './helpers/hf-fixture.js';
@@ -115,6 +115,50 @@ describe('MobileViT unfolding', () => {
       row.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5, `column ${i}: ${v} vs ${expected[i]}`));
     });
     layer.dispose();
+  });
+});
+
+describe('MobileViT layers', () => {
+  it('eval mode folds the batch norm into the conv: same numbers as conv → BN → SiLU', () => {
+    manualSeed(5);
+    const layer = new MobileViTConvLayer(6, 8, 3, 'silu', { stride: 2, dilation: 1 });
+    tidy(() => {
+      const bn = layer.normalization!;
+      noGrad(() => {
+        bn.runningMean.copy_(randn([8]));
+        bn.runningVar.copy_(rand([8]).add(0.5));
+        bn.weight.copy_(randn([8]));
+        bn.bias.copy_(randn([8]));
+      });
+      layer.eval();
+      const x = randn([2, 6, 9, 11]);
+      const folded = layer.forward(x);
+      const c = layer.convolution;
+      const plain = F.batchNorm(F.conv2d(x, c.weight, null, { stride: 2, padding: 1 }), bn.runningMean, bn.runningVar, bn.weight, bn.bias, false, 0.1, 1e-5);
+      const expected = plain.mul(plain.sigmoid()); // SiLU
+      assert.deepEqual(folded.shape, [2, 8, 5, 6]);
+      assert.ok(maxAbsDiff(folded, expected) <= 1e-5, `folded vs plain ${maxAbsDiff(folded, expected)}`);
+    });
+    layer.dispose();
+  });
+
+  it('training: batch statistics, dropout on, finite gradients; a batch of 1 is refused with a clear error', () => {
+    manualSeed(6);
+    const model = new MobileViTForSemanticSegmentation(mobilevitConfig('xx-small', labels12, tinyOverrides));
+    model.train();
+    tidy(() => {
+      const x = randn([2, 3, 40, 56]);
+      const labels = randint(0, 12, [2, 40, 56]);
+      const { logits, loss } = model.forward(x, labels);
+      assert.deepEqual(logits.shape, [2, 12, 3, 4]);
+      loss!.backward();
+      const g = model.stateDict().get('mobilevit.conv_stem.convolution.weight')!.grad!;
+      assert.ok(Number.isFinite(g.abs().sum().item()) && g.abs().sum().item() > 0);
+      // batch norm counted the step (HF's BatchNorm2d in training mode)
+      assert.equal(model.stateDict().get('mobilevit.conv_stem.normalization.num_batches_tracked')!.item(), 1);
+      assert.throws(() => model.forward(randn([1, 3, 40, 56])), /MobileViT ASPP pooling: batch norm in training mode needs more than 1 value per channel, i\.e\. a batch of at least 2 images, got 1/);
+    });
+    model.dispose();
   });
 });
 

@@ -344,6 +344,11 @@ export class MobileViTASPPPooling extends Module {
   }
   forward(x: Tensor): Tensor {
     const [b, , h, w] = x.shape as [number, number, number, number];
+    // Batch statistics of one value per channel are degenerate (libtorch would write an infinite
+    // running variance); PyTorch refuses this case, and so does HF's model.
+    if (this.conv_1x1.normalization?.training && b < 2) {
+      throw new RangeError('MobileViT ASPP pooling: batch norm in training mode needs more than 1 value per channel, i.e. a batch of at least 2 images, got 1');
+    }
     const y = this.conv_1x1.forward(F.adaptiveAvgPool2d(x, [1, 1]));
     // HF upsamples the 1×1 map bilinearly, which reproduces its value everywhere: a broadcast is exact.
     return y.expand([b, y.size(1), h, w]);
