@@ -41,17 +41,20 @@ describe('registry', () => {
 
   it('unknown names and model types list every accepted choice', () => {
     const mnv2 = ['1.4', '1.0', '0.75', '0.5', '0.35'];
+    const mvit = ['xx-small', 'x-small', 'small'];
     const all = [
       ...['b0', 'b1', 'b2', 'b3', 'b4', 'b5'].map((v) => `segformer-${v}`),
       ...mnv2.map((v) => `mobilenet_v2-${v}`),
       'mobilenet-v2',
+      ...mvit.map((v) => `mobilevit-${v}`),
       ...['b0', 'b1', 'b2', 'b3', 'b4', 'b5'],
       ...mnv2,
+      ...mvit,
     ];
     assert.equal(resolveModelName('mobilenet-v2').variant, '1.0');
     assert.throws(() => resolveModelName('b9'), (e: Error) => e.message === `unknown model 'b9': expected one of ${all.join(', ')}`);
     assert.throws(() => createModel('mit-b0', ['a']), /unknown model 'mit-b0': expected one of segformer-b0, /);
-    assert.throws(() => getFamily('bert'), /unknown model_type "bert": registered model types are segformer, mobilenet_v2$/);
+    assert.throws(() => getFamily('bert'), /unknown model_type "bert": registered model types are segformer, mobilenet_v2, mobilevit$/);
     // a second, different family object under a taken model_type is refused; re-registering is a no-op
     assert.throws(() => registerFamily({ ...segformerFamily }), /model family 'segformer' is already registered/);
     registerFamily(segformerFamily);
@@ -107,7 +110,7 @@ describe('config validation (zod)', () => {
     check({ num_channels: '3' }, [], 'num_channels: expected a positive integer, got "3"');
     check({ id2label: {}, label2id: {} }, [], 'id2label: expected at least one label, got {}');
     check({ id2label: { 1: 'a', 2: 'b' } }, [], 'id2label: expected the ids 0…1 as keys, got ["1","2"]');
-    check({ model_type: 'bert' }, [], 'unknown model_type "bert": registered model types are segformer, mobilenet_v2');
+    check({ model_type: 'bert' }, [], 'unknown model_type "bert": registered model types are segformer, mobilenet_v2, mobilevit');
     check({}, ['model_type'], 'model_type is missing');
     // never zod's raw wording
     check({}, ['hidden_sizes', 'strides'], /^(?!.*undefined).*hidden_sizes is missing; strides is missing$/);
