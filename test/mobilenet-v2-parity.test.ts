@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BatchNorm2d, loadTensors, manualSeed, randn, randint, saveTensors, tidy, zeros, type Tensor } from '../src/torch/index.js';
-import { createModel, loadPretrained, readConfig, resolveModelName, savePretrained, segmentationLoss } from '../src/models/index.js';
+import { createModel, loadPretrained, readConfig, resolveModelName, savePretrained } from '../src/models/index.js';
 import {
   MobileNetV2ConvLayer,
   MobileNetV2ForSemanticSegmentation,
@@ -18,7 +18,7 @@ import {
   samePadding,
 } from '../src/models/mobilenet_v2/index.js';
 import { fixturesRoot } from '../src/util/paths.js';
-import { checkGradients, maxAbsDiff, readBin, type FixtureMeta } from './helpers/hf-fixture.js';
+import { checkGradients, checkLogitsAndLoss, maxAbsDiff, readBin, type FixtureMeta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'mobilenet_v2');
 if (!fs.existsSync(root)) throw new Error(`MobileNetV2 fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
@@ -59,18 +59,7 @@ describe('MobileNetV2 parity: small-input (260×326, output stride 8)', () => {
     const tol = gradTolerances(dir);
     assert.equal(tol.size, Object.keys(meta.grads).length, 'every gradient has a tolerance in README.md');
     tidy(() => {
-      const x = readBin(dir, meta, 'input.bin');
-      const labels = readBin(dir, meta, 'labels.bin');
-      const w = readBin(dir, meta, 'class_weights.bin');
-      const out = model.forward(x, labels, { weight: w, ignoreIndex: meta.ignore_index });
-      const expected = readBin(dir, meta, 'logits.bin');
-      assert.deepEqual(out.logits.shape, expected.shape);
-      const d = maxAbsDiff(out.logits, expected);
-      assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
-      const loss = out.loss!;
-      assert.equal(segmentationLoss(out.logits, labels, { weight: w, ignoreIndex: meta.ignore_index }).item(), loss.item());
-      const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
-      assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
+      const loss = checkLogitsAndLoss(model, dir, meta);
       loss.backward();
       checkGradients(model, dir, meta, (file) => tol.get(file)!);
       // HF computes the backbone's final 1×1 conv and discards it: no gradient reaches it.

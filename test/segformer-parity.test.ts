@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fromArray, tidy, noGrad, manualSeed, randn, type Tensor } from '../src/torch/index.js';
-import { loadPretrained, savePretrained, readConfig, SegformerForSemanticSegmentation, segformerConfig, segmentationLoss } from '../src/models/index.js';
+import { loadPretrained, savePretrained, readConfig, SegformerForSemanticSegmentation, segformerConfig } from '../src/models/index.js';
 import { fixturesRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 import { PYTHON } from '../src/util/python.js';
-import { checkGradients, maxAbsDiff, readBin, type FixtureMeta as Meta } from './helpers/hf-fixture.js';
+import { checkGradients, checkLogitsAndLoss, maxAbsDiff, readBin, type FixtureMeta as Meta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'segformer');
 if (!fs.existsSync(root)) throw new Error(`SegFormer fixtures not found at ${root}: set STREETSEG_SHARED to the shared directory`);
@@ -38,20 +38,7 @@ for (const fixture of ['tiny', 'b0']) {
         const { model } = loadSegformerFixture(dir, { weights, log: quiet });
         model.eval();
         tidy(() => {
-          const x = readBin(dir, meta, 'input.bin');
-          const labels = readBin(dir, meta, 'labels.bin');
-          const w = readBin(dir, meta, 'class_weights.bin');
-          // the forward contract: logits, and the HF loss when labels are given
-          const out = model.forward(x, labels, { weight: w, ignoreIndex: meta.ignore_index });
-          const logits = out.logits;
-          const expected = readBin(dir, meta, 'logits.bin');
-          assert.deepEqual(logits.shape, expected.shape);
-          const d = maxAbsDiff(logits, expected);
-          assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
-          const loss = out.loss!;
-          assert.equal(segmentationLoss(logits, labels, { weight: w, ignoreIndex: meta.ignore_index }).item(), loss.item());
-          const rel = Math.abs(loss.item() - meta.loss) / Math.abs(meta.loss);
-          assert.ok(rel <= 1e-5, `loss ${loss.item()} vs ${meta.loss} (relative error ${rel})`);
+          const loss = checkLogitsAndLoss(model, dir, meta);
           loss.backward();
           checkGradients(model, dir, meta, () => 1e-4);
         });

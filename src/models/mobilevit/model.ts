@@ -11,6 +11,7 @@ import {
   BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, noGrad, normal_, type Tensor,
 } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
+import { makeDivisible } from '../mobilenet_v2/model.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { MobileViTConfig } from './config.js';
 
@@ -33,13 +34,6 @@ function activate(x: Tensor, act: Activation): Tensor {
 function dropout2d(x: Tensor, p: number, training: boolean): Tensor {
   if (!training || p === 0) return x;
   return atenFeatureDropout([x, float(p)], { train: true }) as Tensor;
-}
-
-/** HF make_divisible: the nearest multiple of `divisor`, never below 90% of value. */
-export function makeDivisible(value: number, divisor = 8): number {
-  let v = Math.max(divisor, Math.floor((value + divisor / 2) / divisor) * divisor);
-  if (v < 0.9 * value) v += divisor;
-  return v;
 }
 
 /** Python's round() (half to even), as HF computes the expanded width int(round(c · ratio)). */
