@@ -165,10 +165,10 @@ c10::IValue ToIValue(Napi::Env env, const OpEntry& op, const c10::Argument& arg,
           c10::List<int64_t> l;
           l.reserve(n);
           for (uint32_t i = 0; i < n; i++) l.push_back(ToInt(env, op, arg, a.Get(i)));
-          if (N && static_cast<int32_t>(n) != *N) {
-            if (n == 1) return c10::IValue(c10::List<int64_t>(std::vector<int64_t>(static_cast<size_t>(*N), l.get(0))));
-            ArgError(env, op, arg, "expected " + std::to_string(*N) + " values, got " + std::to_string(n));
-          }
+          // As in Python's arg parser, N only says how far a single value broadcasts ([2] → [2, 2] for
+          // int[2]); a list of another length passes through (`int[1]? dim` takes any number of dims) and
+          // the kernel checks it.
+          if (N && *N > 1 && n == 1) return c10::IValue(c10::List<int64_t>(std::vector<int64_t>(static_cast<size_t>(*N), l.get(0))));
           return c10::IValue(l);
         }
         case K::FloatType: {

@@ -47,11 +47,15 @@ describe('registry', () => {
       ...mnv2.map((v) => `mobilenet_v2-${v}`),
       'mobilenet-v2',
       ...mvit.map((v) => `mobilevit-${v}`),
+      'mobilevit-xxs',
+      'mobilevit-xs',
+      'mobilevit-s',
       ...['b0', 'b1', 'b2', 'b3', 'b4', 'b5'],
       ...mnv2,
       ...mvit,
     ];
     assert.equal(resolveModelName('mobilenet-v2').variant, '1.0');
+    assert.deepEqual(['mobilevit-xxs', 'mobilevit-xs', 'mobilevit-s'].map((n) => resolveModelName(n).variant), ['xx-small', 'x-small', 'small']);
     assert.throws(() => resolveModelName('b9'), (e: Error) => e.message === `unknown model 'b9': expected one of ${all.join(', ')}`);
     assert.throws(() => createModel('mit-b0', ['a']), /unknown model 'mit-b0': expected one of segformer-b0, /);
     assert.throws(() => getFamily('bert'), /unknown model_type "bert": registered model types are segformer, mobilenet_v2, mobilevit$/);

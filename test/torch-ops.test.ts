@@ -237,3 +237,14 @@ describe('ops: leak-free scopes', () => {
 });
 
 export type { Tensor };
+
+describe('int[N] arguments', () => {
+  it('take lists of any length (int[1]? dim), and a single value broadcasts to N', () => {
+    tidy(() => {
+      const x = tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+      assert.deepEqual(x.mean([1, 2]).toList(), [2.5, 6.5]); // mean.dim with two dims
+      assert.deepEqual(x.amax([0, 2]).toList(), [6, 8]);
+      assert.deepEqual(x.amax().toList(), [8]); // amax over every dim (dim=[])
+    });
+  });
+});

@@ -21,7 +21,7 @@ const unit = z.number().min(0).max(1);
 /** Every setting: its schema, default and help. Keys are config keys; flags are their kebab-case. */
 export const SETTINGS = {
   // model
-  model: { schema: z.string().min(1), default: 'segformer-b0', help: 'b0…b5 / segformer-b0…b5 from scratch, or an HF checkpoint directory to fine-tune' },
+  model: { schema: z.string().min(1), default: 'segformer-b0', help: 'a model name from scratch (segformer-b0…b5 or b0…b5, mobilenet-v2, mobilevit-xxs/xs/s), or an HF checkpoint directory to fine-tune' },
   modelConfig: { schema: z.record(z.string(), z.unknown()), default: {}, help: 'JSON object of HF config overrides, e.g. {"drop_path_rate":0.1}' },
   // data
   data: { schema: z.string(), default: '', help: 'dataset folder (camseq01, camvid/SegNet or images/+masks/ layout)' },

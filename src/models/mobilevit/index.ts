@@ -10,6 +10,7 @@ export const mobilevitFamily: ModelFamily<MobileViTConfig> = {
   modelType: 'mobilevit',
   architecture: 'MobileViTForSemanticSegmentation',
   variants: MOBILEVIT_VARIANTS,
+  aliases: { 'mobilevit-xxs': 'xx-small', 'mobilevit-xs': 'x-small', 'mobilevit-s': 'small' },
   parseConfig: parseMobileViTConfig,
   variantConfig: mobilevitConfig,
   build: (config, opts) => new MobileViTForSemanticSegmentation(config, opts),
