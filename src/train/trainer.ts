@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { batchToTensors } from '../data/tensors.js';
 import type { SegmentationModel } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
-import { clipGradNorm, dispose, manualSeed, setRngState, tensor, tidy, type Adam, type Tensor } from '../torch/index.js';
+import { clipGradNorm, dispose, emptyCache, manualSeed, setRngState, tensor, tidy, type Adam, type Tensor } from '../torch/index.js';
 import { native } from '../torch/native.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { Callback, type EpochSummary, type EvalResult, type FitEnd, type LoopState, type TrainContext } from './callback.js';
@@ -169,6 +169,9 @@ export class Trainer {
         const lastEpoch = e + 1 === cfg.epochs || (cfg.maxSteps > 0 && state.step >= cfg.maxSteps);
         let ev: EvalResult | null = null;
         if ((e + 1) % cfg.evalEvery === 0 || lastEpoch || this.stopReason) {
+          // Evaluation allocates other block sizes than training: hand the allocator's cached blocks back
+          // before and after it, so that the process holds one working set at a time (flat RSS).
+          emptyCache();
           ev = await evaluate(model, loaders.val, {
             numClasses: data.classes.length,
             ignoreIndex: data.ignoreIndex,
@@ -179,6 +182,7 @@ export class Trainer {
             step: state.step,
           });
           lastEval = ev;
+          emptyCache();
           for (const c of callbacks) await c.onValidationEnd?.(ctx, ev);
         }
         const summary: EpochSummary = {
