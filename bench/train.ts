@@ -41,7 +41,7 @@ function runMeasured(argv: string[], cwd: string): { maxRssKiB: number; wallS: n
 }
 
 function readCsv(file: string): Record<string, string>[] {
-  const [head, ...rows] = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const [head, ...rows] = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/); // Python's csv writes CRLF
   const cols = head!.split(',');
   return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [cols[i]!, v])));
 }
