@@ -90,7 +90,10 @@ export async function killSoak(config: Partial<TrainConfig>, dir: string, kills:
     }
   }
   if (done < kills) throw new Error(`only ${done} of ${kills} kills landed in ${attempts} attempts`);
-  const fin = spawnSync(process.execPath, [cli, 'train', '--resume', runDir], { encoding: 'utf8' });
+  // The last kill may have landed before the first checkpoint: then the run starts over.
+  const canResume = findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
+  if (!canResume) fs.rmSync(runDir, { recursive: true, force: true });
+  const fin = spawnSync(process.execPath, [cli, 'train', ...(canResume ? ['--resume', runDir] : ['--config', cfgFile, '--out', runDir])], { encoding: 'utf8' });
   if (fin.status !== 0) throw new Error(`final resume failed: ${fin.stderr}`);
   const out = JSON.parse(fin.stdout.trim().split('\n').pop()!) as { status: string; steps: number };
   if (out.status !== 'finished') throw new Error(`final resume ended ${out.status}`);
