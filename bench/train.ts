@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { blasChildEnv } from '../src/torch/blas-core.js';
+import { ompWaitPolicyInjected } from '../src/torch/native.js';
 import { PYTHON } from '../src/util/python.js';
 import { dataRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 
@@ -32,9 +33,9 @@ export interface TrainBenchSide {
 // Runs argv as a child of a small Python parent that prints the child's peak RSS (KiB) last.
 const RUSAGE = 'import resource,subprocess,sys\nr=subprocess.run(sys.argv[1:])\nprint("MAXRSS", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)';
 
-function runMeasured(argv: string[], cwd: string): { maxRssKiB: number; wallS: number } {
+function runMeasured(argv: string[], cwd: string, env: NodeJS.ProcessEnv = blasChildEnv()): { maxRssKiB: number; wallS: number } {
   const t0 = performance.now();
-  const r = spawnSync(PYTHON, ['-c', RUSAGE, ...argv], { cwd, env: blasChildEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON, ['-c', RUSAGE, ...argv], { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const m = /MAXRSS (\d+) (-?\d+)/.exec(r.stdout ?? '');
   if (!m || m[2] !== '0') throw new Error(`${argv.slice(0, 3).join(' ')} failed (${m ? `exit ${m[2]}` : r.status}): ${(r.stderr || '').trim().split('\n').slice(-4).join(' | ')}`);
   return { maxRssKiB: Number(m[1]), wallS: (performance.now() - t0) / 1000 };
@@ -90,9 +91,13 @@ export function benchTrain(o: TrainBenchOptions): { ours: TrainBenchSide; pytorc
     if (o.comparePytorch) {
       const ref = path.join(sharedRoot(), 'reference', 'pytorch');
       const ptDir = path.join(tmp, 'pytorch');
+      // The peer runs as shipped: same BLAS core, but not the OMP_WAIT_POLICY streetseg sets for itself.
+      const env = blasChildEnv();
+      if (ompWaitPolicyInjected) delete env.OMP_WAIT_POLICY;
       const pt = runMeasured(
         [PYTHON, path.join(ref, 'train.py'), '--data', camvid, '--limit-train', String(o.limitTrain), '--limit-val', String(o.limitVal), '--epochs', String(o.epochs), '--eval-every', String(o.epochs), '--threads', String(threads), '--out', ptDir],
         ref,
+        env,
       );
       result.pytorch = side(path.join(ptDir, 'metrics.csv'), pt, nVal);
       result.ratio = result.ours.epochTrainS / result.pytorch.epochTrainS;

@@ -63,6 +63,9 @@ export interface NativeAddon {
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** True when streetseg (not the user) set OMP_WAIT_POLICY; benchmarks run the PyTorch peer without it. */
+export let ompWaitPolicyInjected = false;
+
 function load(): { addon: NativeAddon; blasCore: BlasCoreStartup } {
   const candidates = [
     process.env.STREETSEG_ADDON,
@@ -78,6 +81,15 @@ function load(): { addon: NativeAddon; blasCore: BlasCoreStartup } {
   }
   // Before the require: libopenblas picks its kernels in its constructor, which this dlopen runs.
   const decision = applyBlasCore();
+  // Idle OpenMP threads sleep rather than spin between parallel regions (libgomp reads this when it
+  // loads, with the addon). On a machine with as many cores as OpenMP threads, spinning threads take the
+  // CPU from the data loader's thread, which then delays the next region: an epoch of the
+  // camvid-scratch recipe on 2 cores ran 9% faster with PASSIVE (docs/benchmarks.md). A user's own
+  // OMP_WAIT_POLICY wins.
+  if (!process.env.OMP_WAIT_POLICY) {
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    ompWaitPolicyInjected = true;
+  }
   const preloaded = loadedLibraries().some((p) => /openblas/i.test(p));
   const require = createRequire(import.meta.url);
   return { addon: require(found) as NativeAddon, blasCore: { ...decision, preloaded } };
