@@ -2,7 +2,7 @@
 // one forward that returns logits and, given labels, the loss; checkpoint prefixes for loading
 // foreign checkpoints; and HF's weight initialisation. The trainer, the exporter and the checkpoint
 // loader only see this class.
-import { Module, type Tensor } from '../torch/index.js';
+import { BatchNorm2d, Conv2d, LayerNorm, Linear, Module, noGrad, normal_, type Tensor } from '../torch/index.js';
 import { segmentationLoss } from './loss.js';
 import type { ModelFamily } from './registry.js';
 
@@ -85,14 +85,58 @@ export abstract class SegmentationModel<C extends BaseSegConfig = BaseSegConfig>
   /** Logits (N, numLabels, ⌈H/outputStride⌉, ⌈W/outputStride⌉) of checked pixel values. */
   protected abstract logits(pixelValues: Tensor): Tensor;
 
-  /** HF _init_weights over root's modules (default: the whole model). */
-  abstract initWeights(root?: Module): void;
+  /**
+   * HF _init_weights over root's modules (default: the whole model), the same in every family:
+   * Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm and BatchNorm weight 1 and bias 0.
+   */
+  initWeights(root: Module = this): void {
+    noGrad(() => {
+      for (const [, m] of root.modules()) {
+        if (m instanceof Linear || m instanceof Conv2d) {
+          normal_(m.weight, 0, this.config.initializer_range);
+          m.bias?.zero_();
+        } else if (m instanceof LayerNorm || m instanceof BatchNorm2d) {
+          m.weight?.fill_(1);
+          m.bias?.zero_();
+        }
+      }
+    });
+  }
 
   /** The child module at a dotted checkpoint path ('decode_head.classifier'). */
   submodule(name: string): Module {
     for (const [n, m] of this.modules()) if (n === name) return m;
     throw new Error(`${this.family.modelType}: no submodule '${name}'`);
   }
+}
+
+/**
+ * Adapts a backbone checkpoint (a bare base model, or an image classifier) in place: keys starting with
+ * one of `bareBackbone` move under the model's checkpoint prefix; the image-classification head
+ * (`classifier.*` keys the model lacks) and keys `alsoDrop` names (by their un-prefixed name) are
+ * dropped. Returns the dropped keys and whether the task head is absent.
+ */
+export function adaptBackboneCheckpoint(
+  sd: Map<string, Tensor>,
+  model: SegmentationModel,
+  bareBackbone: readonly string[],
+  alsoDrop: (bareKey: string) => boolean = () => false,
+): { dropped: string[]; headMissing: boolean } {
+  const prefix = `${model.checkpointPrefix}.`;
+  const own = model.stateDict();
+  const dropped: string[] = [];
+  for (const [k, v] of [...sd]) {
+    const bare = k.startsWith(prefix) ? k.slice(prefix.length) : k;
+    if (alsoDrop(bare) || (k.startsWith('classifier.') && !own.has(k))) {
+      sd.delete(k);
+      v.dispose();
+      dropped.push(k);
+    } else if (bareBackbone.some((b) => k.startsWith(b))) {
+      sd.delete(k);
+      sd.set(`${prefix}${k}`, v);
+    }
+  }
+  return { dropped, headMissing: lacksHead(sd, model) };
 }
 
 /** True when no key of sd belongs to the model's head. */

@@ -12,7 +12,10 @@ export type SegLossReduction = 'mean' | 'sum';
  */
 export function segmentationLoss(logits: Tensor, labels: Tensor, o: SegLossOptions & { reduction?: SegLossReduction } = {}): Tensor {
   const [hl, wl] = labels.shape.slice(-2) as [number, number];
-  const up = F.interpolate(logits, { size: [hl, wl], mode: 'bilinear', alignCorners: false });
+  // Already at the labels' size (evaluation upsamples once for argmax and loss): bilinear to the same size
+  // is the identity, so skip a pass over N×C×H×W.
+  const [hs, ws] = logits.shape.slice(-2) as [number, number];
+  const up = hs === hl && ws === wl ? logits : F.interpolate(logits, { size: [hl, wl], mode: 'bilinear', alignCorners: false });
   const ignoreIndex = o.ignoreIndex ?? 255;
   const reduction = o.reduction ?? 'mean';
   const gamma = o.focalGamma ?? 0;

@@ -1,7 +1,6 @@
 // The MobileNetV2 family (DeepLabV3 head): HF model_type 'mobilenet_v2', width variants 1.4…0.35,
 // registered on import.
-import type { Tensor } from '../../torch/index.js';
-import { lacksHead, type SegmentationModel } from '../contract.js';
+import { adaptBackboneCheckpoint } from '../contract.js';
 import { registerFamily, type ModelFamily } from '../registry.js';
 import { MOBILENET_V2_VARIANTS, mobileNetV2Config, parseMobileNetV2Config, type MobileNetV2Config } from './config.js';
 import { MobileNetV2ForSemanticSegmentation } from './model.js';
@@ -21,21 +20,7 @@ export const mobileNetV2Family: ModelFamily<MobileNetV2Config> = {
    * ImageNet checkpoints (google/mobilenet_v2_*): a bare MobileNetV2Model moves under mobilenet_v2.;
    * MobileNetV2ForImageClassification's linear head (classifier.*) is dropped.
    */
-  adaptStateDict(sd: Map<string, Tensor>, model: SegmentationModel<MobileNetV2Config>) {
-    const own = model.stateDict();
-    const dropped: string[] = [];
-    for (const [k, v] of [...sd]) {
-      if (BARE_BACKBONE.some((p) => k.startsWith(p))) {
-        sd.delete(k);
-        sd.set(`${model.checkpointPrefix}.${k}`, v);
-      } else if (k.startsWith('classifier.') && !own.has(k)) {
-        sd.delete(k);
-        v.dispose();
-        dropped.push(k);
-      }
-    }
-    return { dropped, headMissing: lacksHead(sd, model) };
-  },
+  adaptStateDict: (sd, model) => adaptBackboneCheckpoint(sd, model, BARE_BACKBONE),
 };
 
 registerFamily(mobileNetV2Family);

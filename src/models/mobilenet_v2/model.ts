@@ -10,7 +10,7 @@
 //   concatenating a broadcast copy.
 // The backbone's final 1×1 conv (mobilenet_v2.conv_1x1) is kept for the checkpoint but not run: HF
 // computes it and throws it away (segmentation reads layer.15's output).
-import { BatchNorm2d, Conv2d, F, Module, ModuleList, callOp, float, noGrad, normal_, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, F, Module, ModuleList, callOp, float, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { MobileNetV2Config } from './config.js';
@@ -261,20 +261,6 @@ export class MobileNetV2ForSemanticSegmentation extends SegmentationModel<Mobile
   }
   get outputStride(): number {
     return this.mobilenet_v2.outputStride;
-  }
-  /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, BatchNorm (1, 0). */
-  initWeights(root: Module = this): void {
-    noGrad(() => {
-      for (const [, m] of root.modules()) {
-        if (m instanceof Conv2d) {
-          normal_(m.weight, 0, this.config.initializer_range);
-          m.bias?.zero_();
-        } else if (m instanceof BatchNorm2d) {
-          m.weight.fill_(1);
-          m.bias.zero_();
-        }
-      }
-    });
   }
   protected logits(pixelValues: Tensor): Tensor {
     return this.segmentation_head.forward(this.mobilenet_v2.forward(pixelValues));

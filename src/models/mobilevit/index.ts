@@ -1,7 +1,6 @@
 // The MobileViT family: HF model_type 'mobilevit' (DeepLabV3 head), variants xx-small, x-small, small,
 // registered on import.
-import type { Tensor } from '../../torch/index.js';
-import { lacksHead, type SegmentationModel } from '../contract.js';
+import { adaptBackboneCheckpoint } from '../contract.js';
 import { registerFamily, type ModelFamily } from '../registry.js';
 import { MOBILEVIT_VARIANTS, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig } from './config.js';
 import { MobileViTForSemanticSegmentation } from './model.js';
@@ -19,23 +18,7 @@ export const mobilevitFamily: ModelFamily<MobileViTConfig> = {
    * under mobilevit.; MobileViTForImageClassification's head (classifier.*) and its expansion conv
    * (conv_1x1_exp.*, which the segmentation model does not have) are dropped.
    */
-  adaptStateDict(sd: Map<string, Tensor>, model: SegmentationModel<MobileViTConfig>) {
-    const prefix = `${model.checkpointPrefix}.`;
-    const own = model.stateDict();
-    const dropped: string[] = [];
-    for (const [k, v] of [...sd]) {
-      const bare = k.startsWith(prefix) ? k.slice(prefix.length) : k;
-      if (bare.startsWith('conv_1x1_exp.') || (k.startsWith('classifier.') && !own.has(k))) {
-        sd.delete(k);
-        v.dispose();
-        dropped.push(k);
-      } else if (k.startsWith('conv_stem.') || k.startsWith('encoder.')) {
-        sd.delete(k);
-        sd.set(`${prefix}${k}`, v);
-      }
-    }
-    return { dropped, headMissing: lacksHead(sd, model) };
-  },
+  adaptStateDict: (sd, model) => adaptBackboneCheckpoint(sd, model, ['conv_stem.', 'encoder.'], (bare) => bare.startsWith('conv_1x1_exp.')),
 };
 
 registerFamily(mobilevitFamily);

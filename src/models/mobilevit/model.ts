@@ -8,7 +8,7 @@
 //   interpolation of a single pixel is that pixel, exactly);
 // - activations run in place when no gradient is recorded (inference, evaluation).
 import {
-  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, noGrad, normal_, type Tensor,
+  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, type Tensor,
 } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { makeDivisible } from '../mobilenet_v2/model.js';
@@ -403,20 +403,6 @@ export class MobileViTForSemanticSegmentation extends SegmentationModel<MobileVi
   }
   get outputStride(): number {
     return this.config.output_stride;
-  }
-  /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm (1, 0); BatchNorm keeps (1, 0). */
-  initWeights(root: Module = this): void {
-    noGrad(() => {
-      for (const [, m] of root.modules()) {
-        if (m instanceof Linear || m instanceof Conv2d) {
-          normal_(m.weight, 0, this.config.initializer_range);
-          m.bias?.zero_();
-        } else if (m instanceof LayerNorm) {
-          m.weight.fill_(1);
-          m.bias.zero_();
-        }
-      }
-    });
   }
   protected logits(pixelValues: Tensor): Tensor {
     return this.segmentation_head.forward(this.mobilevit.forward(pixelValues));

@@ -1,6 +1,5 @@
 // The SegFormer family: HF model_type 'segformer', variants b0…b5, registered on import.
-import type { Tensor } from '../../torch/index.js';
-import { lacksHead, type SegmentationModel } from '../contract.js';
+import { adaptBackboneCheckpoint } from '../contract.js';
 import { registerFamily, type ModelFamily } from '../registry.js';
 import { parseSegformerConfig, SEGFORMER_VARIANTS, segformerConfig, type SegformerConfig } from './config.js';
 import { SegformerForSemanticSegmentation } from './model.js';
@@ -16,21 +15,7 @@ export const segformerFamily: ModelFamily<SegformerConfig> = {
    * Encoder-only checkpoints (nvidia/mit-b*): a bare SegformerModel (encoder.*) moves under segformer.;
    * SegformerForImageClassification's head (classifier.*) is dropped.
    */
-  adaptStateDict(sd: Map<string, Tensor>, model: SegmentationModel<SegformerConfig>) {
-    const own = model.stateDict();
-    const dropped: string[] = [];
-    for (const [k, v] of [...sd]) {
-      if (k.startsWith('encoder.')) {
-        sd.delete(k);
-        sd.set(`${model.checkpointPrefix}.${k}`, v);
-      } else if (k.startsWith('classifier.') && !own.has(k)) {
-        sd.delete(k);
-        v.dispose();
-        dropped.push(k);
-      }
-    }
-    return { dropped, headMissing: lacksHead(sd, model) };
-  },
+  adaptStateDict: (sd, model) => adaptBackboneCheckpoint(sd, model, ['encoder.']),
 };
 
 registerFamily(segformerFamily);

@@ -8,7 +8,7 @@
 //   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
 //   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
 //   4d→d 1×1 conv at 1/4 resolution (most of B0's FLOPs). `fusedDecoder: false` runs HF's order.
-import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, noGrad, normal_, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { SegformerConfig } from './config.js';
@@ -317,20 +317,6 @@ export class SegformerForSemanticSegmentation extends SegmentationModel<Segforme
   /** The logits are at the first stage's resolution (patch embedding stride 4 in every variant). */
   get outputStride(): number {
     return this.config.strides[0]!;
-  }
-  /** HF _init_weights: Linear/Conv2d N(0, initializer_range) with zero bias, LayerNorm (1, 0). */
-  initWeights(root: Module = this): void {
-    noGrad(() => {
-      for (const [, m] of root.modules()) {
-        if (m instanceof Linear || m instanceof Conv2d) {
-          normal_(m.weight, 0, this.config.initializer_range);
-          m.bias?.zero_();
-        } else if (m instanceof LayerNorm) {
-          m.weight.fill_(1);
-          m.bias.zero_();
-        }
-      }
-    });
   }
   protected logits(pixelValues: Tensor): Tensor {
     return this.decode_head.forward(this.segformer.forward(pixelValues));
