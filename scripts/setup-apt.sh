@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages streetseg needs, only those that are missing (idempotent).
 set -euo pipefail
-# python3-protobuf + python3-crcmod read our TensorBoard files back in tests; chromium renders the report.
-pkgs=(libtorch-dev libopenblas0-openmp g++ make python3 python3-torch python3-pil python3-protobuf python3-crcmod chromium)
+# python3-protobuf + python3-crcmod read our TensorBoard files back in tests; chromium renders the report;
+# ffmpeg decodes and encodes video for predict; libgloo-dev has the Gloo headers c10d needs (distributed);
+# python3-onnx runs onnx.checker on our exported graphs in tests.
+pkgs=(libtorch-dev libopenblas0-openmp g++ make python3 python3-torch python3-pil python3-protobuf python3-crcmod chromium ffmpeg libgloo-dev python3-onnx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
