@@ -153,26 +153,41 @@ describe('predict on images', () => {
 });
 
 describe('predict on video', () => {
-  it('the colour video keeps the frame count and rate; --frames ids equal the image path on the same frame', async () => {
+  it('the overlay video keeps the frame count and rate and shows the blend; --frames ids equal the image path on the same frame', async () => {
     const video = path.join(tmp, 'vid', 'clip.mp4');
     fs.mkdirSync(path.dirname(video), { recursive: true });
     // odd size: the output is padded to even for yuv420p
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=65x49:rate=8', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv444p', video]);
     const out = path.join(tmp, 'out-vid');
-    const r = runCli(['--checkpoint', ckpt, video, '--out', out, '--frames', '--batch', '3']);
+    const r = runCli(['--checkpoint', ckpt, video, '--out', out, '--frames', '--overlay', '--batch', '3']);
     assert.equal(r.status, 0, r.stderr);
     const summary = lastJson(r.stdout);
     assert.equal(summary.frames, 8);
     assert.equal(summary.inputs, 1);
     assert.match(r.stderr, /predict: 8\/8 frames/);
-    assert.deepEqual(fs.readdirSync(out).sort(), ['clip_color.mp4', 'clip_frames']);
-    const probe = ffprobe(path.join(out, 'clip_color.mp4'));
+    assert.deepEqual(fs.readdirSync(out).sort(), ['clip_frames', 'clip_overlay.mp4']);
+    const probe = ffprobe(path.join(out, 'clip_overlay.mp4'));
     assert.deepEqual([probe.width, probe.height, probe.r_frame_rate, probe.nb_frames], [66, 50, '8/1', '8']);
     assert.deepEqual(fs.readdirSync(path.join(out, 'clip_frames')), Array.from({ length: 8 }, (_, k) => `${String(k).padStart(6, '0')}.png`));
     for (const k of [0, 5]) {
       const still = path.join(tmp, 'vid', `frame${k}.png`);
       ffmpeg(['-i', video, '-vf', `select=eq(n\\,${k})`, '-vsync', 'passthrough', '-frames:v', '1', '-pix_fmt', 'rgb24', still]);
-      assert.deepEqual(await grey(path.join(out, 'clip_frames', `${String(k).padStart(6, '0')}.png`)), await expectedIds(still), `frame ${k}`);
+      const want = await expectedIds(still);
+      assert.deepEqual(await grey(path.join(out, 'clip_frames', `${String(k).padStart(6, '0')}.png`)), want, `frame ${k}`);
+      // the overlay video's frame k (cropped back from 66x50) is the blend, up to H.264 yuv420p loss
+      const got = path.join(tmp, 'vid', `overlay${k}.png`);
+      ffmpeg(['-i', path.join(out, 'clip_overlay.mp4'), '-vf', `select=eq(n\\,${k}),format=rgb24,crop=65:49:0:0`, '-vsync', 'passthrough', '-frames:v', '1', '-pix_fmt', 'rgb24', got]);
+      const [frame, over] = [await raw(still), await raw(got)];
+      // luma only: yuv420p halves the chroma resolution, and the random class colours change every pixel or so
+      const luma = (rgb: ArrayLike<number>, p: number) => 0.299 * rgb[p * 3]! + 0.587 * rgb[p * 3 + 1]! + 0.114 * rgb[p * 3 + 2]!;
+      let errBlend = 0;
+      let errFrame = 0;
+      for (let p = 0; p < want.length; p++) {
+        const blend = [0, 1, 2].map((c) => Math.round(0.5 * frame.data[p * 3 + c]! + 0.5 * EXPECTED_PALETTE[want[p]!]![c]!));
+        errBlend += Math.abs(luma(over.data, p) - luma(blend, 0)) / want.length;
+        errFrame += Math.abs(luma(over.data, p) - luma(frame.data, p)) / want.length;
+      }
+      assert.ok(errBlend < 3 && errBlend < errFrame / 4, `overlay frame ${k}: mean |luma error| ${errBlend} against the blend, ${errFrame} against the plain frame`);
     }
   });
 
