@@ -4,9 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { readConfig } from '../models/hf.js';
 import { fromArray, getNumThreads } from '../torch/index.js';
-import { checkLabelCount, classIdsFromLogits, type SegmentBatch, type Segmenter } from './segmenter.js';
+import { checkpointLabels, classIdsFromLogits, type SegmentBatch, type Segmenter } from './segmenter.js';
 import { checkCheckpointDir } from './torch-runtime.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -26,9 +25,7 @@ export class OnnxSegmenter implements Segmenter {
   /** Labels from `dir`/config.json; the model from `onnxFile` (default `dir`/onnx/model.onnx). */
   static async load(dir: string, onnxFile?: string): Promise<OnnxSegmenter> {
     checkCheckpointDir(dir);
-    const cfg = readConfig(dir);
-    const labels = Array.from({ length: Object.keys(cfg.id2label).length }, (_, i) => cfg.id2label[String(i)] ?? String(i));
-    checkLabelCount(labels, path.join(dir, 'config.json'));
+    const labels = checkpointLabels(dir);
     const file = onnxFile ?? path.join(dir, 'onnx', 'model.onnx');
     if (!fs.existsSync(file)) throw new Error(`${file}: ONNX model not found (export one with 'streetseg export', or give --onnx FILE)`);
     const ort = await import('onnxruntime-node');

@@ -4,13 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage } from '../data/decode.js';
 import type { RGB } from '../data/types.js';
-import { readConfig } from '../models/hf.js';
 import { blendOverlay, labelPalette } from './colors.js';
 import { expandInputs, type PredictInput } from './inputs.js';
 import { OnnxSegmenter } from './onnx-runtime.js';
 import { colorMask, encodePng, writeImageOutputs } from './outputs.js';
 import { PredictProgress, type ProgressMode } from './progress.js';
-import { preprocessImage, type Segmenter } from './segmenter.js';
+import { checkpointLabels, preprocessImage, type Segmenter } from './segmenter.js';
 import { TorchSegmenter } from './torch-runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { decodeFrames, probeVideo, VideoEncoder, type VideoInfo } from './video.js';
@@ -98,8 +97,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const alpha = o.overlayAlpha ?? null;
   if (alpha !== null && !(alpha >= 0 && alpha <= 1)) throw new RangeError(`predict: alpha ${alpha}: expected a number from 0 to 1`);
   // config.json and the palette first: cheap, and their errors should not wait for a model load
-  const cfg = readConfig(o.checkpoint);
-  const labels = Array.from({ length: Object.keys(cfg.id2label).length }, (_, i) => cfg.id2label[String(i)] ?? String(i));
+  const labels = checkpointLabels(o.checkpoint);
   const pal = labelPalette(labels, o.palette ?? 'auto');
   if (pal.fallback.length) log(`predict: no palette colour for ${pal.fallback.join(', ')}; using fallback colours (PASCAL VOC colormap)`);
   const inputs = expandInputs(o.inputs);

@@ -1,7 +1,9 @@
 // The runtime interface of `predict`: a batch of preprocessed images in, one class-id map per image out.
 // Both runtimes end the same way (classIdsFromLogits): the logits are upsampled bilinearly
 // (align_corners=False) to each image's output size and argmax'd over classes, as evaluation does.
+import * as path from 'node:path';
 import { IMAGENET, resizeImageRgb, toCHWFloat } from '../data/preprocess.js';
+import { readConfig } from '../models/hf.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 
 export interface SegmentBatch {
@@ -21,6 +23,14 @@ export interface Segmenter {
   /** Class ids (height·width uint8, row-major) of each image of the batch. */
   segment(batch: SegmentBatch): Promise<Uint8Array[]>;
   dispose(): void;
+}
+
+/** Class names in id order from a checkpoint's config.json (checked: 1 to 256 of them). */
+export function checkpointLabels(dir: string): string[] {
+  const cfg = readConfig(dir);
+  const labels = Array.from({ length: Object.keys(cfg.id2label).length }, (_, i) => cfg.id2label[String(i)] ?? String(i));
+  checkLabelCount(labels, path.join(dir, 'config.json'));
+  return labels;
 }
 
 /** The class-id PNGs are 8-bit: a model with more classes cannot be written. */
