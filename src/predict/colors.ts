@@ -80,7 +80,6 @@ export function labelPalette(labels: readonly string[], spec = 'auto'): LabelPal
 export function blendOverlay(image: Uint8Array, mask: Uint8Array, alpha: number): Uint8Array {
   if (image.length !== mask.length) throw new RangeError(`blendOverlay: image has ${image.length} values, mask ${mask.length}`);
   if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`blendOverlay: alpha ${alpha} is not in [0, 1]`);
-  // 256×256 would be a table per alpha; the arithmetic is cheap enough per value
   const out = new Uint8Array(image.length);
   const a = alpha;
   const b = 1 - alpha;
