@@ -157,18 +157,24 @@ export function resizeBilinearCHW(
   return out;
 }
 
+/** Bilinear resize of an RGB HWC uint8 image, rounded half up to uint8 and clamped (the loader's image resize). */
+export function resizeImageRgb(image: Uint8Array, width: number, height: number, outW: number, outH: number): Uint8Array {
+  const f = resizeBilinearHWC(image, width, height, 3, outW, outH);
+  const out = new Uint8Array(f.length);
+  for (let i = 0; i < f.length; i++) {
+    const v = Math.floor(f[i]! + 0.5);
+    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  return out;
+}
+
 /**
  * Resizes a decoded sample to width x height: image bilinear (rounded half up to uint8, clamped),
  * label nearest. Returns the sample unchanged (same object) if it already has that size.
  */
 export function resizeSample(s: DecodedSample, width: number, height: number): DecodedSample {
   if (s.width === width && s.height === height) return s;
-  const f = resizeBilinearHWC(s.image, s.width, s.height, 3, width, height);
-  const image = new Uint8Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    const v = Math.floor(f[i]! + 0.5);
-    image[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
+  const image = resizeImageRgb(s.image, s.width, s.height, width, height);
   const label = resizeNearest(s.label, s.width, s.height, width, height, 1);
   const out: DecodedSample = { id: s.id, width, height, image, label };
   if (s.unknownPixels !== undefined) out.unknownPixels = s.unknownPixels;

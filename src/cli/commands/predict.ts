@@ -1,0 +1,45 @@
+// `streetseg predict`: class-id PNGs, colour masks and overlays of images, folders and videos.
+import { predict } from '../../predict/index.js';
+import { UsageError, type Command } from '../command.js';
+
+export const predictCommand: Command = {
+  name: 'predict',
+  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W] [--frames] [--quiet]',
+  options: [
+    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)', required: true },
+    { name: 'out', type: 'string', help: 'output folder: NAME.png (class ids), NAME_color.png, NAME_overlay.png, NAME_overlay.mp4 / NAME_color.mp4', required: true },
+    { name: 'overlay', type: 'boolean', help: 'also write the image blended with the colour mask (videos: the overlay video instead of the mask video)' },
+    { name: 'alpha', type: 'number', min: 0, max: 1, help: 'weight of the colour mask in the overlay', default: 0.5 },
+    { name: 'runtime', type: 'string', choices: ['torch', 'onnx'], help: 'libtorch, or onnxruntime-node on an exported ONNX file', default: 'torch' },
+    { name: 'onnx', type: 'string', help: 'ONNX file for --runtime onnx (default: CHECKPOINT/onnx/model.onnx)' },
+    { name: 'batch', type: 'int', min: 1, help: 'images (frames) per forward pass', default: 1 },
+    { name: 'height', type: 'int', min: 8, help: 'model input height (default: each image\'s own); outputs stay at the image size' },
+    { name: 'width', type: 'int', min: 8, help: 'model input width (default: each image\'s own)' },
+    { name: 'frames', type: 'boolean', help: 'videos: also write each frame\'s class ids as NAME_frames/NNNNNN.png' },
+    { name: 'palette', type: 'string', help: 'class colours: auto (by class name, CamVid/CamSeq01), camvid, camvid32, or a file of "R G B Name" lines', default: 'auto' },
+    { name: 'quiet', type: 'boolean', help: 'no progress output; only the final JSON line' },
+  ],
+  async run({ opts, positional }) {
+    if (positional.length === 0) throw new UsageError('streetseg predict: give at least one INPUT (image, folder of images, or video)');
+    const h = opts.height as number | undefined;
+    const w = opts.width as number | undefined;
+    if ((h === undefined) !== (w === undefined)) throw new UsageError('streetseg predict: give both --height and --width, or neither');
+    if (opts.onnx !== undefined && opts.runtime !== 'onnx') throw new UsageError('streetseg predict: --onnx needs --runtime onnx');
+    const quiet = opts.quiet === true;
+    const summary = await predict({
+      checkpoint: opts.checkpoint as string,
+      inputs: positional,
+      out: opts.out as string,
+      runtime: opts.runtime as 'torch' | 'onnx',
+      ...(opts.onnx !== undefined ? { onnx: opts.onnx as string } : {}),
+      batch: opts.batch as number,
+      ...(h !== undefined && w !== undefined ? { height: h, width: w } : {}),
+      overlayAlpha: opts.overlay ? (opts.alpha as number) : null,
+      frames: opts.frames === true,
+      palette: opts.palette as string,
+      progress: quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'log',
+      log: quiet ? () => undefined : (l) => console.error(l),
+    });
+    console.log(JSON.stringify(summary));
+  },
+};
