@@ -11,7 +11,7 @@ export function encodeModel(model: Record<string, unknown>): Uint8Array {
 
 export function decodeModel(bytes: Uint8Array): Record<string, any> {
   const T = onnxType('ModelProto');
-  return T.toObject(T.decode(bytes), { longs: Number, bytes: Array }) as Record<string, any>;
+  return T.toObject(T.decode(bytes), { longs: Number }) as Record<string, any>;
 }
 
 /** Encodes and writes `file` (temp + rename); returns the byte count. */
