@@ -29,6 +29,8 @@ export interface OnnxBenchOptions {
   emit?: EmitOptions;
   /** Also time PyTorch's export, alternating with ours for `rounds` rounds. */
   comparePytorch?: boolean;
+  /** Opset of PyTorch's export (default 13, export_onnx.py's own default). */
+  referenceOpset?: number;
   rounds?: number;
 }
 
@@ -57,7 +59,7 @@ async function timeSession(s: OrtSession, dims: [number, number, number, number]
 }
 
 /** PyTorch's ONNX export of the variant (12 labels, random init), written into `dir`; its path or {error}. */
-export function exportPytorchReference(variant: string, dir: string, opset = 17): string | { error: string } {
+export function exportPytorchReference(variant: string, dir: string, opset = 13): string | { error: string } {
   const ref = path.join(sharedRoot(), 'reference', 'pytorch');
   const out = path.join(dir, `segformer-${variant}-pytorch.onnx`);
   const r = runPython(path.join(ref, 'export_onnx.py'), ['--variant', variant, '--opset', String(opset), '--out', out], { cwd: dir });
@@ -85,7 +87,7 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBench> {
     if (o.comparePytorch) {
       const { family, variant } = resolveModelName(o.model);
       if (family.modelType !== 'segformer') throw new Error(`bench model --compare-pytorch: the reference exports SegFormer only, not ${family.modelType}`);
-      const refFile = exportPytorchReference(variant, tmp, o.opset ?? 17);
+      const refFile = exportPytorchReference(variant, tmp, o.referenceOpset);
       if (typeof refFile === 'string') {
         ref = await createOrtSession(refFile, { threads, optLevel: 'all' });
         refInfo = { msPerStep: 0, roundsMs: [], onnxBytes: fs.statSync(refFile).size, file: path.basename(refFile) };

@@ -9,19 +9,24 @@ export interface EmitOptions {
   gelu?: 'erf' | 'com.microsoft';
 }
 
-/** NCHW → NHWC and back. */
+/** NCHW ↔ NHWC. */
 export const toNHWC = (g: GraphBuilder, x: string): string => g.node('Transpose', [x], { perm: [0, 2, 3, 1] });
 export const toNCHW = (g: GraphBuilder, x: string): string => g.node('Transpose', [x], { perm: [0, 3, 1, 2] });
 
-/** A Linear layer's weight [out, in] as the [in, out] right operand of MatMul. */
-export function linearWeightT(g: GraphBuilder, prefix: string, weight: Tensor): string {
-  return g.node('Transpose', [g.weight(`${prefix}.weight`, weight, 0)], { perm: [1, 0] });
+/**
+ * x[M, in] · Wᵀ + b as one Gemm (transB: the weight stays in its checkpoint layout [out, in]); `c`
+ * replaces the bias with a full [M, out] addend (Gemm's C), as torch's addmm.
+ */
+export function linear(g: GraphBuilder, x: string, prefix: string, lin: { weight: Tensor; bias: Tensor | null }, c?: string): string {
+  const inputs = [x, g.weight(`${prefix}.weight`, lin.weight, 0)];
+  const addend = c ?? (lin.bias ? g.initializer(`${prefix}.bias`, lin.bias) : null);
+  if (addend) inputs.push(addend);
+  return g.node('Gemm', inputs, { transB: 1 });
 }
 
-/** x[..., in] · Wᵀ + b over the last axis (any rank). */
-export function linear(g: GraphBuilder, x: string, prefix: string, lin: { weight: Tensor; bias: Tensor | null }): string {
-  const y = g.node('MatMul', [x, linearWeightT(g, prefix, lin.weight)]);
-  return lin.bias ? g.node('Add', [y, g.initializer(`${prefix}.bias`, lin.bias)]) : y;
+/** Gemm of x[M, in] with an already-built [out, in] weight value and optional bias/addend. */
+export function gemm(g: GraphBuilder, x: string, w: string, c?: string): string {
+  return g.node('Gemm', c ? [x, w, c] : [x, w], { transB: 1 });
 }
 
 /** A Conv2d module (NCHW), geometry from the module. */
