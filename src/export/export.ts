@@ -98,14 +98,15 @@ export async function checkOnnx(model: SegmentationModel, file: string, built: B
 /**
  * A folder Transformers.js loads with pipeline('image-segmentation', dir): onnx/model.onnx (int8:
  * onnx/model_quantized.onnx, which it picks with dtype 'q8'), config.json with id2label, and
- * preprocessor_config.json describing our input pipeline: RGB/255, ImageNet mean/std, no resize
- * (our models run at the image's own size; the logits are upsampled to it).
+ * preprocessor_config.json: the checkpoint's own when it has one (`preprocessor`, e.g. resize to the
+ * training size 360×480), else our input pipeline's: RGB/255, ImageNet mean/std, no resize (the model
+ * runs at the image's own size and the pipeline upsamples the logits to it).
  */
-export function writeTransformersJsDir(dir: string, model: SegmentationModel, bytes: Uint8Array, int8: boolean): void {
+export function writeTransformersJsDir(dir: string, model: SegmentationModel, bytes: Uint8Array, int8: boolean, preprocessor?: Record<string, unknown>): void {
   writeFileAtomic(path.join(dir, 'onnx', int8 ? 'model_quantized.onnx' : 'model.onnx'), bytes);
   const { family } = model;
   writeJsonAtomic(path.join(dir, 'config.json'), { ...model.config, architectures: [family.architecture], model_type: family.modelType });
-  writeJsonAtomic(path.join(dir, 'preprocessor_config.json'), {
+  writeJsonAtomic(path.join(dir, 'preprocessor_config.json'), preprocessor ?? {
     image_processor_type: 'SegformerImageProcessor',
     feature_extractor_type: 'SegformerFeatureExtractor',
     do_resize: false,

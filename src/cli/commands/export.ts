@@ -22,6 +22,20 @@ export function checkWritable(file: string): void {
   }
 }
 
+/** The checkpoint's preprocessor_config.json, if it has one (a JSON object), for the Transformers.js folder. */
+function readPreprocessor(dir: string): Record<string, unknown> | undefined {
+  const file = path.join(dir, 'preprocessor_config.json');
+  if (!fs.existsSync(file)) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: expected a JSON object`);
+  return v as Record<string, unknown>;
+}
+
 /** The Transformers.js folder's default place: OUT without .onnx, plus '-transformersjs'. */
 export const defaultHfDir = (out: string): string => `${out.replace(/\.onnx$/i, '')}-transformersjs`;
 
@@ -53,7 +67,7 @@ export const exportCommand: Command = {
       const built = buildOnnx(model, { opset: opts.opset as number, int8 });
       writeFileAtomic(out, built.bytes);
       const exportMs = performance.now() - t0;
-      if (hfDir) writeTransformersJsDir(hfDir, model, built.bytes, int8);
+      if (hfDir) writeTransformersJsDir(hfDir, model, built.bytes, int8, readPreprocessor(ckpt));
       const check = await checkOnnx(model, out, built, { seed: opts.seed as number });
       const tol = 1e-4;
       const summary = {
