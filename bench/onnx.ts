@@ -11,17 +11,10 @@ import { createOrtSession, runLogits, type OrtSession, type OrtSessionOptions } 
 import { manualSeed, getNumThreads } from '../src/torch/index.js';
 import { sharedRoot } from '../src/util/paths.js';
 import { runPython } from '../src/util/python.js';
-import { median, summarizeTimes, type ModelBench } from './model.js';
+import { median, summarizeTimes, type ModelBench, type ModelBenchOptions } from './model.js';
 
-export interface OnnxBenchOptions {
-  model: string;
-  batch: number;
-  height: number;
-  width: number;
-  iters?: number;
-  warmup?: number;
-  /** 12, as the reference's build(). */
-  numLabels?: number;
+/** The torch bench's options (inference only); numLabels defaults to 12, as the reference's build(). */
+export interface OnnxBenchOptions extends Omit<ModelBenchOptions, 'mode'> {
   int8?: boolean;
   opset?: number;
   threads?: number;

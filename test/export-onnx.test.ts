@@ -59,6 +59,17 @@ describe('ONNX export (SegFormer)', () => {
     });
   }
 
+  it("GELU as onnxruntime's com.microsoft Gelu gives the same logits", async () => {
+    const built = buildOnnx(model, { emit: { gelu: 'com.microsoft' } });
+    const file = path.join(tmp, 'tiny-msgelu.onnx');
+    fs.writeFileSync(file, built.bytes);
+    const ops = (decodeModel(built.bytes).graph.node as { op_type: string; domain?: string }[]).filter((n) => n.op_type === 'Gelu');
+    assert.equal(ops.length, 4);
+    assert.ok(ops.every((n) => n.domain === 'com.microsoft'));
+    const check = await checkOnnx(model, file, built, { dims: [1, 3, 45, 31] });
+    assert.ok(check.maxAbsDiff <= 1e-4, `${check.maxAbsDiff}`);
+  });
+
   it('int8: per-channel scales and values as computed by hand; close to fp32; equal to libtorch on the dequantised weights', async () => {
     const built = buildOnnx(model, { int8: true });
     const file = path.join(tmp, 'tiny-int8.onnx');

@@ -6,7 +6,7 @@ import { loadPretrained, readConfig } from '../../models/index.js';
 import { buildOnnx, checkOnnx, writeTransformersJsDir } from '../../export/export.js';
 import { onnxEmitter } from '../../export/families.js';
 import { MAX_OPSET, MIN_OPSET } from '../../export/graph.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { readJsonObject, writeFileAtomic } from '../../util/fs.js';
 import type { Command } from '../command.js';
 
 /** Fails early, naming the path, when `file` cannot be written (its folder is not a writable directory). */
@@ -25,15 +25,7 @@ export function checkWritable(file: string): void {
 /** The checkpoint's preprocessor_config.json, if it has one (a JSON object), for the Transformers.js folder. */
 function readPreprocessor(dir: string): Record<string, unknown> | undefined {
   const file = path.join(dir, 'preprocessor_config.json');
-  if (!fs.existsSync(file)) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: expected a JSON object`);
-  return v as Record<string, unknown>;
+  return fs.existsSync(file) ? readJsonObject(file) : undefined;
 }
 
 /** The Transformers.js folder's default place: OUT without .onnx, plus '-transformersjs'. */
