@@ -64,6 +64,7 @@ export const benchModelCommand: Command = {
         iters: opts.iters as number | undefined,
         warmup: opts.warmup as number | undefined,
       })),
+      runtime: 'torch',
       blasCore: native.blasProbe().corename,
     };
     if (opts['compare-pytorch']) {
