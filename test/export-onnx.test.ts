@@ -102,6 +102,14 @@ describe('ONNX export (SegFormer)', () => {
     const ref = torchLogits(model, randomInput([2, 3, 37, 53], 3), [2, 3, 37, 53]);
     assert.ok(check.maxAbsDiffVsFp32! <= 0.05 * absMax(ref), `int8 vs fp32: ${check.maxAbsDiffVsFp32} (logits up to ${absMax(ref)})`);
     assert.ok(check.maxAbsDiffVsFp32! > 0, 'int8 really changes the weights');
+    // DequantizeLinear kept in the graph (run at every inference) gives the same logits as folding it at load.
+    const x = randomInput([1, 3, 29, 35], 4);
+    const [kept, folded] = [await createOrtSession(file, { dequantizeAtLoad: false }), await createOrtSession(file)];
+    const a = await runLogits(kept, x, [1, 3, 29, 35]);
+    const b = await runLogits(folded, x, [1, 3, 29, 35]);
+    assert.ok(maxAbsDiff(a.data, b.data) <= 1e-5, `kept vs folded: ${maxAbsDiff(a.data, b.data)}`);
+    await kept.release();
+    await folded.release();
   });
 
   it('quantizePerChannel: symmetric int8 on a hand example (axis 1)', () => {
