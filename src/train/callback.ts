@@ -46,7 +46,7 @@ export interface EpochSummary {
   trainImagesPerSecond: number;
   /** cumulative wall time, evaluations included */
   seconds: number;
-  /** resident set size at the end of the epoch (MiB), to show memory stays flat */
+  /** resident set size after the epoch's last step, before evaluation (MiB): the training working set, to show it stays flat */
   rssMiB: number;
   eval: EvalResult | null;
 }

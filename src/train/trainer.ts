@@ -165,6 +165,8 @@ export class Trainer {
             if (this.stopReason) break;
           }
         }
+        // The training working set, sampled before evaluation empties the allocator's cache.
+        const rssMiB = process.memoryUsage.rss() / 2 ** 20;
         const trainLoss = state.batchInEpoch > 0 ? state.epochLossSum / state.batchInEpoch : NaN;
         const lastEpoch = e + 1 === cfg.epochs || (cfg.maxSteps > 0 && state.step >= cfg.maxSteps);
         let ev: EvalResult | null = null;
@@ -193,7 +195,7 @@ export class Trainer {
           epochTrainSeconds: state.epochTrainSeconds,
           trainImagesPerSecond: state.epochImages / Math.max(state.epochTrainSeconds, 1e-9),
           seconds: elapsed(),
-          rssMiB: process.memoryUsage.rss() / 2 ** 20,
+          rssMiB,
           eval: ev,
         };
         // The epoch is complete: the position moves on before the callbacks save `last`.
