@@ -78,7 +78,7 @@ describe('c10d process group (Gloo over loopback)', () => {
   for (const victim of [1, 0]) {
     it(`SIGKILL of rank ${victim} surfaces in the survivor as an error naming rank ${victim}`, async () => {
       const port = await freePort();
-      const ranks = [0, 1].map((r) => startRank('kill', port, r, 4000));
+      const ranks = [0, 1].map((r) => startRank('kill', port, r, 2000));
       await Promise.all(ranks.map((r) => r.ready));
       await new Promise((r) => setTimeout(r, 300));
       ranks[victim]!.child.kill('SIGKILL');
@@ -87,7 +87,7 @@ describe('c10d process group (Gloo over loopback)', () => {
       const v = survivor.lines.at(-1)!;
       assert.match(String(v.error), new RegExp(`^distAllreduce: rank ${victim} lost`));
       if (victim === 0) assert.match(String(v.error), /the store at tcp:\/\/127\.0\.0\.1:\d+ is unreachable/);
-      assert.ok((v.ms as number) < 4000, `noticed after ${v.ms} ms (timeout 4000)`);
+      assert.ok((v.ms as number) < 2000, `noticed after ${v.ms} ms (timeout 2000)`);
     });
   }
 

@@ -71,6 +71,7 @@ const csvLosses = (dir: string): number[][] =>
 
 describe('data-parallel training (2 processes over loopback)', () => {
   let data: string;
+  let twoRef = '';
   before(async () => {
     data = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-ddp-data-'));
     await writeSyntheticDataset(data, { count: 20, seed: 5, width: 96, height: 64 }); // 16 train, 4 val
@@ -83,6 +84,7 @@ describe('data-parallel training (2 processes over loopback)', () => {
     assert.equal(r1.state.step, 20);
 
     const two = tmpRun('ddp-two');
+    twoRef = two;
     const res = spawnSync(process.execPath, [cli, 'train', '--config', writeConfig(tiny(data, { batchSize: 4 })), '--nproc', '2', '--sync-bn', '--out', two], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
     const out = JSON.parse(res.stdout.trim()); // rank 0 alone prints the result
@@ -115,6 +117,32 @@ describe('data-parallel training (2 processes over loopback)', () => {
     assert.equal(l1.length, l2.length);
     // (The val loss runs in eval mode, where the running mean of the null space enters: 1e-3.)
     l1.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - l2[i]![j]!) <= (j === 3 ? 1e-3 : 1e-5) || (Number.isNaN(v) && Number.isNaN(l2[i]![j]!)), `metrics.csv row ${i} col ${j}: ${v} vs ${l2[i]![j]}`)));
+  });
+
+  it('SIGINT to the launcher stops both ranks at the same step; --resume reproduces the uninterrupted 2-process run', async () => {
+    assert.ok(twoRef, 'needs the equivalence run');
+    const run = tmpRun('ddp-int');
+    const child = spawn(process.execPath, [cli, 'train', '--config', writeConfig(tiny(data, { batchSize: 4, saveEverySteps: 3 })), '--nproc', '2', '--sync-bn', '--out', run], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor(() => (stepOfLast(run) >= 3 ? true : null), 60_000);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /\[rank 0\] interrupted by SIGINT; checkpoints\/last saved/);
+    const stopped = stepOfLast(run);
+    assert.ok(stopped >= 3 && stopped < 20, `stopped at ${stopped}`);
+    const res = spawnSync(process.execPath, [cli, 'train', '--resume', run], { encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(JSON.parse(res.stdout.trim()).steps, 20);
+    const a = lastWeights(run);
+    const b = lastWeights(twoRef);
+    for (const [k, x] of a) {
+      const y = b.get(k)!;
+      for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i]! - y[i]!) <= 1e-6, `${k}[${i}]: ${x[i]} vs ${y[i]}`);
+    }
   });
 
   it('a SIGKILLed rank stops the other with an error naming it; --resume with 1 process continues from last', async () => {

@@ -173,7 +173,9 @@ export class Trainer {
           let tEpoch = performance.now() / 1000;
           for await (const batch of loaders.train.epoch(e, state.batchInEpoch)) {
             const t0 = performance.now() / 1000;
-            optimizer.setLrFactor(schedule(state.step));
+            // The schedule's position is the epoch's place (equal to state.step in a run of one world size), so
+            // a resume with another world size keeps the learning rate where the run was in its epochs.
+            optimizer.setLrFactor(schedule(e * perEpoch + state.batchInEpoch));
             const { loss, stop } = this.step(model, optimizer, batch, weightT, ddp);
             if (!Number.isFinite(loss)) {
               throw new NonFiniteLossError(
