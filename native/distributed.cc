@@ -21,6 +21,7 @@
 #endif
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -289,6 +290,9 @@ Napi::Value NewGroup(const Napi::CallbackInfo& info) {
 #endif
   } else if (backend == "nccl") {
 #ifdef USE_C10D_NCCL
+    // NCCL honours the timeout only with blocking waits (1.13 reads NCCL_BLOCKING_WAIT in the
+    // constructor); without it a lost peer would hang the GPU stream. A user's own setting wins.
+    setenv("NCCL_BLOCKING_WAIT", "1", 0);
     auto opts = c10d::ProcessGroupNCCL::Options::create();
     opts->timeout = timeout;
     box->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, box->rank, box->size, opts);
