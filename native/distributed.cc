@@ -78,6 +78,14 @@ std::string StrField(Napi::Env env, Napi::Object o, const char* key, const char*
   return v.As<Napi::String>().Utf8Value();
 }
 
+// A type-tagged External owning p (deleted when the JS handle is collected).
+template <typename T>
+Napi::Value Box(Napi::Env env, T* p, const napi_type_tag& tag) {
+  auto ext = Napi::External<T>::New(env, p, [](Napi::Env, T* b) { delete b; });
+  ext.TypeTag(&tag);
+  return ext;
+}
+
 template <typename T>
 T* Unbox(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag, const char* fn, const char* what) {
   if (!v.IsExternal() || !v.As<Napi::External<T>>().CheckTypeTag(&tag)) {
@@ -213,9 +221,7 @@ Napi::Value CreateStore(const Napi::CallbackInfo& info) {
   } else {
     throw Napi::TypeError::New(env, std::string(fn) + ": unknown store kind '" + kind + "': expected 'tcp' or 'file'");
   }
-  auto ext = Napi::External<StoreBox>::New(env, guard.release(), [](Napi::Env, StoreBox* b) { delete b; });
-  ext.TypeTag(&kStoreTag);
-  return ext;
+  return Box(env, guard.release(), kStoreTag);
 }
 
 Napi::Value StoreSet(const Napi::CallbackInfo& info) {
@@ -302,9 +308,7 @@ Napi::Value NewGroup(const Napi::CallbackInfo& info) {
   } else {
     throw Napi::TypeError::New(env, std::string(fn) + ": unknown backend '" + backend + "': expected 'gloo' or 'nccl'");
   }
-  auto ext = Napi::External<GroupBox>::New(env, box.release(), [](Napi::Env, GroupBox* b) { delete b; });
-  ext.TypeTag(&kGroupTag);
-  return ext;
+  return Box(env, box.release(), kGroupTag);
 }
 
 // allreduce(group, tensors, op): each tensor is reduced across ranks in place (one collective per

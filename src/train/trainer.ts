@@ -195,7 +195,9 @@ export class Trainer {
             for (const c of callbacks) await c.onTrainBatchEnd?.(ctx, { loss, batch, seconds: now - t0 });
             await yieldToLoop();
             tEpoch = performance.now() / 1000; // callbacks (step checkpoints) are not training time
-            if (stop) {
+            // Data-parallel ranks stop on the flag agreed in the step (an interrupt seen here during the
+            // callbacks is agreed on at the next step); alone, at once.
+            if (ddp ? stop : this.interruptSignal) {
               this.interruptSignal ??= 'SIGTERM'; // another rank was interrupted
               how = 'interrupted';
               break epochs;

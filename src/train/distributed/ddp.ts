@@ -16,6 +16,7 @@ import type { ProcessGroup } from '../../torch/distributed.js';
 import { SyncBatchNorm } from './sync-bn.js';
 
 export const DEFAULT_BUCKET_BYTES = 25 * 2 ** 20;
+const ITEM_BYTES: Partial<Record<string, number>> = { float32: 4, float64: 8, float16: 2, bfloat16: 2 };
 
 export interface DdpOptions {
   /** bucket size in bytes (PyTorch's bucket_cap_mb = 25) */
@@ -50,11 +51,13 @@ export class DistributedDataParallel {
       if (p.dtype !== params[0]!.dtype) throw new Error(`DistributedDataParallel: parameters of mixed dtypes (${params[0]!.dtype}, ${p.dtype}) are not supported`);
     }
     this.buckets = [];
+    const itemBytes = params.length ? ITEM_BYTES[params[0]!.dtype] : 4;
+    if (!itemBytes) throw new Error(`DistributedDataParallel: parameters of dtype ${params[0]!.dtype} cannot be averaged`);
     let cur: Tensor[] = [];
     let bytes = 0;
     for (const p of params.slice().reverse()) {
       cur.push(p);
-      bytes += p.numel * 4;
+      bytes += p.numel * itemBytes;
       if (bytes >= cap) {
         this.buckets.push(cur);
         cur = [];
@@ -63,7 +66,7 @@ export class DistributedDataParallel {
     }
     if (cur.length) this.buckets.push(cur);
     this.stats.buckets = this.buckets.length;
-    this.stats.bytesPerStep = params.reduce((s, p) => s + p.numel * 4, 0);
+    this.stats.bytesPerStep = params.reduce((s, p) => s + p.numel * itemBytes, 0);
     this.syncBn = o.syncBn ? new SyncBatchNorm(pg) : null;
     const nBn = this.syncBn?.convert(model, (m): m is BatchNorm2d => m instanceof BatchNorm2d) ?? 0;
     this.buffers = nBn > 0 ? [] : model.namedBuffers().map(([, b]) => b);
@@ -98,13 +101,10 @@ export class DistributedDataParallel {
     for (const bucket of this.buckets) {
       tidy(() => {
         const grads = bucket.map((p) => {
-          let g = p.grad;
-          if (!g) {
-            g = zerosLike(p);
-            p.grad = g;
-            g = p.grad!;
-          }
-          return g;
+          const g = p.grad;
+          if (g) return g;
+          p.grad = zerosLike(p); // shares the new tensor: writing into it writes the gradient
+          return p.grad!;
         });
         const flat = grads.length === 1 ? grads[0]!.reshape([-1]).clone() : F.cat(grads.map((g) => g.reshape([-1])), 0);
         const t0 = performance.now();
