@@ -21,6 +21,13 @@ export interface LoopState {
   epochTrainSeconds: number;
   /** wall time of the whole run, evaluations included, across resumes */
   elapsedSeconds: number;
+  /**
+   * Data-parallel position: the number of processes that trained, and the samples of `epoch` consumed
+   * by all of them together (batchInEpoch × batchSize × worldSize), so that a resume with another
+   * world size restarts at the same place in the epoch's global order (src/train/distributed/).
+   */
+  worldSize?: number;
+  samplesInEpoch?: number;
 }
 
 export interface EvalResult {
