@@ -1,8 +1,12 @@
-// SegFormer step timing on random tensors: inference (eval, inference mode) or one training step
-// (train mode, upsampled weighted CE with ignored pixels, AdamW), the same work as the PyTorch
-// reference's bench.py.
+// Model step timing on random tensors: inference (eval, inference mode) or one training step
+// (train mode, upsampled weighted CE with ignored pixels, AdamW), the same work as the PyTorch peers
+// (shared/reference/pytorch/bench.py for SegFormer, bench/pytorch/bench_mobile.py for MobileViT and
+// MobileNetV2), which benchPytorch runs with the same settings.
+import * as path from 'node:path';
 import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads } from '../src/torch/index.js';
-import { createModel } from '../src/models/index.js';
+import { createModel, resolveModelName } from '../src/models/index.js';
+import { repoRoot, sharedRoot } from '../src/util/paths.js';
+import { runPythonJson } from '../src/util/python.js';
 
 export interface ModelBenchOptions {
   model: string;
@@ -30,9 +34,56 @@ export interface ModelBench {
 
 const yieldLoop = () => new Promise((r) => setImmediate(r));
 
+/** Labels of the benchmark's classifier: CamVid's 11 classes, as the PyTorch peers' default --num-labels. */
+const BENCH_LABELS = 11;
+
+/** The PyTorch script that times a family's HF-layout reference, and its family-specific arguments. */
+function pytorchPeer(modelType: string, variant: string): { script: string; args: string[] } {
+  switch (modelType) {
+    case 'segformer':
+      return { script: path.join(sharedRoot(), 'reference', 'pytorch', 'bench.py'), args: ['--variant', variant] };
+    case 'mobilevit':
+    case 'mobilenet_v2':
+      return { script: path.join(repoRoot, 'bench', 'pytorch', 'bench_mobile.py'), args: ['--model-type', modelType, '--variant', variant] };
+    default:
+      throw new RangeError(`bench model: no PyTorch reference for model type '${modelType}' (have segformer, mobilevit, mobilenet_v2)`);
+  }
+}
+
+export interface PytorchBench {
+  msPerStep: number;
+  imagesPerSecond: number;
+  timesMs: number[];
+  threads: number;
+  torch: string;
+}
+
+/**
+ * The same benchmark on the model's PyTorch reference (Debian's python3-torch, same OPENBLAS_CORETYPE,
+ * threads, batch, input size, iterations), in benchModel's units; {error} when it could not run.
+ */
+export function benchPytorch(o: ModelBenchOptions & { threads: number }): PytorchBench | { error: string } {
+  const { family, variant } = resolveModelName(o.model);
+  const peer = pytorchPeer(family.modelType, variant);
+  const args = [...peer.args, '--mode', o.mode, '--h', String(o.height), '--w', String(o.width), '--batch', String(o.batch)];
+  args.push('--threads', String(o.threads), '--num-labels', String(o.numLabels ?? BENCH_LABELS));
+  if (o.iters) args.push('--iters', String(o.iters));
+  if (o.warmup !== undefined) args.push('--warmup', String(o.warmup));
+  const py = runPythonJson(peer.script, args, { cwd: path.dirname(peer.script) });
+  if (py.error) return { error: String(py.error) };
+  const median = py.median_s as number;
+  return {
+    msPerStep: +(1000 * median).toFixed(1),
+    imagesPerSecond: py.images_per_s as number,
+    timesMs: (py.times_s as number[]).map((t) => +(1000 * t).toFixed(1)),
+    threads: py.threads as number,
+    torch: py.torch as string,
+  };
+}
+
 export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
   manualSeed(0);
-  const nl = o.numLabels ?? 11;
+  const nl = o.numLabels ?? BENCH_LABELS;
   const model = createModel(o.model, Array.from({ length: nl }, (_, i) => `c${i}`));
   const iters = o.iters ?? (o.mode === 'infer' ? 10 : 5);
   const warmup = o.warmup ?? (o.mode === 'infer' ? 3 : 2);
