@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from hf_common import ConvLayer, init_hf_weights, make_divisible
+
 # google/mobilenet_v2_<multiplier>_*; the DeepLabV3 checkpoint (deeplabv3_mobilenet_v2_1.0_513) is 1.0
 VARIANTS = {"1.4": 1.4, "1.0": 1.0, "0.75": 0.75, "0.5": 0.5, "0.35": 0.35}
 
@@ -38,13 +40,6 @@ class Config:
             setattr(self, k, v)
 
 
-def make_divisible(value, divisor=8, min_value=None):
-    """Round a width to a multiple of divisor, never more than 10% below it (TF MobileNet rule)."""
-    min_value = divisor if min_value is None else min_value
-    v = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return v + divisor if v < 0.9 * value else v
-
-
 def apply_depth_multiplier(config, channels):
     return make_divisible(int(round(channels * config.depth_multiplier)), config.depth_divisible_by, config.min_depth)
 
@@ -62,39 +57,23 @@ def tf_same_padding(x, conv):
 ACTIVATIONS = {"relu6": nn.ReLU6, "relu": nn.ReLU}
 
 
-class MobileNetV2ConvLayer(nn.Module):
+class MobileNetV2ConvLayer(ConvLayer):
     """[TF SAME pad] -> conv -> BatchNorm (eps layer_norm_eps, or the head's 1e-5) -> activation."""
 
     def __init__(self, config, in_channels, out_channels, kernel_size, stride=1, groups=1, bias=False, dilation=1,
                  use_normalization=True, use_activation=True, layer_norm_eps=None):
-        super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"channels {in_channels}->{out_channels} not divisible by {groups} groups")
-        self.tf_padding = config.tf_padding
-        padding = 0 if config.tf_padding else (kernel_size - 1) // 2 * dilation
-        self.convolution = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                                     dilation=dilation, groups=groups, bias=bias)
-        if use_normalization:
-            eps = config.layer_norm_eps if layer_norm_eps is None else layer_norm_eps
+        eps = config.layer_norm_eps if layer_norm_eps is None else layer_norm_eps
+        name = use_activation if isinstance(use_activation, str) else config.hidden_act
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, groups=groups, bias=bias,
+                      padding=0 if config.tf_padding else (kernel_size - 1) // 2 * dilation),
             # momentum 0.997 as HF sets it (a TF decay copied into PyTorch's convention)
-            self.normalization = nn.BatchNorm2d(out_channels, eps=eps, momentum=0.997)
-        else:
-            self.normalization = None
-        if use_activation:
-            name = use_activation if isinstance(use_activation, str) else config.hidden_act
-            self.activation = ACTIVATIONS[name]()
-        else:
-            self.activation = None
+            nn.BatchNorm2d(out_channels, eps=eps, momentum=0.997) if use_normalization else None,
+            ACTIVATIONS[name]() if use_activation else None)
+        self.tf_padding = config.tf_padding
 
     def forward(self, x):
-        if self.tf_padding:
-            x = tf_same_padding(x, self.convolution)
-        x = self.convolution(x)
-        if self.normalization is not None:
-            x = self.normalization(x)
-        if self.activation is not None:
-            x = self.activation(x)
-        return x
+        return super().forward(tf_same_padding(x, self.convolution) if self.tf_padding else x)
 
 
 class MobileNetV2InvertedResidual(nn.Module):
@@ -196,17 +175,7 @@ class MobileNetV2ForSemanticSegmentation(nn.Module):
         self.config = config
         self.mobilenet_v2 = MobileNetV2Model(config)
         self.segmentation_head = MobileNetV2DeepLabV3Plus(config)
-        self.apply(self._init_weights)
-
-    def _init_weights(self, m):
-        # HF's _init_weights: N(0, initializer_range) for conv/linear weights, zero biases, BatchNorm (1, 0)
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(m.weight, 0.0, self.config.initializer_range)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+        init_hf_weights(self, config.initializer_range)
 
     def forward(self, pixel_values):
         return self.segmentation_head(self.mobilenet_v2(pixel_values))

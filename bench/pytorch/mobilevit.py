@@ -13,6 +13,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from hf_common import ConvLayer, init_hf_weights, make_divisible
+
 # apple/deeplabv3-mobilevit-* (HF's convert_mlcvnets_to_pytorch.py sizes; output stride 16, image 512)
 VARIANTS = {
     "xx-small": dict(hidden_sizes=[64, 80, 96], neck_hidden_sizes=[16, 16, 24, 48, 64, 80, 320], expand_ratio=2.0,
@@ -56,41 +58,20 @@ class Config:
             raise ValueError(f"hidden_act {self.hidden_act!r}: expected 'silu' or 'swish'")
 
 
-def make_divisible(value, divisor=8, min_value=None):
-    """Round a width to a multiple of divisor, never more than 10% below it (TF MobileNet rule)."""
-    min_value = divisor if min_value is None else min_value
-    v = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return v + divisor if v < 0.9 * value else v
-
-
 ACTIVATIONS = {"silu": nn.SiLU, "swish": nn.SiLU, "relu": nn.ReLU}
 
 
-class MobileViTConvLayer(nn.Module):
+class MobileViTConvLayer(ConvLayer):
     """conv (symmetric padding (k-1)/2 * dilation) -> BatchNorm (eps 1e-5) -> activation."""
 
     def __init__(self, config, in_channels, out_channels, kernel_size, stride=1, groups=1, bias=False, dilation=1,
                  use_normalization=True, use_activation=True):
-        super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"channels {in_channels}->{out_channels} not divisible by {groups} groups")
-        self.convolution = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
-                                     padding=(kernel_size - 1) // 2 * dilation, dilation=dilation, groups=groups,
-                                     bias=bias)
-        self.normalization = nn.BatchNorm2d(out_channels, eps=1e-5, momentum=0.1) if use_normalization else None
-        if use_activation:
-            name = use_activation if isinstance(use_activation, str) else config.hidden_act
-            self.activation = ACTIVATIONS[name]()
-        else:
-            self.activation = None
-
-    def forward(self, x):
-        x = self.convolution(x)
-        if self.normalization is not None:
-            x = self.normalization(x)
-        if self.activation is not None:
-            x = self.activation(x)
-        return x
+        name = use_activation if isinstance(use_activation, str) else config.hidden_act
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=(kernel_size - 1) // 2 * dilation,
+                      dilation=dilation, groups=groups, bias=bias),
+            nn.BatchNorm2d(out_channels, eps=1e-5, momentum=0.1) if use_normalization else None,
+            ACTIVATIONS[name]() if use_activation else None)
 
 
 class MobileViTInvertedResidual(nn.Module):
@@ -359,17 +340,7 @@ class MobileViTForSemanticSegmentation(nn.Module):
         self.config = config
         self.mobilevit = MobileViTModel(config)
         self.segmentation_head = MobileViTDeepLabV3(config)
-        self.apply(self._init_weights)
-
-    def _init_weights(self, m):
-        # HF's _init_weights: N(0, initializer_range) for conv/linear weights, zero biases, LayerNorm (1, 0)
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(m.weight, 0.0, self.config.initializer_range)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+        init_hf_weights(self, config.initializer_range)
 
     def forward(self, pixel_values):
         return self.segmentation_head(self.mobilevit(pixel_values))
