@@ -26,6 +26,8 @@ export interface ModelBench {
   height: number;
   width: number;
   msPerStep: number;
+  /** Median CPU time of a step, all threads (robust to other load on a shared machine, unlike wall time). */
+  cpuMsPerStep: number;
   imagesPerSecond: number;
   peakRssMiB: number;
   threads: number;
@@ -52,6 +54,8 @@ function pytorchPeer(modelType: string, variant: string): { script: string; args
 
 export interface PytorchBench {
   msPerStep: number;
+  /** bench_mobile.py reports it; shared/reference/pytorch/bench.py (SegFormer) does not. */
+  cpuMsPerStep?: number;
   imagesPerSecond: number;
   timesMs: number[];
   threads: number;
@@ -74,6 +78,7 @@ export function benchPytorch(o: ModelBenchOptions & { threads: number }): Pytorc
   const median = py.median_s as number;
   return {
     msPerStep: +(1000 * median).toFixed(1),
+    ...(typeof py.cpu_median_s === 'number' ? { cpuMsPerStep: +(1000 * py.cpu_median_s).toFixed(1) } : {}),
     imagesPerSecond: py.images_per_s as number,
     timesMs: (py.times_s as number[]).map((t) => +(1000 * t).toFixed(1)),
     threads: py.threads as number,
@@ -115,15 +120,19 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     await yieldLoop();
   }
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     step();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     await yieldLoop();
   }
   model.dispose();
-  const sorted = [...times].sort((a, b) => a - b);
-  const med = sorted[Math.floor(sorted.length / 2)]!;
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const med = median(times);
   return {
     model: o.model,
     mode: o.mode,
@@ -131,6 +140,7 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     height: o.height,
     width: o.width,
     msPerStep: +med.toFixed(1),
+    cpuMsPerStep: +median(cpu).toFixed(1),
     imagesPerSecond: +((1000 * o.batch) / med).toFixed(3),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     threads: getNumThreads(),

@@ -83,6 +83,8 @@ describe('bench model PyTorch peer', () => {
       assert.ok(!('error' in r), JSON.stringify(r));
       assert.equal(r.threads, 1);
       assert.equal(r.timesMs.length, 3);
+      // one thread: the process's CPU time per step is about its wall time, never far above it
+      assert.ok(r.cpuMsPerStep! > 0 && r.cpuMsPerStep! <= 1.5 * r.msPerStep + 5, `CPU ${r.cpuMsPerStep} ms vs wall ${r.msPerStep} ms`);
       const median = [...r.timesMs].sort((a, b) => a - b)[1]!;
       assert.ok(Math.abs(r.msPerStep - median) <= 0.1, `median ${r.msPerStep} vs ${median}`);
       assert.ok(Math.abs(r.imagesPerSecond - 2000 / r.msPerStep) <= 0.01 * r.imagesPerSecond, `${r.imagesPerSecond} img/s at ${r.msPerStep} ms for batch 2`);

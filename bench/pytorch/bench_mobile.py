@@ -2,7 +2,8 @@
 
 usage: python3 bench_mobile.py --model-type mobilevit|mobilenet_v2 --mode infer|train --variant xx-small
            --h 360 --w 480 --batch 1 [--iters N --warmup N --threads 2 --num-labels 11 --profile]
-Prints one JSON line with the same fields as shared/reference/pytorch/bench.py (SegFormer's peer), and does the
+Prints one JSON line with the same fields as shared/reference/pytorch/bench.py (SegFormer's peer) plus
+cpu_median_s (process CPU time per step, all threads), and does the
 same work: random input; inference in eval mode under no_grad; a training step in train mode = forward,
 bilinear upsampling of the logits to the input size, weighted cross-entropy with 5% ignored pixels, backward,
 AdamW(lr 6e-4, betas (0.9, 0.999), weight decay 0.01).
@@ -70,16 +71,17 @@ else:
 
 for _ in range(warmup):
     step()
-times = []
+times, cpu = [], []  # wall and process CPU time (all threads) per step
 for _ in range(iters):
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     step()
     times.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
 
 med = statistics.median(times)
 res = dict(mode=a.mode, model_type=a.model_type, variant=a.variant, h=a.h, w=a.w, batch=a.batch,
            threads=torch.get_num_threads(), warmup=warmup, iters=iters, times_s=[round(t, 4) for t in times],
-           median_s=round(med, 4), min_s=round(min(times), 4), images_per_s=round(a.batch / med, 3),
+           median_s=round(med, 4), min_s=round(min(times), 4), cpu_median_s=round(statistics.median(cpu), 4), images_per_s=round(a.batch / med, 3),
            ms_per_image=round(1000 * med / a.batch, 1), params=sum(p.numel() for p in model.parameters()),
            torch=torch.__version__, python=platform.python_version())
 print(json.dumps(res), flush=True)

@@ -1,7 +1,7 @@
 // `streetseg bench model`: a model's inference or training step speed, optionally beside its PyTorch
 // reference (HF module layout), run back to back with the same settings.
 // Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB",...}
-// (+ "pytorch": {msPerStep, imagesPerSecond, ...} and "speedup" = PyTorch ms / ours).
+// (+ "pytorch": {msPerStep, cpuMsPerStep, ...}, "speedup" = PyTorch ms / ours, "cpuRatio" = the same in CPU ms).
 import { benchModel, benchPytorch, type ModelBenchOptions } from '../../../bench/model.js';
 import { modelNames } from '../../models/index.js';
 import { native } from '../../torch/native.js';
@@ -35,7 +35,11 @@ export const benchModelCommand: Command = {
     if (opts['compare-pytorch']) {
       const py = benchPytorch({ ...o, threads: ours.threads });
       r.pytorch = py;
-      if (!('error' in py)) r.speedup = +(py.msPerStep / ours.msPerStep).toFixed(2);
+      if (!('error' in py)) {
+        r.speedup = +(py.msPerStep / ours.msPerStep).toFixed(2);
+        // CPU time per step: the work each side does, less sensitive to other load than wall time
+        if (py.cpuMsPerStep) r.cpuRatio = +(py.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2);
+      }
     }
     console.log(JSON.stringify(r));
   },
