@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { blasChildEnv } from '../src/torch/blas-core.js';
-import { PYTHON, pytorchPeerEnv } from '../src/util/python.js';
+import { ompWaitPolicyInjected } from '../src/torch/native.js';
+import { PYTHON } from '../src/util/python.js';
 import { dataRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 
 export interface TrainBenchOptions {
@@ -90,10 +91,13 @@ export function benchTrain(o: TrainBenchOptions): { ours: TrainBenchSide; pytorc
     if (o.comparePytorch) {
       const ref = path.join(sharedRoot(), 'reference', 'pytorch');
       const ptDir = path.join(tmp, 'pytorch');
+      // The peer runs as shipped: same BLAS core, but not the OMP_WAIT_POLICY streetseg sets for itself.
+      const env = blasChildEnv();
+      if (ompWaitPolicyInjected) delete env.OMP_WAIT_POLICY;
       const pt = runMeasured(
         [PYTHON, path.join(ref, 'train.py'), '--data', camvid, '--limit-train', String(o.limitTrain), '--limit-val', String(o.limitVal), '--epochs', String(o.epochs), '--eval-every', String(o.epochs), '--threads', String(threads), '--out', ptDir],
         ref,
-        pytorchPeerEnv(),
+        env,
       );
       result.pytorch = side(path.join(ptDir, 'metrics.csv'), pt, nVal);
       result.ratio = result.ours.epochTrainS / result.pytorch.epochTrainS;

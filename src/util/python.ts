@@ -3,24 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { blasChildEnv } from '../torch/blas-core.js';
-import { ompWaitPolicyInjected } from '../torch/native.js';
 
 export const PYTHON = process.env.STREETSEG_PYTHON ?? '/usr/bin/python3';
-
-/**
- * The environment a PyTorch peer runs in: as shipped, with this process's OPENBLAS_CORETYPE (the same
- * GEMM kernels) but without the OMP_WAIT_POLICY streetseg sets for itself.
- */
-export function pytorchPeerEnv(): NodeJS.ProcessEnv {
-  const env = blasChildEnv();
-  if (ompWaitPolicyInjected) delete env.OMP_WAIT_POLICY;
-  return env;
-}
 
 /** Runs a Python script that prints one JSON line last; returns it, or {error} saying why not. */
 export function runPythonJson(script: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Record<string, unknown> {
   if (!fs.existsSync(PYTHON)) return { error: `${PYTHON} not found (apt-get install python3-torch)` };
-  const r = spawnSync(PYTHON, [script, ...args], { cwd: opts.cwd, env: pytorchPeerEnv(), encoding: 'utf8', timeout: opts.timeoutMs ?? 600_000 });
+  const r = spawnSync(PYTHON, [script, ...args], { cwd: opts.cwd, env: blasChildEnv(), encoding: 'utf8', timeout: opts.timeoutMs ?? 600_000 });
   if (r.status !== 0) return { error: `${script} exited with ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}` };
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!line) return { error: `${script} printed no JSON` };
