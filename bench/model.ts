@@ -64,7 +64,10 @@ export interface PytorchBench {
 
 /**
  * The same benchmark on the model's PyTorch reference (Debian's python3-torch, same OPENBLAS_CORETYPE,
- * threads, batch, input size, iterations), in benchModel's units; {error} when it could not run.
+ * threads, batch, input size, iterations), in benchModel's units; {error} when it could not run. The peer
+ * inherits this process's environment, OMP_WAIT_POLICY included, so both sides' OpenMP threads wait the
+ * same way: on a loaded machine spinning threads cost PyTorch up to 30× (measured), which would compare
+ * the wait policies rather than the models. (`bench train` instead runs the recipe as shipped.)
  */
 export function benchPytorch(o: ModelBenchOptions & { threads: number }): PytorchBench | { error: string } {
   const { family, variant } = resolveModelName(o.model);
