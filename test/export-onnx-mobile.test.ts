@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadPretrained, type SegmentationModel } from '../src/models/index.js';
+import { createModel, loadPretrained, type SegmentationModel } from '../src/models/index.js';
+import { benchOnnx } from '../bench/onnx.js';
 import { MobileNetV2ForSemanticSegmentation, mobileNetV2Config } from '../src/models/mobilenet_v2/index.js';
 import { buildOnnx, checkOnnx, maxAbsDiff, torchLogits } from '../src/export/export.js';
 import { createOrtSession, runLogits } from '../src/export/ort.js';
@@ -138,6 +139,37 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  it("MobileViT with onnxruntime's fused MultiHeadAttention (one per transformer layer), no spinning: ≤ 1e-4 at 37×53 batch 2", async () => {
+    const model = load(mvit);
+    try {
+      const built = buildOnnx(model, { emit: { attention: 'com.microsoft' } });
+      const nodes = decodeModel(built.bytes).graph.node as { op_type: string; domain?: string }[];
+      const mha = nodes.filter((n) => n.op_type === 'MultiHeadAttention');
+      assert.equal(mha.length, 2 + 4 + 3);
+      assert.ok(mha.every((n) => n.domain === 'com.microsoft'));
+      assert.equal(nodes.filter((n) => n.op_type === 'Softmax').length, 0);
+      const file = path.join(tmp, 'mvit-mha.onnx');
+      fs.writeFileSync(file, built.bytes);
+      const session = await createOrtSession(file, { threads: 1, spinning: false });
+      const dims: Dims = [2, 3, 37, 53];
+      const x = crops(mvit, 2, 37, 53);
+      const d = maxAbsDiff((await runLogits(session, x, dims)).data, torchLogits(model, x, dims));
+      await session.release();
+      assert.ok(d <= 1e-4, `max |ORT − libtorch| = ${d}`);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('bench model --runtime onnx on MobileNetV2: the JSON describes the graph it timed', async () => {
+    const r = await benchOnnx({ model: 'mobilenet_v2-0.35', batch: 1, height: 37, width: 53, iters: 2, warmup: 0, spinning: false });
+    const m = createModel('mobilenet_v2-0.35', Array.from({ length: 12 }, (_, i) => `c${i}`));
+    const built = buildOnnx(m);
+    m.dispose();
+    assert.deepEqual([r.runtime, r.int8, r.spinning, r.attention, r.onnxBytes, r.nodes], ['onnx', false, false, 'matmul', built.bytes.byteLength, built.nodes]);
+    assert.ok(r.msPerStep > 0 && r.timesMs.length === 2);
   });
 
   it('MobileNetV2 width 0.35, symmetric padding (tf_padding false), output stride 16, random BN statistics: ≤ 1e-4', async () => {

@@ -14,7 +14,7 @@ export type OnnxEmitter = (model: SegmentationModel, g: GraphBuilder, pixelValue
 
 const EMITTERS = new Map<string, OnnxEmitter>([
   ['segformer', (m, g, x, o) => emitSegformer(m as SegformerForSemanticSegmentation, g, x, o)],
-  ['mobilevit', (m, g, x) => emitMobileViT(m as MobileViTForSemanticSegmentation, g, x)],
+  ['mobilevit', (m, g, x, o) => emitMobileViT(m as MobileViTForSemanticSegmentation, g, x, o)],
   ['mobilenet_v2', (m, g, x) => emitMobileNetV2(m as MobileNetV2ForSemanticSegmentation, g, x)],
 ]);
 

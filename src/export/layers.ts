@@ -7,6 +7,11 @@ import type { BatchNorm2d, Conv2d, Linear, Tensor } from '../torch/index.js';
 export interface EmitOptions {
   /** 'erf': x·½(1+erf(x/√2)) in standard ops (ORT fuses it to Gelu); 'com.microsoft': ORT's Gelu op. */
   gelu?: 'erf' | 'com.microsoft';
+  /**
+   * 'matmul': attention as MatMul, Softmax, MatMul in standard ops; 'com.microsoft': onnxruntime's fused
+   * MultiHeadAttention (one kernel per layer: no head transposes, softmax in place). Used by MobileViT.
+   */
+  attention?: 'matmul' | 'com.microsoft';
 }
 
 /** NCHW ↔ NHWC. */
@@ -94,13 +99,21 @@ export function scaledQkv(g: GraphBuilder, p: string, a: { query: Linear; key: L
 
 /**
  * Softmax attention of token matrices q [S·n, C] and k, v [S·n', C] (the 1/√d already in q), split into
- * heads by `headShape` = [S, n, heads, hd] (one entry -1); returns the context as [S·n, C].
+ * heads by `headShape` = [S, n, heads, hd] (one entry -1); returns the context as [S·n, C]. With
+ * o.attention 'com.microsoft' (self-attention only, n = n'), onnxruntime's MultiHeadAttention on
+ * [S, n, C] with scale 1, since q carries it.
  */
-export function multiHeadAttention(g: GraphBuilder, q: string, k: string, v: string, headShape: string, c: number): string {
-  const heads = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, headShape])], { perm });
+export function multiHeadAttention(g: GraphBuilder, q: string, k: string, v: string, headShape: string, c: number, heads: number, o: EmitOptions = {}): string {
+  if (o.attention === 'com.microsoft') {
+    const seq = g.node('Concat', [g.node('Slice', [headShape, g.ints([0]), g.ints([2])]), g.ints([c])], { axis: 0 });
+    const [q3, k3, v3] = [q, k, v].map((t) => g.node('Reshape', [t, seq])) as [string, string, string];
+    const ctx = g.node('MultiHeadAttention', [q3, k3, v3], { num_heads: heads, scale: f(1) }, { domain: 'com.microsoft' });
+    return g.node('Reshape', [ctx, g.ints([-1, c])]);
+  }
+  const split = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, headShape])], { perm });
   // keys straight to (S, heads, hd, n') for the score GEMM
-  const scores = g.node('MatMul', [heads(q, [0, 2, 1, 3]), heads(k, [0, 2, 3, 1])]);
-  const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), heads(v, [0, 2, 1, 3])]);
+  const scores = g.node('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]);
+  const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), split(v, [0, 2, 1, 3])]);
   // (S, heads, n, hd) → (S, n, heads, hd) → [S·n, C]
   return g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.ints([-1, c])]);
 }

@@ -10,7 +10,7 @@
 // the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
 // attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
 import type { GraphBuilder } from './graph.js';
-import { activation, convBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv } from './layers.js';
+import { activation, convBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from './layers.js';
 import type {
   MobileViTConvLayer, MobileViTForSemanticSegmentation, MobileViTInvertedResidual, MobileViTLayer, MobileViTMobileNetLayer, MobileViTASPPPooling, MobileViTTransformerLayer,
 } from '../models/mobilevit/model.js';
@@ -23,14 +23,14 @@ function invertedResidual(g: GraphBuilder, x: string, p: string, b: MobileViTInv
 }
 
 /** Pre-norm transformer layer on tokens [M, C]: x + attn(LN(x)), then + W₂ SiLU(W₁ LN(·)). */
-function transformerLayer(g: GraphBuilder, x: string, p: string, l: MobileViTTransformerLayer, headShape: string, c: number): string {
+function transformerLayer(g: GraphBuilder, x: string, p: string, l: MobileViTTransformerLayer, headShape: string, c: number, o: EmitOptions): string {
   const a = l.attention.attention;
   const ap = `${p}.attention.attention`;
   const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, ap, a, a.headDim);
   const w = g.node('Concat', [wq, wk, wv], { axis: 0 });
   const qkv = gemm(g, layerNorm(g, x, `${p}.layernorm_before`, l.layernorm_before), w, bq ? g.node('Concat', [bq, bk!, bv!], { axis: 0 }) : undefined);
   const [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
-  const h = g.node('Add', [linear(g, multiHeadAttention(g, q, k, v, headShape, c), `${p}.attention.output.dense`, l.attention.output.dense), x]);
+  const h = g.node('Add', [linear(g, multiHeadAttention(g, q, k, v, headShape, c, a.heads, o), `${p}.attention.output.dense`, l.attention.output.dense), x]);
   const mid = activation(g, linear(g, layerNorm(g, h, `${p}.layernorm_after`, l.layernorm_after), `${p}.intermediate.dense`, l.intermediate.dense), 'silu');
   return g.node('Add', [linear(g, mid, `${p}.output.dense`, l.output.dense), h]);
 }
@@ -41,7 +41,7 @@ function resizeTo(g: GraphBuilder, x: string, hw: string): string {
   return g.node('Resize', [x, '', '', g.node('Concat', [nc, hw], { axis: 0 })], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 }
 
-function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer): string {
+function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer, o: EmitOptions): string {
   if (l.downsampling_layer) x = invertedResidual(g, x, `${p}.downsampling_layer`, l.downsampling_layer);
   const local = convBn(g, conv(g, x, `${p}.conv_kxk`, l.conv_kxk), `${p}.conv_1x1`, l.conv_1x1);
   const c = l.conv_1x1.convolution.outChannels;
@@ -59,7 +59,7 @@ function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer
   let t = g.node('Reshape', [unfolded, g.ints([-1, c])]);
   const a = l.transformer.layer.at(0).attention.attention;
   const headShape = g.node('Concat', [g.ints([-1]), g.node('Mul', [nh, nw]), g.ints([a.heads, a.headDim])], { axis: 0 });
-  [...l.transformer.layer].forEach((tl, i) => (t = transformerLayer(g, t, `${p}.transformer.layer.${i}`, tl, headShape, c)));
+  [...l.transformer.layer].forEach((tl, i) => (t = transformerLayer(g, t, `${p}.transformer.layer.${i}`, tl, headShape, c, o)));
   t = layerNorm(g, t, `${p}.layernorm`, l.layernorm);
   // fold: rows → (B, p, p, nh, nw, C) → (B, C, nh, p, nw, p) → (B, C, nh·p, nw·p) → back to h×w
   const folded6 = g.node('Transpose', [g.node('Reshape', [t, g.node('Concat', [batch, g.ints([ps, ps]), nh, nw, g.ints([c])], { axis: 0 })])], { perm: [0, 5, 3, 1, 4, 2] });
@@ -69,11 +69,11 @@ function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer
 }
 
 /** Emits the eval forward of `model` from `x` (NCHW pixel values); returns the NCHW logits value. */
-export function emitMobileViT(model: MobileViTForSemanticSegmentation, g: GraphBuilder, x: string): string {
+export function emitMobileViT(model: MobileViTForSemanticSegmentation, g: GraphBuilder, x: string, o: EmitOptions = {}): string {
   let y = conv(g, x, 'mobilevit.conv_stem', model.mobilevit.conv_stem);
   model.mobilevit.encoder.layer.items.forEach((l, i) => {
     const p = `mobilevit.encoder.layer.${i}`;
-    if ('transformer' in l) y = mobileViTLayer(g, y, p, l as MobileViTLayer);
+    if ('transformer' in l) y = mobileViTLayer(g, y, p, l as MobileViTLayer, o);
     else [...(l as MobileViTMobileNetLayer).layer].forEach((b, j) => (y = invertedResidual(g, y, `${p}.layer.${j}`, b)));
   });
   // ASPP: 1×1 and atrous branches, and the pooled branch broadcast over the runtime feature size.

@@ -40,7 +40,7 @@ function attention(g: GraphBuilder, x: Tokens, p: string, a: SegformerEfficientS
     const qkv = gemm(g, x.t, g.node('Concat', [wq, wk, wv], { axis: 0 }), g.node('Concat', [bq!, bk!, bv!], { axis: 0 }));
     [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
   }
-  return multiHeadAttention(g, q, k, v, headShape, c);
+  return multiHeadAttention(g, q, k, v, headShape, c, nh);
 }
 
 function layer(g: GraphBuilder, x: Tokens, p: string, l: SegformerLayer, o: EmitOptions, hiddenShape: string): string {
