@@ -19,6 +19,7 @@ import { decodeModel } from '../src/export/serialize.js';
 import { BatchNorm2d, Conv2d, manualSeed, noGrad, rand, randn, tidy } from '../src/torch/index.js';
 import { fixturesRoot, repoRoot } from '../src/util/paths.js';
 import { onnxCheck } from './helpers/onnx-checker.js';
+import { checkTransformersJs } from './helpers/transformersjs.js';
 
 type Dims = [number, number, number, number];
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -227,6 +228,15 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
       }
     });
   }
+
+  it('Transformers.js loads the exported MobileNetV2 folder offline; its argmax masks agree with our model', async () => {
+    const model = load(mnet);
+    try {
+      await checkTransformersJs(model, tmp, 'mnet-tjs');
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('CLI: streetseg export on a MobileNetV2 checkpoint writes the file and the Transformers.js folder and self-checks', () => {
     const out = path.join(tmp, 'cli', 'mnet.onnx');
