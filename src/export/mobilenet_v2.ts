@@ -34,13 +34,13 @@ function padSame(g: GraphBuilder, x: string, k: number, s: number, d: number): s
 }
 
 /** A MobileNetV2ConvLayer: (TF "SAME" pad) → Conv with folded BN → its activation. */
-function convLayer(g: GraphBuilder, x: string, prefix: string, l: MobileNetV2ConvLayer, tfPadding: boolean, act = l.activation): string {
+function convLayer(g: GraphBuilder, x: string, prefix: string, l: MobileNetV2ConvLayer, tfPadding: boolean): string {
   const { kernelSize: k, stride: s, dilation: d } = l.convolution;
   let y: string;
   if (!tfPadding) y = convBn(g, x, prefix, l);
   else if (s === 1) y = convBn(g, x, prefix, l, staticSame(k, d));
   else y = convBn(g, padSame(g, x, k, s, d), prefix, l, [0, 0, 0, 0]);
-  return activation(g, y, act);
+  return activation(g, y, l.activation);
 }
 
 /** Emits the eval forward of `model` from `x` (NCHW pixel values); returns the NCHW logits value. */
