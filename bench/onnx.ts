@@ -19,6 +19,8 @@ export interface OnnxBenchOptions extends Omit<ModelBenchOptions, 'mode'> {
   opset?: number;
   threads?: number;
   optLevel?: OrtSessionOptions['optLevel'];
+  /** onnxruntime's intra-op spinning (default true), for both sessions. */
+  spinning?: boolean;
   emit?: EmitOptions;
   /** Also time PyTorch's export, alternating with ours for `rounds` rounds. */
   comparePytorch?: boolean;
@@ -30,6 +32,9 @@ export interface OnnxBenchOptions extends Omit<ModelBenchOptions, 'mode'> {
 export interface OnnxBench extends ModelBench {
   runtime: 'onnx';
   int8: boolean;
+  /** The session's intra-op spinning and the attention form of the graph (what the time depends on). */
+  spinning: boolean;
+  attention: NonNullable<EmitOptions['attention']>;
   onnxBytes: number;
   nodes: number;
   /** Per-round medians (ms) when rounds > 1. */
@@ -74,7 +79,7 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBench> {
     model.dispose();
     const file = path.join(tmp, 'ours.onnx');
     fs.writeFileSync(file, built.bytes);
-    const ours = await createOrtSession(file, { threads, optLevel: o.optLevel });
+    const ours = await createOrtSession(file, { threads, optLevel: o.optLevel, spinning: o.spinning });
     let ref: OrtSession | null = null;
     let refInfo: OnnxBench['pytorchExport'];
     if (o.comparePytorch) {
@@ -82,7 +87,7 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBench> {
       if (family.modelType !== 'segformer') throw new Error(`bench model --compare-pytorch: the reference exports SegFormer only, not ${family.modelType}`);
       const refFile = exportPytorchReference(variant, tmp, o.referenceOpset);
       if (typeof refFile === 'string') {
-        ref = await createOrtSession(refFile, { threads, optLevel: 'all' });
+        ref = await createOrtSession(refFile, { threads, optLevel: 'all', spinning: o.spinning });
         refInfo = { msPerStep: 0, roundsMs: [], onnxBytes: fs.statSync(refFile).size, file: path.basename(refFile) };
       } else refInfo = refFile;
     }
@@ -97,7 +102,7 @@ export async function benchOnnx(o: OnnxBenchOptions): Promise<OnnxBench> {
     await ours.release();
     await ref?.release();
     const base = summarizeTimes({ model: o.model, mode: 'infer', batch: o.batch, height: o.height, width: o.width }, all, threads);
-    const res: OnnxBench = { ...base, msPerStep: +median(roundsMs).toFixed(1), imagesPerSecond: +((1000 * o.batch) / median(roundsMs)).toFixed(3), runtime: 'onnx', int8: !!o.int8, onnxBytes: built.bytes.byteLength, nodes: built.nodes };
+    const res: OnnxBench = { ...base, msPerStep: +median(roundsMs).toFixed(1), imagesPerSecond: +((1000 * o.batch) / median(roundsMs)).toFixed(3), runtime: 'onnx', int8: !!o.int8, spinning: o.spinning !== false, attention: o.emit?.attention ?? 'matmul', onnxBytes: built.bytes.byteLength, nodes: built.nodes };
     if (rounds > 1) res.roundsMs = roundsMs.map((t) => +t.toFixed(1));
     if (refInfo) {
       if (!('error' in refInfo)) {

@@ -7,15 +7,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { createModel, loadPretrained, type SegmentationModel } from '../src/models/index.js';
-import { buildOnnx, checkOnnx, randomInput, torchLogits, maxAbsDiff, writeTransformersJsDir } from '../src/export/export.js';
+import { buildOnnx, checkOnnx, randomInput, torchLogits, maxAbsDiff } from '../src/export/export.js';
 import { createOrtSession, runLogits } from '../src/export/ort.js';
 import { decodeModel } from '../src/export/serialize.js';
 import { quantizePerChannel } from '../src/export/graph.js';
-import { toCHWFloat } from '../src/data/preprocess.js';
-import { F, fromArray, inferenceMode, tidy } from '../src/torch/index.js';
 import { fixturesRoot, repoRoot } from '../src/util/paths.js';
+import { onnxCheck } from './helpers/onnx-checker.js';
+import { checkTransformersJs } from './helpers/transformersjs.js';
 
 const tinyDir = path.join(fixturesRoot(), 'segformer', 'tiny');
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -50,9 +49,7 @@ describe('ONNX export (SegFormer)', () => {
         assert.ok(d <= 1e-4, `${dims}: max |ORT − libtorch| = ${d}`);
       }
       await session.release();
-      const py = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(m.ir_version, m.opset_import[0].version, len(m.graph.node))', file], { encoding: 'utf8' });
-      assert.equal(py.status, 0, py.stderr);
-      assert.equal(py.stdout.trim(), `8 ${opset} ${built.nodes}`);
+      assert.deepEqual(onnxCheck(file), { irVersion: 8, opset, nodes: built.nodes });
       // Initializers carry the checkpoint's names.
       const names = new Set((decodeModel(built.bytes).graph.initializer as { name: string }[]).map((i) => i.name));
       for (const k of model.stateDict().keys()) if (!k.endsWith('num_batches_tracked')) assert.ok(names.has(k), `initializer ${k}`);
@@ -130,38 +127,7 @@ describe('ONNX export (SegFormer)', () => {
   });
 
   it('Transformers.js loads the exported folder offline; its argmax masks agree with our model', async () => {
-    const { pipeline, env } = await import('@huggingface/transformers');
-    const dir = path.join(tmp, 'tjs');
-    writeTransformersJsDir(dir, model, buildOnnx(model).bytes, false);
-    const [h, w] = [41, 57];
-    const px = Buffer.alloc(h * w * 3);
-    for (let i = 0; i < px.length; i++) px[i] = (i * 37 + ((i / 3) | 0) * 11) % 256;
-    const png = path.join(tmp, 'img.png');
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(png);
-    env.allowRemoteModels = false;
-    env.localModelPath = tmp + path.sep;
-    const seg = await pipeline('image-segmentation', 'tjs', { local_files_only: true, dtype: 'fp32' });
-    const out = (await seg(png)) as { label: string; mask: { data: Uint8Array; width: number; height: number } }[];
-    const labels = model.labels;
-    // Our argmax on the same preprocessed input, logits upsampled to the image (as Transformers.js does).
-    const ours = inferenceMode(() =>
-      tidy(() => {
-        const logits = model.forward(fromArray(toCHWFloat(px), [1, 3, h, w], 'float32')).logits;
-        return F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false }).argmax(1).toArray() as BigInt64Array;
-      }),
-    );
-    const theirs = new Int32Array(h * w).fill(-1);
-    for (const o of out) {
-      assert.ok(labels.includes(o.label), `label ${o.label}`);
-      assert.equal(o.mask.width, w);
-      assert.equal(o.mask.height, h);
-      o.mask.data.forEach((v, i) => v === 255 && (theirs[i] = labels.indexOf(o.label)));
-    }
-    let agree = 0;
-    for (let i = 0; i < h * w; i++) agree += Number(ours[i]) === theirs[i] ? 1 : 0;
-    assert.ok(out.length >= 2, `${out.length} classes present`);
-    assert.ok(agree / (h * w) >= 0.99, `argmax agreement ${agree}/${h * w}`);
-    await (seg as unknown as { dispose(): Promise<void> }).dispose();
+    await checkTransformersJs(model, tmp, 'tjs');
   });
 
   it('CLI: a checkpoint without config.json, an unknown model_type and an unwritable OUT name the path', () => {

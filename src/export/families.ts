@@ -1,14 +1,22 @@
 // Exporters by model_type. A family's emitter writes the eval forward of its model into a GraphBuilder
-// from the NCHW input value and returns the NCHW logits value; MobileViT and MobileNetV2 add theirs here.
+// from the NCHW input value and returns the NCHW logits value.
 import type { SegmentationModel } from '../models/index.js';
+import type { MobileNetV2ForSemanticSegmentation } from '../models/mobilenet_v2/model.js';
+import type { MobileViTForSemanticSegmentation } from '../models/mobilevit/model.js';
 import type { SegformerForSemanticSegmentation } from '../models/segformer/model.js';
 import type { GraphBuilder } from './graph.js';
 import type { EmitOptions } from './layers.js';
+import { emitMobileNetV2 } from './mobilenet_v2.js';
+import { emitMobileViT } from './mobilevit.js';
 import { emitSegformer } from './segformer.js';
 
 export type OnnxEmitter = (model: SegmentationModel, g: GraphBuilder, pixelValues: string, o: EmitOptions) => string;
 
-const EMITTERS = new Map<string, OnnxEmitter>([['segformer', (m, g, x, o) => emitSegformer(m as SegformerForSemanticSegmentation, g, x, o)]]);
+const EMITTERS = new Map<string, OnnxEmitter>([
+  ['segformer', (m, g, x, o) => emitSegformer(m as SegformerForSemanticSegmentation, g, x, o)],
+  ['mobilevit', (m, g, x, o) => emitMobileViT(m as MobileViTForSemanticSegmentation, g, x, o)],
+  ['mobilenet_v2', (m, g, x) => emitMobileNetV2(m as MobileNetV2ForSemanticSegmentation, g, x)],
+]);
 
 export function registerOnnxEmitter(modelType: string, emit: OnnxEmitter): void {
   EMITTERS.set(modelType, emit);

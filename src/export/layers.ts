@@ -2,11 +2,16 @@
 // enter under their checkpoint names in PyTorch's layout; the layout work on them (transposes, folded
 // scales) is graph ops on constants, which onnxruntime folds once when the session loads.
 import { f, type GraphBuilder } from './graph.js';
-import type { Conv2d, Tensor } from '../torch/index.js';
+import type { BatchNorm2d, Conv2d, Linear, Tensor } from '../torch/index.js';
 
 export interface EmitOptions {
   /** 'erf': x·½(1+erf(x/√2)) in standard ops (ORT fuses it to Gelu); 'com.microsoft': ORT's Gelu op. */
   gelu?: 'erf' | 'com.microsoft';
+  /**
+   * 'matmul': attention as MatMul, Softmax, MatMul in standard ops; 'com.microsoft': onnxruntime's fused
+   * MultiHeadAttention (one kernel per layer: no head transposes, softmax in place). Used by MobileViT.
+   */
+  attention?: 'matmul' | 'com.microsoft';
 }
 
 /** NCHW ↔ NHWC. */
@@ -35,6 +40,82 @@ export function conv2d(g: GraphBuilder, x: string, prefix: string, c: Conv2d): s
   const inputs = [x, g.weight(`${prefix}.weight`, c.weight, 0)];
   if (c.bias) inputs.push(g.initializer(`${prefix}.bias`, c.bias));
   return g.node('Conv', inputs, { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], dilations: [d, d], group: groups });
+}
+
+/** A conv layer as both mobile families name it: `convolution` then an optional `normalization`. */
+export interface ConvBnModule {
+  convolution: Conv2d;
+  normalization: BatchNorm2d | null;
+}
+
+/**
+ * Conv → eval-mode BatchNorm (running statistics) as one Conv: W·s and (b − μ)·s + β with
+ * s = γ/√(σ² + ε), graph ops on the checkpoint's constants that onnxruntime folds at load (in int8 mode
+ * the fold applies to the dequantised weight, as the libtorch check does). `pads` ([top, left, bottom,
+ * right]) replaces the module's symmetric padding, e.g. with 0 after an explicit Pad.
+ */
+export function convBn(g: GraphBuilder, x: string, prefix: string, m: ConvBnModule, pads?: number[]): string {
+  const c = m.convolution;
+  const { kernelSize: k, stride: s, padding: p, dilation: d, groups } = c;
+  let w = g.weight(`${prefix}.convolution.weight`, c.weight, 0);
+  let b = c.bias ? g.initializer(`${prefix}.convolution.bias`, c.bias) : '';
+  const bn = m.normalization;
+  if (bn) {
+    const n = `${prefix}.normalization`;
+    const scale = g.node('Div', [
+      g.initializer(`${n}.weight`, bn.weight),
+      g.node('Sqrt', [g.node('Add', [g.initializer(`${n}.running_var`, bn.runningVar), g.floats([bn.eps], [])])]),
+    ]);
+    w = g.node('Mul', [w, g.node('Reshape', [scale, g.ints([-1, 1, 1, 1])])]);
+    const mean = g.initializer(`${n}.running_mean`, bn.runningMean);
+    const centred = b ? g.node('Sub', [b, mean]) : g.node('Neg', [mean]);
+    b = g.node('Add', [g.node('Mul', [centred, scale]), g.initializer(`${n}.bias`, bn.bias)]);
+  }
+  return g.node('Conv', b ? [x, w, b] : [x, w], { kernel_shape: [k, k], strides: [s, s], pads: pads ?? [p, p, p, p], dilations: [d, d], group: groups });
+}
+
+/** The activations of the conv layers: ReLU6 is Clip(0, 6) (onnxruntime fuses Conv+Clip and Conv+Relu). */
+export function activation(g: GraphBuilder, x: string, act: 'relu' | 'relu6' | 'silu' | null): string {
+  if (act === 'relu') return g.node('Relu', [x]);
+  if (act === 'relu6') return g.node('Clip', [x, g.floats([0], []), g.floats([6], [])]);
+  if (act === 'silu') return g.node('Mul', [x, g.node('Sigmoid', [x])]);
+  return x;
+}
+
+/** Query/key/value weights and biases (null without bias) with 1/√headDim folded into the query's. */
+export function scaledQkv(g: GraphBuilder, p: string, a: { query: Linear; key: Linear; value: Linear }, headDim: number) {
+  const scale = g.floats([1 / Math.sqrt(headDim)], []);
+  const bias = (n: string, l: Linear) => (l.bias ? g.initializer(`${p}.${n}.bias`, l.bias) : null);
+  const bq = bias('query', a.query);
+  return {
+    wq: g.node('Mul', [g.weight(`${p}.query.weight`, a.query.weight, 0), scale]),
+    bq: bq ? g.node('Mul', [bq, scale]) : null,
+    wk: g.weight(`${p}.key.weight`, a.key.weight, 0),
+    wv: g.weight(`${p}.value.weight`, a.value.weight, 0),
+    bk: bias('key', a.key),
+    bv: bias('value', a.value),
+  };
+}
+
+/**
+ * Softmax attention of token matrices q [S·n, C] and k, v [S·n', C] (the 1/√d already in q), split into
+ * heads by `headShape` = [S, n, heads, hd] (one entry -1); returns the context as [S·n, C]. With
+ * o.attention 'com.microsoft' (self-attention only, n = n'), onnxruntime's MultiHeadAttention on
+ * [S, n, C] with scale 1, since q carries it.
+ */
+export function multiHeadAttention(g: GraphBuilder, q: string, k: string, v: string, headShape: string, c: number, heads: number, o: EmitOptions = {}): string {
+  if (o.attention === 'com.microsoft') {
+    const seq = g.node('Concat', [g.node('Slice', [headShape, g.ints([0]), g.ints([2])]), g.ints([c])], { axis: 0 });
+    const [q3, k3, v3] = [q, k, v].map((t) => g.node('Reshape', [t, seq])) as [string, string, string];
+    const ctx = g.node('MultiHeadAttention', [q3, k3, v3], { num_heads: heads, scale: f(1) }, { domain: 'com.microsoft' });
+    return g.node('Reshape', [ctx, g.ints([-1, c])]);
+  }
+  const split = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, headShape])], { perm });
+  // keys straight to (S, heads, hd, n') for the score GEMM
+  const scores = g.node('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]);
+  const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), split(v, [0, 2, 1, 3])]);
+  // (S, heads, n, hd) → (S, n, heads, hd) → [S·n, C]
+  return g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.ints([-1, c])]);
 }
 
 /**

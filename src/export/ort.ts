@@ -15,6 +15,12 @@ export interface OrtSessionOptions {
    * speed; false keeps the DequantizeLinear nodes, run at every inference (less memory, ~15% slower on B0).
    */
   dequantizeAtLoad?: boolean;
+  /**
+   * Default true (onnxruntime's default): idle intra-op threads spin, which saves wake-up latency on a
+   * dedicated CPU; on a shared, oversubscribed one the spinning steals the cores the work needs
+   * (MobileViT-XXS at 360×480, 2 threads, load ≈ 12 on 2 cores: ~400 ms spinning, ~200 ms without).
+   */
+  spinning?: boolean;
 }
 
 export async function createOrtSession(file: string, o: OrtSessionOptions = {}): Promise<OrtSession> {
@@ -25,7 +31,12 @@ export async function createOrtSession(file: string, o: OrtSessionOptions = {}):
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
       interOpNumThreads: 1,
       graphOptimizationLevel: o.optLevel ?? 'all',
-      ...(o.dequantizeAtLoad !== false ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
+      extra: {
+        session: {
+          ...(o.dequantizeAtLoad !== false ? { disable_quant_qdq: '1' } : {}),
+          ...(o.spinning === false ? { 'intra_op.allow_spinning': '0' } : {}),
+        },
+      },
     });
   } catch (e) {
     throw new Error(`${file}: onnxruntime could not load the model (${(e as Error).message})`);

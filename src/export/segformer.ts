@@ -6,7 +6,7 @@
 // is our model's rewrite Σᵢ up(Aᵢ fᵢ), Aᵢ = BN∘(linear_fuse block i)·linear_cᵢ, with the finest
 // stage's term added by Gemm's C input (addmm). No export-time H or W is baked in.
 import type { GraphBuilder } from './graph.js';
-import { conv2d, gelu, gemm, layerNorm, linear, toNCHW, toNHWC, type EmitOptions } from './layers.js';
+import { conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from './layers.js';
 import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from '../models/segformer/model.js';
 
 /** A stage's token matrix [B·h·w, C] with its NHWC shape value [B, h, w, C]. */
@@ -27,31 +27,20 @@ const imageOf = (g: GraphBuilder, t: string, shape: string) => toNCHW(g, g.node(
 
 function attention(g: GraphBuilder, x: Tokens, p: string, a: SegformerEfficientSelfAttention): string {
   const { hidden: c, heads: nh, headDim: hd } = a;
-  const scale = g.floats([1 / Math.sqrt(hd)], []);
-  const wq = g.node('Mul', [g.weight(`${p}.query.weight`, a.query.weight, 0), scale]);
-  const bq = g.node('Mul', [g.initializer(`${p}.query.bias`, a.query.bias!), scale]);
-  const wk = g.weight(`${p}.key.weight`, a.key.weight, 0);
-  const wv = g.weight(`${p}.value.weight`, a.value.weight, 0);
-  const bk = g.initializer(`${p}.key.bias`, a.key.bias!);
-  const bv = g.initializer(`${p}.value.bias`, a.value.bias!);
-  // [B·n, C] → (B, n, heads, hd) → permuted; B from the stage shape, n left to -1.
+  const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, p, a, hd);
+  // [B·n, C] → (B, n, heads, hd); B from the stage shape, n left to -1.
   const headShape = g.node('Concat', [g.node('Slice', [x.shape, g.ints([0]), g.ints([1])]), g.ints([-1, nh, hd])], { axis: 0 });
-  const heads = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, headShape])], { perm });
   let q: string, k: string, v: string;
   if (a.sr && a.layer_norm) {
-    q = gemm(g, x.t, wq, bq);
+    q = gemm(g, x.t, wq, bq!);
     const r = tokensOf(g, conv2d(g, imageOf(g, x.t, x.shape), `${p}.sr`, a.sr), c);
-    const kv = gemm(g, layerNorm(g, r.t, `${p}.layer_norm`, a.layer_norm), g.node('Concat', [wk, wv], { axis: 0 }), g.node('Concat', [bk, bv], { axis: 0 }));
+    const kv = gemm(g, layerNorm(g, r.t, `${p}.layer_norm`, a.layer_norm), g.node('Concat', [wk, wv], { axis: 0 }), g.node('Concat', [bk!, bv!], { axis: 0 }));
     [k, v] = g.nodeN('Split', [kv, g.ints([c, c])], 2, { axis: -1 }) as [string, string];
   } else {
-    const qkv = gemm(g, x.t, g.node('Concat', [wq, wk, wv], { axis: 0 }), g.node('Concat', [bq, bk, bv], { axis: 0 }));
+    const qkv = gemm(g, x.t, g.node('Concat', [wq, wk, wv], { axis: 0 }), g.node('Concat', [bq!, bk!, bv!], { axis: 0 }));
     [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
   }
-  // keys straight to (B, heads, hd, n') for the score GEMM
-  const scores = g.node('MatMul', [heads(q, [0, 2, 1, 3]), heads(k, [0, 2, 3, 1])]);
-  const ctx = g.node('MatMul', [g.node('Softmax', [scores], { axis: -1 }), heads(v, [0, 2, 1, 3])]);
-  // (B, heads, n, hd) → (B, n, heads, hd) → [B·n, C]
-  return g.node('Reshape', [g.node('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.ints([-1, c])]);
+  return multiHeadAttention(g, q, k, v, headShape, c, nh);
 }
 
 function layer(g: GraphBuilder, x: Tokens, p: string, l: SegformerLayer, o: EmitOptions, hiddenShape: string): string {

@@ -1,6 +1,7 @@
 // The onnxruntime-node runtime: labels from the checkpoint's config.json, the graph from DIR/onnx/model.onnx
-// (or a given file), run on the CPU with as many intra-op threads as libtorch uses. The logits then take
-// the same upsample + argmax path as the torch runtime (classIdsFromLogits).
+// (or a given file), run on the CPU through export/ort.ts's session (as many intra-op threads as libtorch
+// uses; int8 weights dequantised at load). The logits then take the same upsample + argmax path as the
+// torch runtime (classIdsFromLogits). onnxruntime loads lazily: the torch runtime never pays for it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -28,13 +29,8 @@ export class OnnxSegmenter implements Segmenter {
     const labels = checkpointLabels(dir);
     const file = onnxFile ?? path.join(dir, 'onnx', 'model.onnx');
     if (!fs.existsSync(file)) throw new Error(`${file}: ONNX model not found (export one with 'streetseg export', or give --onnx FILE)`);
-    const ort = await import('onnxruntime-node');
-    let session: InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(file, { intraOpNumThreads: getNumThreads(), interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] });
-    } catch (e) {
-      throw new Error(`${file}: onnxruntime cannot load the model: ${(e as Error).message}`);
-    }
+    const [ort, { createOrtSession }] = await Promise.all([import('onnxruntime-node'), import('../export/ort.js')]);
+    const session = await createOrtSession(file, { threads: getNumThreads() });
     const inputName = session.inputNames.includes('pixel_values') ? 'pixel_values' : session.inputNames[0];
     const outputName = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0];
     if (!inputName || !outputName || session.inputNames.length !== 1) {

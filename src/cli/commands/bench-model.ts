@@ -26,6 +26,8 @@ export const benchModelCommand: Command = {
     { name: 'threads', type: 'int', min: 1, help: 'onnx: intra-op threads (default: the torch thread count)' },
     { name: 'opt-level', type: 'string', help: 'onnx: onnxruntime graph optimisation level', default: 'all', choices: ['disabled', 'basic', 'extended', 'all'] },
     { name: 'gelu', type: 'string', help: 'onnx: GELU as standard ops (erf, fused by onnxruntime) or com.microsoft Gelu', default: 'erf', choices: ['erf', 'com.microsoft'] },
+    { name: 'attention', type: 'string', help: 'onnx: attention as standard ops (MatMul, Softmax) or com.microsoft MultiHeadAttention (MobileViT)', default: 'matmul', choices: ['matmul', 'com.microsoft'] },
+    { name: 'spin', type: 'boolean', help: 'onnx: intra-op threads spin while idle (onnxruntime\'s default; --no-spin on a shared, oversubscribed CPU)', default: true },
     { name: 'rounds', type: 'int', min: 1, help: 'onnx: timing rounds (alternating with the reference under --compare-pytorch; default 3 then, else 1)' },
     {
       name: 'compare-pytorch',
@@ -48,7 +50,8 @@ export const benchModelCommand: Command = {
         opset: opts.opset as number,
         threads: opts.threads as number | undefined,
         optLevel: opts['opt-level'] as 'disabled' | 'basic' | 'extended' | 'all',
-        emit: { gelu: opts.gelu as 'erf' | 'com.microsoft' },
+        emit: { gelu: opts.gelu as 'erf' | 'com.microsoft', attention: opts.attention as 'matmul' | 'com.microsoft' },
+        spinning: opts.spin !== false,
         comparePytorch: !!opts['compare-pytorch'],
         rounds: opts.rounds as number | undefined,
       });

@@ -1,0 +1,91 @@
+// MobileViT + DeepLabV3 head → ONNX, as src/models/mobilevit/model.ts runs in eval mode. Conv layers are
+// one Conv with the batch norm folded in, then SiLU (x·σ(x)) or ReLU.
+// A MobileViT block unfolds its map into p×p patches: the map is first resized bilinearly to the next
+// multiples of p (HF resizes rather than pads; CamVid's 360×480 hits it at 45×60 and 23×30) and resized
+// back after folding. The target size ⌈h/p⌉·p is Shape arithmetic, and the Resize is always emitted: on
+// a map that is already a multiple of p it is the identity, exactly (weights 1 and 0), so one graph
+// serves every H and W. Resize's 'half_pixel' is torch's bilinear align_corners=False for every size
+// (pytorch_half_pixel differs only for an output of length 1, which torch computes as half_pixel does).
+// Tokens are one [B·p²·N, C] matrix whose rows run in HF's sequence order (sequence b·p² + position in
+// the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
+// attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
+import type { GraphBuilder } from './graph.js';
+import { activation, convBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from './layers.js';
+import type {
+  MobileViTConvLayer, MobileViTForSemanticSegmentation, MobileViTInvertedResidual, MobileViTLayer, MobileViTMobileNetLayer, MobileViTASPPPooling, MobileViTTransformerLayer,
+} from '../models/mobilevit/model.js';
+
+const conv = (g: GraphBuilder, x: string, p: string, l: MobileViTConvLayer) => activation(g, convBn(g, x, p, l), l.act);
+
+function invertedResidual(g: GraphBuilder, x: string, p: string, b: MobileViTInvertedResidual): string {
+  const y = conv(g, conv(g, conv(g, x, `${p}.expand_1x1`, b.expand_1x1), `${p}.conv_3x3`, b.conv_3x3), `${p}.reduce_1x1`, b.reduce_1x1);
+  return b.useResidual ? g.node('Add', [y, x]) : y;
+}
+
+/** Pre-norm transformer layer on tokens [M, C]: x + attn(LN(x)), then + W₂ SiLU(W₁ LN(·)). */
+function transformerLayer(g: GraphBuilder, x: string, p: string, l: MobileViTTransformerLayer, headShape: string, c: number, o: EmitOptions): string {
+  const a = l.attention.attention;
+  const ap = `${p}.attention.attention`;
+  const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, ap, a, a.headDim);
+  const w = g.node('Concat', [wq, wk, wv], { axis: 0 });
+  const qkv = gemm(g, layerNorm(g, x, `${p}.layernorm_before`, l.layernorm_before), w, bq ? g.node('Concat', [bq, bk!, bv!], { axis: 0 }) : undefined);
+  const [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
+  const h = g.node('Add', [linear(g, multiHeadAttention(g, q, k, v, headShape, c, a.heads, o), `${p}.attention.output.dense`, l.attention.output.dense), x]);
+  const mid = activation(g, linear(g, layerNorm(g, h, `${p}.layernorm_after`, l.layernorm_after), `${p}.intermediate.dense`, l.intermediate.dense), 'silu');
+  return g.node('Add', [linear(g, mid, `${p}.output.dense`, l.output.dense), h]);
+}
+
+/** Bilinear resize (torch's align_corners=False) of NCHW `x` to the [h, w] value `hw`. */
+function resizeTo(g: GraphBuilder, x: string, hw: string): string {
+  const nc = g.node('Slice', [g.node('Shape', [x]), g.ints([0]), g.ints([2])]);
+  return g.node('Resize', [x, '', '', g.node('Concat', [nc, hw], { axis: 0 })], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
+}
+
+function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer, o: EmitOptions): string {
+  if (l.downsampling_layer) x = invertedResidual(g, x, `${p}.downsampling_layer`, l.downsampling_layer);
+  const local = convBn(g, conv(g, x, `${p}.conv_kxk`, l.conv_kxk), `${p}.conv_1x1`, l.conv_1x1);
+  const c = l.conv_1x1.convolution.outChannels;
+  const ps = l.patch;
+  const shape = g.node('Shape', [local]);
+  const batch = g.node('Slice', [shape, g.ints([0]), g.ints([1])]);
+  const hw = g.node('Slice', [shape, g.ints([2]), g.ints([4])]);
+  const n = g.node('Div', [g.node('Add', [hw, g.ints([ps - 1])]), g.ints([ps])]); // [⌈h/p⌉, ⌈w/p⌉]
+  const nh = g.node('Slice', [n, g.ints([0]), g.ints([1])]);
+  const nw = g.node('Slice', [n, g.ints([1]), g.ints([2])]);
+  const padded = g.node('Mul', [n, g.ints([ps])]);
+  // unfold: (B, C, nh, p, nw, p) → (B, p, p, nh, nw, C) → rows
+  const six = g.node('Concat', [batch, g.ints([c]), nh, g.ints([ps]), nw, g.ints([ps])], { axis: 0 });
+  const unfolded = g.node('Transpose', [g.node('Reshape', [resizeTo(g, local, padded), six])], { perm: [0, 3, 5, 2, 4, 1] });
+  let t = g.node('Reshape', [unfolded, g.ints([-1, c])]);
+  const a = l.transformer.layer.at(0).attention.attention;
+  const headShape = g.node('Concat', [g.ints([-1]), g.node('Mul', [nh, nw]), g.ints([a.heads, a.headDim])], { axis: 0 });
+  [...l.transformer.layer].forEach((tl, i) => (t = transformerLayer(g, t, `${p}.transformer.layer.${i}`, tl, headShape, c, o)));
+  t = layerNorm(g, t, `${p}.layernorm`, l.layernorm);
+  // fold: rows → (B, p, p, nh, nw, C) → (B, C, nh, p, nw, p) → (B, C, nh·p, nw·p) → back to h×w
+  const folded6 = g.node('Transpose', [g.node('Reshape', [t, g.node('Concat', [batch, g.ints([ps, ps]), nh, nw, g.ints([c])], { axis: 0 })])], { perm: [0, 5, 3, 1, 4, 2] });
+  const folded = resizeTo(g, g.node('Reshape', [folded6, g.node('Concat', [batch, g.ints([c]), padded], { axis: 0 })]), hw);
+  const y = conv(g, folded, `${p}.conv_projection`, l.conv_projection);
+  return conv(g, g.node('Concat', [x, y], { axis: 1 }), `${p}.fusion`, l.fusion);
+}
+
+/** Emits the eval forward of `model` from `x` (NCHW pixel values); returns the NCHW logits value. */
+export function emitMobileViT(model: MobileViTForSemanticSegmentation, g: GraphBuilder, x: string, o: EmitOptions = {}): string {
+  let y = conv(g, x, 'mobilevit.conv_stem', model.mobilevit.conv_stem);
+  model.mobilevit.encoder.layer.items.forEach((l, i) => {
+    const p = `mobilevit.encoder.layer.${i}`;
+    if ('transformer' in l) y = mobileViTLayer(g, y, p, l as MobileViTLayer, o);
+    else [...(l as MobileViTMobileNetLayer).layer].forEach((b, j) => (y = invertedResidual(g, y, `${p}.layer.${j}`, b)));
+  });
+  // ASPP: 1×1 and atrous branches, and the pooled branch broadcast over the runtime feature size.
+  const aspp = model.segmentation_head.aspp;
+  const ap = 'segmentation_head.aspp';
+  const featureHW = g.node('Slice', [g.node('Shape', [y]), g.ints([2]), g.ints([4])]);
+  const branches = aspp.convs.items.map((m, i) => {
+    if (!('conv_1x1' in m)) return conv(g, y, `${ap}.convs.${i}`, m as MobileViTConvLayer);
+    const pool = (m as MobileViTASPPPooling).conv_1x1;
+    const pooled = conv(g, g.node('GlobalAveragePool', [y]), `${ap}.convs.${i}.conv_1x1`, pool);
+    return g.node('Expand', [pooled, g.node('Concat', [g.ints([1, 1]), featureHW], { axis: 0 })]);
+  });
+  const proj = conv(g, g.node('Concat', branches, { axis: 1 }), `${ap}.project`, aspp.project);
+  return conv(g, proj, 'segmentation_head.classifier', model.segmentation_head.classifier);
+}
