@@ -9,7 +9,12 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 export const CHART_SIZE = { width: 720, height: 380 } as const;
 
 export function compareChartSvg(r: CompareResult): string {
+  // Both axes start at 0, so distances read as ratios (twice as far right = twice as slow); the margin
+  // keeps the slowest model's point off the frame.
+  const slowest = Math.max(...r.models.flatMap((m) => m.runtimes.map((x) => x.latencyMs)).filter(Number.isFinite), 1e-3);
   return lineChartSvg({
+    xDomain: [0, slowest * 1.15],
+    yMin: 0,
     title: `mIoU against latency (${r.height}×${r.width}, batch 1; ${r.models[0]?.runtimes.map((x) => x.runtime).join(', ') ?? ''})`,
     xLabel: 'latency (ms, median)',
     yLabel: `mIoU (${r.split})`,
