@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { CHART_SIZE } from '../src/compare/chart.js';
+import { measureInChild } from '../src/compare/measure.js';
 import { identifyVariant, matchRecipe, resolveInput, variantName } from '../src/compare/inputs.js';
 import type { CompareResult } from '../src/compare/types.js';
 import { defaultCallbacks } from '../src/train/callbacks/index.js';
@@ -18,6 +19,7 @@ import { createModel, getFamily, loadPretrained, savePretrained } from '../src/m
 import { addReportLink, readReportLinks, writeReport } from '../src/report/index.js';
 import { manualSeed } from '../src/torch/index.js';
 import { repoRoot } from '../src/util/paths.js';
+import { peakRssMiB } from '../src/util/proc.js';
 import { tinyConfig, tinyDataset, tmpRun } from './helpers/train-fixture.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -99,6 +101,13 @@ describe('streetseg compare', () => {
       assert.equal(t.fileBytes, bytes);
     }
     assert.deepEqual([result.height, result.width, result.batch, result.iters, result.warmup], [64, 96, 1, 3, 1]);
+  });
+
+  it("a child's peak RSS is its own, not its parent's (no getrusage carry-over across fork + exec)", async () => {
+    const ballast = Buffer.alloc(500e6, 1); // touched pages: this process's RSS is now > 500 MB
+    const c = await measureInChild({ runtime: 'torch', checkpoint: mnv2, modelFile: path.join(mnv2, 'model.safetensors'), height: 32, width: 32, iters: 1, warmup: 0, threads: 1, seed: 0 });
+    assert.ok(peakRssMiB() > 480 && ballast[ballast.length - 1] === 1);
+    assert.ok(c.peakRssMiB > 50 && c.peakRssMiB < 450, `child peak ${c.peakRssMiB} MiB`);
   });
 
   it('writes compare.json, compare.md (one row per model), a chart PNG of the stated size and index.html', async () => {

@@ -2,6 +2,7 @@
 // the peak RSS it reports is that runtime's alone (the parent has the evaluation's tensors and caches).
 // argv[2] is a MeasureSpec as JSON; the last stdout line is a ChildResult as JSON.
 import { runtimeByName, type MeasureSpec } from './runtimes.js';
+import { peakRssMiB } from '../util/proc.js';
 import { timeSteps } from './timing.js';
 
 export interface ChildResult {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
       runtime: spec.runtime,
       medianMs: t.medianMs,
       timesMs: t.timesMs,
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMiB: peakRssMiB(),
       loadSeconds,
     };
     console.log(JSON.stringify(r));
