@@ -54,7 +54,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   let data = path.resolve(o.data);
   try {
     for (const inp of inputs) {
-      log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` (${inp.note})` : ''}`);
+      log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` — ${inp.note}` : ''}`);
       const { model, weightsFile } = loadPretrained(inp.checkpoint, { log: () => undefined });
       let row: CompareRow;
       try {
