@@ -177,6 +177,13 @@ describe('streetseg compare', () => {
     const bad = run(['compare', mnv2, '--data', data, '--runtimes', 'tensorrt']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown runtime 'tensorrt': expected one or more of torch, onnx, onnx-int8/);
+    const three = path.join(tmpRun('cmp-3'), 'ckpt');
+    const m = createModel('mobilenet-v2', ['a', 'b', 'c'], { depth_multiplier: 0.35 });
+    savePretrained(m, three);
+    m.dispose();
+    const labels = run(['compare', three, '--data', data, '--iters', '1']);
+    assert.equal(labels.status, 2);
+    assert.match(labels.stderr, new RegExp(`^streetseg compare: ${three} predicts 3 classes \\(a, b, c\\) but ${data} has 11 \\(Sky, .*\\); try --void class$`, 'm'));
     assert.throws(() => resolveInput(data), /: no config\.json \(expected a training run directory or an HF checkpoint directory\)/);
     assert.throws(() => resolveInput(path.join(data, 'nope')), /nope: not a directory/);
   });
