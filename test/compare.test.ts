@@ -108,6 +108,10 @@ describe('streetseg compare', () => {
     const c = await measureInChild({ runtime: 'torch', checkpoint: mnv2, modelFile: path.join(mnv2, 'model.safetensors'), height: 32, width: 32, iters: 1, warmup: 0, threads: 1, seed: 0 });
     assert.ok(peakRssMiB() > 480 && ballast[ballast.length - 1] === 1);
     assert.ok(c.peakRssMiB > 50 && c.peakRssMiB < 450, `child peak ${c.peakRssMiB} MiB`);
+    // The child imports only its runtime's engine: the runtime table itself maps neither libtorch nor onnxruntime.
+    const mod = path.join(repoRoot, 'dist', 'src', 'compare', 'runtimes.js');
+    const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(mod)}); const m = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8'); console.log(JSON.stringify([m.includes('libtorch'), m.includes('onnxruntime')]))`], { encoding: 'utf8' });
+    assert.equal(probe.stdout.trim(), '[false,false]', probe.stderr);
   });
 
   it('writes compare.json, compare.md (one row per model), a chart PNG of the stated size and index.html', async () => {

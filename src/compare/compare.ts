@@ -14,6 +14,7 @@ import { evaluateCheckpoint } from '../train/eval-checkpoint.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { compareChartSvg } from './chart.js';
 import { compareHtml } from './html.js';
+import { CompareInputError } from './errors.js';
 import { resolveInput } from './inputs.js';
 import { measureInChild } from './measure.js';
 import { compareRuntimes } from './runtimes.js';
@@ -43,7 +44,7 @@ export const COMPARE_FILES = { json: 'compare.json', markdown: 'compare.md', cha
 
 export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   const log = o.log ?? ((l: string) => console.error(l));
-  if (o.inputs.length === 0) throw new RangeError('compare: expected one or more run or checkpoint directories');
+  if (o.inputs.length === 0) throw new CompareInputError('expected one or more run or checkpoint directories');
   // Everything that can be refused is refused before the first evaluation.
   const runtimes = compareRuntimes(o.runtimes);
   const inputs = o.inputs.map(resolveInput);

@@ -8,6 +8,7 @@ import { readConfig } from '../models/hf.js';
 import { getFamily } from '../models/registry.js';
 import { findCheckpoint } from '../train/checkpoint.js';
 import { PRESETS } from '../train/presets.js';
+import { CompareInputError } from './errors.js';
 
 /** What a run was trained with and for how long (the table's "trained" column). */
 export interface TrainingSummary {
@@ -103,7 +104,7 @@ function runCheckpoint(runDir: string, mode: 'min' | 'max'): { dir: string; note
   }
   const last = findCheckpoint(parent, 'last');
   if (last) return { dir: last, note: `checkpoint last (the run has no complete best-* checkpoint)` };
-  throw new Error(`${runDir}: a run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/ with trainer_state.json)`);
+  throw new CompareInputError(`${runDir}: a run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/ with trainer_state.json)`);
 }
 
 function readJson(file: string): Record<string, unknown> {
@@ -140,9 +141,9 @@ function trainingSummary(runDir: string, cfg: Record<string, unknown>): Training
 /** Resolves one command-line input; errors name the path and what was expected there. */
 export function resolveInput(input: string): CompareInput {
   const dir = path.resolve(input);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${input}: not a directory (expected a training run directory or an HF checkpoint directory)`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CompareInputError(`${input}: not a directory (expected a training run directory or an HF checkpoint directory)`);
   const cfgFile = path.join(dir, 'config.json');
-  if (!fs.existsSync(cfgFile)) throw new Error(`${input}: no config.json (expected a training run directory or an HF checkpoint directory)`);
+  if (!fs.existsSync(cfgFile)) throw new CompareInputError(`${input}: no config.json (expected a training run directory or an HF checkpoint directory)`);
   const raw = readJson(cfgFile);
   let kind: CompareInput['kind'];
   let checkpoint: string;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { findCommand } from '../cli/registry.js';
 import { rng } from '../util/random.js';
 import { repoRoot } from '../util/paths.js';
+import { CompareInputError } from './errors.js';
 import { runNode, stderrTail } from './measure.js';
 
 export const RUNTIME_NAMES = ['torch', 'onnx', 'onnx-int8'] as const;
@@ -77,7 +78,7 @@ const torchRuntime: CompareRuntime = {
 /** Runs `streetseg export` (this build's own CLI) and returns its ONNX file. */
 async function exportOnnx(checkpoint: string, file: string, int8: boolean): Promise<string> {
   const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-  const r = await runNode([cli, 'export', '--checkpoint', checkpoint, '--onnx', file, ...(int8 ? ['--int8'] : [])]);
+  const r = await runNode([cli, 'export', '--checkpoint', checkpoint, '--onnx', file, '--no-transformersjs', ...(int8 ? ['--int8'] : [])]);
   if (r.code !== 0 || !fs.existsSync(file)) throw new Error(`${checkpoint}: streetseg export${int8 ? ' --int8' : ''} failed (exit ${r.code}): ${stderrTail(r)}`);
   return file;
 }
@@ -118,13 +119,13 @@ const RUNTIMES: Record<RuntimeName, CompareRuntime> = { torch: torchRuntime, onn
 
 /** The runtime entries for names from --runtimes; unknown or unavailable ones are an error saying why. */
 export function compareRuntimes(names: readonly string[]): CompareRuntime[] {
-  if (names.length === 0) throw new RangeError(`--runtimes: expected one or more of ${RUNTIME_NAMES.join(', ')}`);
+  if (names.length === 0) throw new CompareInputError(`--runtimes: expected one or more of ${RUNTIME_NAMES.join(', ')}`);
   const out: CompareRuntime[] = [];
   for (const n of names) {
-    if (!(RUNTIME_NAMES as readonly string[]).includes(n)) throw new RangeError(`--runtimes: unknown runtime '${n}': expected one or more of ${RUNTIME_NAMES.join(', ')}`);
+    if (!(RUNTIME_NAMES as readonly string[]).includes(n)) throw new CompareInputError(`--runtimes: unknown runtime '${n}': expected one or more of ${RUNTIME_NAMES.join(', ')}`);
     const rt = RUNTIMES[n as RuntimeName];
     const why = rt.unavailable();
-    if (why) throw new RangeError(`--runtimes: ${why}`);
+    if (why) throw new CompareInputError(`--runtimes: ${why}`);
     if (!out.includes(rt)) out.push(rt);
   }
   return out;

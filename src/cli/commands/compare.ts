@@ -1,6 +1,7 @@
 // `streetseg compare`: the model table (mIoU, accuracy, size, parameters, latency/FPS/peak RSS per
 // runtime) of trained runs or checkpoints; with --out also compare.json/.md, a chart PNG and index.html.
 import { compareModels, writeComparison } from '../../compare/compare.js';
+import { CompareInputError } from '../../compare/errors.js';
 import { RUNTIME_NAMES } from '../../compare/runtimes.js';
 import { compareTable, markdownTable, settingsText, textTable } from '../../compare/table.js';
 import type { DatasetFormat } from '../../data/dataset.js';
@@ -46,8 +47,8 @@ export const compareCommand: Command = {
         log: quiet ? () => undefined : (l) => console.error(l),
       });
     } catch (e) {
-      // Refusals (unknown or unavailable runtimes, labels that do not fit the data) are usage errors.
-      if (e instanceof EvalInputError || (e instanceof RangeError && /^--runtimes|^compare:/.test(e.message))) throw new UsageError(`streetseg compare: ${e.message}`);
+      // Refusals (inputs that are no model, unknown or unavailable runtimes, labels that do not fit the data) are usage errors.
+      if (e instanceof CompareInputError || e instanceof EvalInputError) throw new UsageError(`streetseg compare: ${e.message}`);
       throw e;
     }
     const index = opts.out ? await writeComparison(opts.out as string, r) : null;
