@@ -71,8 +71,12 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     await yieldLoop();
   }
   model.dispose();
-  const sorted = [...times].sort((a, b) => a - b);
-  const med = sorted[Math.floor(sorted.length / 2)]!;
+  return summarizeTimes(o, times);
+}
+
+/** The bench JSON from per-step times (ms): the median step, images/s, peak RSS, threads. */
+export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'batch' | 'height' | 'width'>, times: number[], threads = getNumThreads()): ModelBench {
+  const med = median(times);
   return {
     model: o.model,
     mode: o.mode,
@@ -82,7 +86,12 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     msPerStep: +med.toFixed(1),
     imagesPerSecond: +((1000 * o.batch) / med).toFixed(3),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    threads: getNumThreads(),
+    threads,
     timesMs: times.map((t) => +t.toFixed(1)),
   };
+}
+
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }

@@ -20,6 +20,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench model', summary: 'inference or training step time of a model on random input (JSON)', load: async () => (await import('./commands/bench-model.js')).benchModelCommand },
   { name: 'bench train', summary: 'seconds per training epoch, images/s and peak RSS of the camvid-scratch recipe, optionally beside PyTorch (JSON)', load: async () => (await import('./commands/bench-train.js')).benchTrainCommand },
   { name: 'forward', summary: 'run a checkpoint on raw float32 NCHW input and write the logits (float32)', load: async () => (await import('./commands/forward.js')).forwardCommand },
+  { name: 'export', summary: 'export a checkpoint to ONNX (fp32 or --int8), with a Transformers.js folder; checked in onnxruntime', load: async () => (await import('./commands/export.js')).exportCommand },
   { name: 'stats', summary: 'per-class pixel counts, frequencies and class weights of a dataset', load: async () => (await import('./commands/stats.js')).statsCommand },
   { name: 'download', summary: 'download, verify and extract CamSeq01 or CamVid (SegNet layout)', load: async () => (await import('./commands/download.js')).downloadCommand },
   { name: 'synth', summary: 'generate synthetic driving scenes (CamSeq01 layout, CamVid palette)', load: async () => (await import('./commands/synth.js')).synthCommand },

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dispose, loadTensors, noGrad, saveTensors, StateDictError } from '../torch/index.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { readJsonObject, writeJsonAtomic } from '../util/fs.js';
 import { labelMaps, lacksHead, type BaseSegConfig, type SegmentationModel } from './contract.js';
 import { getFamily } from './registry.js';
 import './families.js';
@@ -32,13 +32,7 @@ export interface LoadResult {
 export function readConfig(dir: string): BaseSegConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new Error(`${file}: not found (a checkpoint directory needs config.json)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${file}: expected a JSON object`);
+  const raw = readJsonObject(file);
   const type = (raw as { model_type?: unknown }).model_type;
   if (type === undefined) throw new TypeError(`${file}: model_type is missing`);
   let family;

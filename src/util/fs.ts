@@ -30,3 +30,15 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
+
+/** A JSON file that must hold an object; errors name the file (invalid JSON, not an object). */
+export function readJsonObject(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${file}: expected a JSON object`);
+  return raw as Record<string, unknown>;
+}

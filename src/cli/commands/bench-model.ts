@@ -1,7 +1,10 @@
-// `streetseg bench model`: SegFormer inference or training step speed, optionally beside PyTorch.
-// Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"} (+ "pytorch").
+// `streetseg bench model`: inference or training step speed in libtorch (--runtime torch) or inference in
+// onnxruntime-node on our ONNX export (--runtime onnx, --int8), optionally beside PyTorch (its eager model for
+// torch; its own ONNX export, timed back to back in onnxruntime, for onnx).
+// Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"} (+ "pytorch" / "pytorchExport").
 import * as path from 'node:path';
 import { benchModel } from '../../../bench/model.js';
+import { benchOnnx } from '../../../bench/onnx.js';
 import { modelNames, resolveModelName } from '../../models/index.js';
 import { native } from '../../torch/native.js';
 import { sharedRoot } from '../../util/paths.js';
@@ -18,10 +21,38 @@ export const benchModelCommand: Command = {
     { name: 'train', type: 'boolean', help: 'time a training step (forward, weighted CE, backward, AdamW)' },
     { name: 'iters', type: 'int', min: 1, help: 'timed iterations (default 10 infer / 5 train)' },
     { name: 'warmup', type: 'int', min: 0, help: 'untimed iterations (default 3 infer / 2 train)' },
-    { name: 'compare-pytorch', type: 'boolean', help: 'also run shared/reference/pytorch/bench.py with the same settings' },
+    { name: 'runtime', type: 'string', help: 'torch (libtorch) or onnx (onnxruntime-node on our export)', default: 'torch', choices: ['torch', 'onnx'] },
+    { name: 'int8', type: 'boolean', help: 'onnx: int8 weights (QDQ)' },
+    { name: 'opset', type: 'int', min: 13, max: 17, help: 'onnx: opset of our export', default: 17 },
+    { name: 'threads', type: 'int', min: 1, help: 'onnx: intra-op threads (default: the torch thread count)' },
+    { name: 'opt-level', type: 'string', help: 'onnx: onnxruntime graph optimisation level', default: 'all', choices: ['disabled', 'basic', 'extended', 'all'] },
+    { name: 'gelu', type: 'string', help: 'onnx: GELU as standard ops (erf, fused by onnxruntime) or com.microsoft Gelu', default: 'erf', choices: ['erf', 'com.microsoft'] },
+    { name: 'rounds', type: 'int', min: 1, help: 'onnx: timing rounds (alternating with the reference under --compare-pytorch; default 3 then, else 1)' },
+    { name: 'compare-pytorch', type: 'boolean', help: 'torch: also run shared/reference/pytorch/bench.py; onnx: also time PyTorch\'s ONNX export (export_onnx.py) back to back' },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
+    if (opts.runtime === 'onnx') {
+      if (opts.train) throw new UsageError('streetseg bench model: --runtime onnx times inference only (drop --train)');
+      const r = await benchOnnx({
+        model: opts.model as string,
+        batch: opts.batch as number,
+        height: opts.height as number,
+        width: opts.width as number,
+        iters: opts.iters as number | undefined,
+        warmup: opts.warmup as number | undefined,
+        int8: !!opts.int8,
+        opset: opts.opset as number,
+        threads: opts.threads as number | undefined,
+        optLevel: opts['opt-level'] as 'disabled' | 'basic' | 'extended' | 'all',
+        emit: { gelu: opts.gelu as 'erf' | 'com.microsoft' },
+        comparePytorch: !!opts['compare-pytorch'],
+        rounds: opts.rounds as number | undefined,
+      });
+      console.log(JSON.stringify(r));
+      return;
+    }
+    if (opts.int8) throw new UsageError('streetseg bench model: --int8 needs --runtime onnx');
     const mode = opts.train ? 'train' : 'infer';
     const r: Record<string, unknown> = {
       ...(await benchModel({
@@ -33,6 +64,7 @@ export const benchModelCommand: Command = {
         iters: opts.iters as number | undefined,
         warmup: opts.warmup as number | undefined,
       })),
+      runtime: 'torch',
       blasCore: native.blasProbe().corename,
     };
     if (opts['compare-pytorch']) {

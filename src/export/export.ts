@@ -1,0 +1,120 @@
+// Model → ONNX file (fp32 or int8 QDQ), a Transformers.js folder beside it, and the self-check that
+// runs the file in onnxruntime-node against our libtorch forward on a seeded random input.
+import * as path from 'node:path';
+import { fromArray, inferenceMode, manualSeed, noGrad, randn, tidy } from '../torch/index.js';
+import type { SegmentationModel } from '../models/index.js';
+import { IMAGENET } from '../data/preprocess.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { onnxEmitter } from './families.js';
+import { GraphBuilder, type Int8Options } from './graph.js';
+import type { EmitOptions } from './layers.js';
+import { createOrtSession, runLogits } from './ort.js';
+import { encodeModel } from './serialize.js';
+
+/** Weights below this many elements stay fp32 in --int8 (small convs, the classifier of few labels). */
+export const DEFAULT_INT8: Int8Options = { minElements: 4096 };
+
+export interface BuildOptions {
+  opset?: number;
+  int8?: boolean | Int8Options;
+  emit?: EmitOptions;
+}
+
+export interface BuiltOnnx {
+  bytes: Uint8Array;
+  builder: GraphBuilder;
+  nodes: number;
+}
+
+/** Builds the ONNX model of `model` (put in eval mode: the graph is the inference forward). */
+export function buildOnnx(model: SegmentationModel, o: BuildOptions = {}): BuiltOnnx {
+  const emit = onnxEmitter(model.config.model_type);
+  const int8 = o.int8 === true ? DEFAULT_INT8 : o.int8 || null;
+  const g = new GraphBuilder({ opset: o.opset, int8, name: model.family.architecture });
+  model.eval();
+  const x = g.input('pixel_values', ['batch_size', model.config.num_channels, 'height', 'width']);
+  const logits = noGrad(() => tidy(() => emit(model, g, x, o.emit ?? {})));
+  g.output('logits', logits, ['batch_size', model.numLabels, 'logits_height', 'logits_width']);
+  const bytes = encodeModel(g.toModelProto({ model_type: model.config.model_type, int8: String(!!int8) }));
+  return { bytes, builder: g, nodes: g.nodeCount };
+}
+
+/** Seeded N(0,1) NCHW input, as Float32Array. */
+export function randomInput(dims: [number, number, number, number], seed: number): Float32Array {
+  manualSeed(seed);
+  return tidy(() => randn(dims).toArray() as Float32Array);
+}
+
+/** Our libtorch logits for `data`; with `weights`, those tensors (checkpoint names) replace the model's for the call. */
+export function torchLogits(model: SegmentationModel, data: Float32Array, dims: number[], weights?: Map<string, Float32Array>): Float32Array {
+  model.eval();
+  const sd = model.stateDict();
+  const saved = new Map<string, Float32Array>();
+  try {
+    for (const [k, w] of weights ?? []) {
+      const t = sd.get(k);
+      if (!t) throw new Error(`torchLogits: the model has no tensor '${k}'`);
+      saved.set(k, t.toArray() as Float32Array);
+      noGrad(() => t.copyFromArray(w));
+    }
+    return inferenceMode(() => tidy(() => model.forward(fromArray(data, dims, 'float32')).logits.contiguous().toArray() as Float32Array));
+  } finally {
+    for (const [k, w] of saved) noGrad(() => sd.get(k)!.copyFromArray(w));
+  }
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new RangeError(`maxAbsDiff: lengths differ (${a.length} vs ${b.length})`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+export interface CheckResult {
+  dims: number[];
+  /** max |ORT − libtorch|; for int8, against libtorch running the same dequantised weights. */
+  maxAbsDiff: number;
+  /** int8 only: max |ORT int8 − libtorch fp32|, the quantisation error itself. */
+  maxAbsDiffVsFp32?: number;
+}
+
+/** Runs `file` in onnxruntime-node and our model on the same seeded input. */
+export async function checkOnnx(model: SegmentationModel, file: string, built: BuiltOnnx, o: { dims?: [number, number, number, number]; seed?: number } = {}): Promise<CheckResult> {
+  const dims = o.dims ?? [1, model.config.num_channels, 75, 101];
+  const x = randomInput(dims, o.seed ?? 0);
+  const session = await createOrtSession(file);
+  try {
+    const ortOut = await runLogits(session, x, dims);
+    const deq = built.builder.dequantized;
+    const ref = torchLogits(model, x, dims, deq.size ? deq : undefined);
+    const res: CheckResult = { dims: ortOut.dims, maxAbsDiff: maxAbsDiff(ortOut.data, ref) };
+    if (deq.size) res.maxAbsDiffVsFp32 = maxAbsDiff(ortOut.data, torchLogits(model, x, dims));
+    return res;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * A folder Transformers.js loads with pipeline('image-segmentation', dir): onnx/model.onnx (int8:
+ * onnx/model_quantized.onnx, which it picks with dtype 'q8'), config.json with id2label, and
+ * preprocessor_config.json: the checkpoint's own when it has one (`preprocessor`, e.g. resize to the
+ * training size 360×480), else our input pipeline's: RGB/255, ImageNet mean/std, no resize (the model
+ * runs at the image's own size and the pipeline upsamples the logits to it).
+ */
+export function writeTransformersJsDir(dir: string, model: SegmentationModel, bytes: Uint8Array, int8: boolean, preprocessor?: Record<string, unknown>): void {
+  writeFileAtomic(path.join(dir, 'onnx', int8 ? 'model_quantized.onnx' : 'model.onnx'), bytes);
+  const { family } = model;
+  writeJsonAtomic(path.join(dir, 'config.json'), { ...model.config, architectures: [family.architecture], model_type: family.modelType });
+  writeJsonAtomic(path.join(dir, 'preprocessor_config.json'), preprocessor ?? {
+    image_processor_type: 'SegformerImageProcessor',
+    feature_extractor_type: 'SegformerFeatureExtractor',
+    do_resize: false,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: [...IMAGENET.mean],
+    image_std: [...IMAGENET.std],
+    do_reduce_labels: false,
+  });
+}

@@ -1,0 +1,242 @@
+// A small ONNX graph builder. Emitters (one per model family, see ./families.ts) describe the eval
+// forward pass with it; it hands out unique value names, keeps initializers, and turns weights into
+// int8 QDQ form when asked.
+//
+// API in one block:
+//   const g = new GraphBuilder({ opset: 17, int8: { minElements: 4096 } });
+//   const x = g.input('pixel_values', [ 'N', 3, 'H', 'W' ]);        // string dims are dim_param (dynamic)
+//   const w = g.weight('conv.weight', tensor, 0);                      // a Conv/MatMul weight; axis = output channels;
+//                                                                      //   int8 mode: int8 init + scale + DequantizeLinear
+//   const b = g.initializer('conv.bias', tensor);                      // any fp32 constant, under its checkpoint name
+//   const c = g.ints([0, -1, 4]);                                      // an anonymous int64 constant (shapes, axes)
+//   const y = g.node('Conv', [x, w, b], { pads: [1, 1, 1, 1], strides: [2, 2] });
+//   g.output('logits', y, ['N', 12, 'h', 'w']);
+//   const model = g.toModelProto();                                   // a plain object for serialize.ts
+// Attributes: integers → INT, integer arrays → INTS, strings → STRING, f(x) / fs([…]) → FLOAT / FLOATS.
+import { DataType, AttrType } from './proto.js';
+import type { Tensor } from '../torch/index.js';
+
+export type Dim = number | string;
+export class FloatAttr {
+  constructor(readonly value: number | number[]) {}
+}
+export const f = (v: number): FloatAttr => new FloatAttr(v);
+export const fs = (v: number[]): FloatAttr => new FloatAttr(v);
+export type AttrValue = number | number[] | string | FloatAttr;
+
+export interface Int8Options {
+  /** Weights with fewer elements stay fp32 (biases never count: they are not passed to weight()). */
+  minElements: number;
+}
+
+export interface GraphBuilderOptions {
+  opset?: number;
+  int8?: Int8Options | null;
+  name?: string;
+}
+
+export interface QuantizedWeight {
+  /** int8 values, the weight's shape. */
+  q: Int8Array;
+  /** One scale per channel along `axis`. */
+  scale: Float32Array;
+  axis: number;
+  /** q * scale: the weights the int8 graph effectively computes with. */
+  dequantized: Float32Array;
+}
+
+export const MIN_OPSET = 13;
+export const MAX_OPSET = 17;
+
+/**
+ * Per-channel symmetric int8: scale_c = max|w_c| / 127 (1 for an all-zero channel), q = round(w / scale_c)
+ * clamped to [-127, 127]; -128 is never used so the range is symmetric.
+ */
+export function quantizePerChannel(w: Float32Array, dims: number[], axis: number): QuantizedWeight {
+  const channels = dims[axis]!;
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const scale = new Float32Array(channels);
+  const chanOf = (i: number) => Math.floor(i / inner) % channels;
+  for (let i = 0; i < w.length; i++) {
+    const c = chanOf(i);
+    scale[c] = Math.max(scale[c]!, Math.abs(w[i]!));
+  }
+  for (let c = 0; c < channels; c++) scale[c] = scale[c]! > 0 ? Math.fround(scale[c]! / 127) : 1;
+  const q = new Int8Array(w.length);
+  const dequantized = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    const s = scale[chanOf(i)]!;
+    q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / s)));
+    dequantized[i] = q[i]! * s;
+  }
+  return { q, scale, axis, dequantized };
+}
+
+interface NodeRecord {
+  op_type: string;
+  domain?: string;
+  name: string;
+  input: string[];
+  output: string[];
+  attribute: Record<string, unknown>[];
+}
+
+const f32Bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+export class GraphBuilder {
+  readonly opset: number;
+  readonly int8: Int8Options | null;
+  /** Checkpoint name → the weights the graph computes with after int8 rounding (int8 mode only). */
+  readonly dequantized = new Map<string, Float32Array>();
+  private readonly names = new Set<string>();
+  private readonly nodes: NodeRecord[] = [];
+  private readonly inits: Record<string, unknown>[] = [];
+  private readonly inputs: Record<string, unknown>[] = [];
+  private readonly outputs: Record<string, unknown>[] = [];
+  private readonly domains = new Set<string>();
+  private counter = 0;
+
+  constructor(private readonly opts: GraphBuilderOptions = {}) {
+    this.opset = opts.opset ?? 17;
+    if (!Number.isInteger(this.opset) || this.opset < MIN_OPSET || this.opset > MAX_OPSET) {
+      throw new RangeError(`opset ${opts.opset}: expected an integer from ${MIN_OPSET} to ${MAX_OPSET}`);
+    }
+    this.int8 = opts.int8 ?? null;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** A fresh value name: `hint` if unused, else hint_1, hint_2, … */
+  fresh(hint: string): string {
+    let n = hint;
+    while (this.names.has(n)) n = `${hint}_${++this.counter}`;
+    this.names.add(n);
+    return n;
+  }
+
+  private claim(name: string): string {
+    if (this.names.has(name)) throw new Error(`ONNX graph: value name '${name}' is already used`);
+    this.names.add(name);
+    return name;
+  }
+
+  input(name: string, dims: Dim[]): string {
+    this.inputs.push(valueInfo(this.claim(name), DataType.FLOAT, dims));
+    return name;
+  }
+
+  /** Marks `value` as a graph output named `name` (an Identity node renames it when they differ). */
+  output(name: string, value: string, dims: Dim[]): void {
+    if (value !== name) this.nodes.push({ op_type: 'Identity', name: this.fresh(`Identity_${name}`), input: [value], output: [this.claim(name)], attribute: [] });
+    this.outputs.push(valueInfo(name, DataType.FLOAT, dims));
+  }
+
+  /** An fp32 initializer under `name` (a checkpoint key); dims default to the tensor's shape. */
+  initializer(name: string, data: Tensor | Float32Array, dims?: number[]): string {
+    const [arr, shape] = asFloat(data, dims, name);
+    this.inits.push({ name: this.claim(name), data_type: DataType.FLOAT, dims: shape, raw_data: f32Bytes(arr) });
+    return name;
+  }
+
+  /** An int64 constant (shapes, axes, split sizes). */
+  ints(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('const_i64');
+    const buf = new BigInt64Array(values.map((v) => BigInt(v)));
+    this.inits.push({ name, data_type: DataType.INT64, dims, raw_data: new Uint8Array(buf.buffer) });
+    return name;
+  }
+
+  /** An anonymous fp32 constant (scalars such as 0.5 or eps). */
+  floats(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('const_f32');
+    this.inits.push({ name, data_type: DataType.FLOAT, dims, raw_data: f32Bytes(new Float32Array(values)) });
+    return name;
+  }
+
+  /**
+   * A Conv/MatMul/Gemm weight under its checkpoint name; `axis` is its output-channel axis. In int8 mode a
+   * weight with at least `minElements` elements is stored as int8 (`name`) + per-channel scales
+   * (`name_scale`) and read through DequantizeLinear; the returned value name is what the consumer uses.
+   */
+  weight(name: string, data: Tensor | Float32Array, axis: number, dims?: number[]): string {
+    const [arr, shape] = asFloat(data, dims, name);
+    if (!this.int8 || arr.length < this.int8.minElements) return this.initializer(name, arr, shape);
+    const qw = quantizePerChannel(arr, shape, axis);
+    this.dequantized.set(name, qw.dequantized);
+    this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: shape, raw_data: new Uint8Array(qw.q.buffer) });
+    const scale = this.initializer(`${name}_scale`, qw.scale, [qw.scale.length]);
+    return this.node('DequantizeLinear', [name, scale], { axis }, { name: `${name}_dequantized` });
+  }
+
+  /** One node with one output; returns the output's name. */
+  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, o: { domain?: string; name?: string } = {}): string {
+    return this.nodeN(op, inputs, 1, attrs, o)[0]!;
+  }
+
+  /** One node with `n` outputs. An input '' is an omitted optional input. */
+  nodeN(op: string, inputs: string[], n: number, attrs: Record<string, AttrValue> = {}, o: { domain?: string; name?: string } = {}): string[] {
+    for (const i of inputs) if (i !== '' && !this.names.has(i)) throw new Error(`ONNX graph: ${op} reads '${i}', which nothing defines`);
+    const base = o.name ?? `${op}_${this.nodes.length}`;
+    const outputs = Array.from({ length: n }, (_, k) => this.fresh(n === 1 ? base : `${base}_${k}`));
+    if (o.domain) this.domains.add(o.domain);
+    this.nodes.push({
+      op_type: op,
+      ...(o.domain ? { domain: o.domain } : {}),
+      name: this.fresh(`node_${base}`),
+      input: inputs,
+      output: outputs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outputs;
+  }
+
+  /** The ModelProto as a plain object (ir_version 8: what onnx 1.12's checker and ORT 1.30 accept for opset ≤ 17). */
+  toModelProto(meta: Record<string, string> = {}): Record<string, unknown> {
+    return {
+      ir_version: 8,
+      producer_name: 'streetseg',
+      opset_import: [{ domain: '', version: this.opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
+      metadata_props: Object.entries(meta).map(([key, value]) => ({ key, value })),
+      graph: {
+        name: this.opts.name ?? 'streetseg',
+        node: this.nodes,
+        initializer: this.inits,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    };
+  }
+}
+
+function asFloat(data: Tensor | Float32Array, dims: number[] | undefined, name: string): [Float32Array, number[]] {
+  if (data instanceof Float32Array) {
+    if (!dims) throw new Error(`ONNX initializer '${name}': a Float32Array needs its dims`);
+    if (dims.reduce((a, b) => a * b, 1) !== data.length) throw new RangeError(`ONNX initializer '${name}': ${data.length} values do not fit dims [${dims}]`);
+    return [data, dims];
+  }
+  if (data.dtype !== 'float32') throw new TypeError(`ONNX initializer '${name}': expected float32, got ${data.dtype}`);
+  const arr = data.contiguous().toArray() as Float32Array;
+  const shape = dims ?? data.shape;
+  if (shape.reduce((a, b) => a * b, 1) !== arr.length) throw new RangeError(`ONNX initializer '${name}': shape [${data.shape}] does not fit dims [${shape}]`);
+  return [arr, shape];
+}
+
+function valueInfo(name: string, elemType: number, dims: Dim[]): Record<string, unknown> {
+  return {
+    name,
+    type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+  };
+}
+
+function attribute(name: string, v: AttrValue): Record<string, unknown> {
+  if (v instanceof FloatAttr) return Array.isArray(v.value) ? { name, type: AttrType.FLOATS, floats: v.value } : { name, type: AttrType.FLOAT, f: v.value };
+  if (typeof v === 'string') return { name, type: AttrType.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) {
+    if (!v.every(Number.isInteger)) throw new TypeError(`ONNX attribute '${name}': integer list expected (use fs([…]) for floats)`);
+    return { name, type: AttrType.INTS, ints: v };
+  }
+  if (!Number.isInteger(v)) throw new TypeError(`ONNX attribute '${name}': ${v} is not an integer (use f(x) for floats)`);
+  return { name, type: AttrType.INT, i: v };
+}
