@@ -3,6 +3,7 @@
 // reference's bench.py.
 import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads } from '../src/torch/index.js';
 import { createModel } from '../src/models/index.js';
+import { median } from '../src/util/median.js';
 
 export interface ModelBenchOptions {
   model: string;
@@ -91,7 +92,4 @@ export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'ba
   };
 }
 
-export function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+export { median };

@@ -48,6 +48,12 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   // Everything that can be refused is refused before the first evaluation.
   const runtimes = compareRuntimes(o.runtimes);
   const inputs = o.inputs.map(resolveInput);
+  for (const inp of inputs) {
+    for (const rt of runtimes) {
+      const why = await rt.supports(inp.modelType);
+      if (why) throw new CompareInputError(`${inp.input} (${inp.name}): runtime ${rt.name}: ${why}`);
+    }
+  }
   const threads = getNumThreads();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-compare-'));
   const models: CompareRow[] = [];

@@ -37,6 +37,8 @@ export interface CompareRuntime {
   name: RuntimeName;
   /** Null when this build can run the runtime, else why not. */
   unavailable(): string | null;
+  /** Null when the runtime can run a model of this model_type, else why not (asked before any work). */
+  supports(modelType: string): Promise<string | null>;
   /** Parent side: the file this runtime runs, exported into `tmp` when it has to be made. */
   prepare(checkpoint: string, tmp: string): Promise<string>;
   /** Child side: loads spec.modelFile. Imports its engine lazily, so a child loads only its own. */
@@ -54,6 +56,7 @@ export function benchInput(height: number, width: number, seed: number): Float32
 const torchRuntime: CompareRuntime = {
   name: 'torch',
   unavailable: () => null,
+  supports: async () => null, // every registered family runs in libtorch
   async prepare(checkpoint) {
     const { findWeights } = await import('../models/hf.js');
     return findWeights(checkpoint);
@@ -90,26 +93,27 @@ function onnxRuntime(name: 'onnx' | 'onnx-int8'): CompareRuntime {
     unavailable: () =>
       findCommand('export')
         ? null
-        : `runtime ${name} needs the ONNX exporter ('streetseg export'), which this build does not have yet; use --runtimes torch`,
+        : `runtime ${name} needs the ONNX exporter ('streetseg export'), which this build does not have; use --runtimes torch`,
+    async supports(modelType) {
+      const { onnxEmitter } = await import('../export/families.js');
+      try {
+        onnxEmitter(modelType);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
     prepare: (checkpoint, tmp) => exportOnnx(checkpoint, path.join(tmp, `${name}.onnx`), int8),
     async load(s) {
-      const ort = (await import('onnxruntime-node')).default;
-      let session;
-      try {
-        // The exporter's bench settings: intra-op = the torch thread count, one inter-op thread, every
-        // graph optimisation.
-        session = await ort.InferenceSession.create(s.modelFile, { executionProviders: ['cpu'], intraOpNumThreads: s.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-      } catch (e) {
-        throw new Error(`${s.modelFile}: onnxruntime cannot load the model: ${(e as Error).message}`);
-      }
-      const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', benchInput(s.height, s.width, s.seed), [1, 3, s.height, s.width]) };
-      const sess = session;
+      // The exporter's own session settings (src/export/ort.ts, as `bench model --runtime onnx` uses them):
+      // intra-op = the torch thread count, one inter-op thread, every graph optimisation, int8 weights
+      // dequantised once at load.
+      const { createOrtSession, runLogits } = await import('../export/ort.js');
+      const session = await createOrtSession(s.modelFile, { threads: s.threads, optLevel: 'all' });
+      const x = benchInput(s.height, s.width, s.seed);
       return {
-        step: async () => {
-          const out = await sess.run(feeds);
-          for (const v of Object.values(out)) v.dispose();
-        },
-        dispose: () => void sess.release(),
+        step: () => runLogits(session, x, [1, 3, s.height, s.width]),
+        dispose: () => void session.release(),
       };
     },
   };

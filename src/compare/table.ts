@@ -20,6 +20,9 @@ export function trainedText(t: TrainingSummary | null): string {
   return parts.join(', ');
 }
 
+/** Milliseconds with 3 significant digits below 100 (a tiny model's 0.412 ms), whole tenths above. */
+export const formatMs = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.toPrecision(3));
+
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : 'n/a');
 
 /** One row per model: name, training, metrics (%), size, then latency / FPS / peak RSS (and file MB for exports) per runtime. */
@@ -33,7 +36,7 @@ export function compareTable(r: CompareResult): Table {
   const rows = r.models.map((m) => {
     const cells = [m.name, trainedText(m.training), pct(m.meanIou), pct(m.meanAccuracy), pct(m.overallAccuracy), (m.params / 1e6).toFixed(3), m.sizeMB.toFixed(2)];
     for (const x of m.runtimes) {
-      cells.push(x.latencyMs.toFixed(1), x.fps.toFixed(2), String(x.peakRssMiB));
+      cells.push(formatMs(x.latencyMs), x.fps.toFixed(2), String(x.peakRssMiB));
       if (x.runtime !== 'torch') cells.push(x.fileMB.toFixed(2));
     }
     return cells;
