@@ -174,10 +174,34 @@ describe('streetseg compare', () => {
     assert.equal(matchRecipe({ ...recipe, lr: 1e-3 }), null);
   });
 
-  it('refuses an unavailable runtime, an unknown one and a non-model folder before any work', () => {
-    const onnx = run(['compare', mnv2, '--data', data, '--runtimes', 'torch,onnx']);
-    assert.equal(onnx.status, 2);
-    assert.equal(onnx.stderr.trim(), "streetseg compare: --runtimes: runtime onnx needs the ONNX exporter ('streetseg export'), which this build does not have yet; use --runtimes torch");
+  it('times the ONNX export and its int8 version (a smaller file) beside torch, with the same metrics', () => {
+    const r = run(['compare', runDir, '--data', data, '--runtimes', 'torch,onnx,onnx-int8', '--height', '64', '--width', '96', '--iters', '3', '--warmup', '1', '--workers', '0', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const m = (lastJson(r.stdout) as unknown as CompareResult).models[0]!;
+    assert.deepEqual([m.meanIou, m.meanAccuracy, m.params, m.sizeBytes], [result.models[0]!.meanIou, result.models[0]!.meanAccuracy, result.models[0]!.params, result.models[0]!.sizeBytes]);
+    assert.deepEqual(m.runtimes.map((x) => [x.runtime, x.file]), [['torch', path.join(m.checkpoint, 'model.safetensors')], ['onnx', 'onnx.onnx'], ['onnx-int8', 'onnx-int8.onnx']]);
+    for (const x of m.runtimes) {
+      assert.ok(x.latencyMs > 0 && x.fps === 1000 / x.latencyMs && x.peakRssMiB > 20, JSON.stringify(x));
+      assert.equal(x.fileMB, x.fileBytes / 1e6);
+    }
+    const [, fp32, int8] = m.runtimes;
+    assert.ok(int8!.fileBytes < fp32!.fileBytes, `int8 ${int8!.fileBytes} B vs fp32 ${fp32!.fileBytes} B`);
+  });
+
+  it('refuses a runtime a model type has no exporter for, an unknown runtime and a non-model folder before any work', async () => {
+    const { onnxEmitter } = await import('../src/export/families.js');
+    let noExporter: string | null = null;
+    try {
+      onnxEmitter('mobilenet_v2');
+    } catch (e) {
+      noExporter = (e as Error).message;
+    }
+    if (noExporter) {
+      // Refused before the first evaluation, naming the input and the runtime.
+      const onnx = run(['compare', runDir, mnv2, '--data', data, '--runtimes', 'torch,onnx']);
+      assert.equal(onnx.status, 2);
+      assert.equal(onnx.stderr.trim(), `streetseg compare: ${mnv2} (mobilenet_v2-0.35): runtime onnx: ${noExporter}`);
+    }
     const bad = run(['compare', mnv2, '--data', data, '--runtimes', 'tensorrt']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown runtime 'tensorrt': expected one or more of torch, onnx, onnx-int8/);
