@@ -9,7 +9,8 @@ export interface RuntimeResult {
   fps: number;
   /** Peak RSS of the child process that loaded and ran the model, MiB. */
   peakRssMiB: number;
-  /** The file this runtime ran (model.safetensors, or the ONNX export) and its size. */
+  /** The file this runtime ran and its size: model.safetensors (path), or the ONNX export's name (it is
+   * made in a temporary folder, deleted afterwards). */
   file: string;
   fileBytes: number;
   fileMB: number;
