@@ -31,7 +31,8 @@ export function lastWeights(runDir: string): Map<string, Float32Array> {
   if (!dir) throw new Error(`${runDir}: no complete checkpoints/last`);
   const out = new Map<string, Float32Array>();
   for (const [k, r] of readSafetensors(path.join(dir, 'model.safetensors')).tensors) {
-    if (r.dtype === 'float32') out.set(k, new Float32Array(r.data.slice().buffer));
+    // Uint8Array's slice copies; a Buffer's (readFileSync's subarrays) would alias the whole file.
+    if (r.dtype === 'float32') out.set(k, new Float32Array(Uint8Array.prototype.slice.call(r.data).buffer));
   }
   return out;
 }

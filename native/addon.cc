@@ -186,6 +186,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDispatch(env, exports);
   InitAllocator(env, exports);
   InitBlas(env, exports);
+  InitDistributed(env, exports);
   return exports;
 }
 

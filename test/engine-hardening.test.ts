@@ -56,6 +56,30 @@ describe('engine hardening', () => {
       attempt('setRngState([1])', () => native.setRngState([1]));
       attempt('setRngState(short)', () => native.setRngState(new Uint8Array(3)));
       attempt('exitInferenceMode()', () => native.exitInferenceMode());
+      // c10d: wrong handles (a store for a group, a fake tensor), bad options, a destroyed group.
+      const storePath = (await import('node:os')).tmpdir() + '/ss-hardening-store-' + process.pid;
+      const st = native.distCreateStore({ kind: 'file', path: storePath, worldSize: 1 });
+      const g = native.distNewGroup(st, { backend: 'gloo', rank: 0, size: 1, hostname: '127.0.0.1', timeoutMs: 5000 });
+      attempt('distCreateStore(5)', () => native.distCreateStore(5));
+      attempt('distCreateStore(bad kind)', () => native.distCreateStore({ kind: 'udp', worldSize: 1 }));
+      attempt('distCreateStore(port)', () => native.distCreateStore({ kind: 'tcp', host: '127.0.0.1', port: -1, isServer: true, worldSize: 1 }));
+      attempt('distStoreSet(fake)', () => native.distStoreSet(fake, 'k', 'v'));
+      attempt('distStoreGet(group)', () => native.distStoreGet(g, 'k'));
+      attempt('distStoreAdd(bad n)', () => native.distStoreAdd(st, 'k', 'x'));
+      attempt('distNewGroup({})', () => native.distNewGroup({}, { backend: 'gloo', rank: 0, size: 1 }));
+      attempt('distNewGroup(rank)', () => native.distNewGroup(st, { backend: 'gloo', rank: 1, size: 1, hostname: '127.0.0.1' }));
+      attempt('distNewGroup(mpi)', () => native.distNewGroup(st, { backend: 'mpi', rank: 0, size: 1 }));
+      attempt('distAllreduce(store)', () => native.distAllreduce(st, [torch.zeros([1]).native], 'sum'));
+      attempt('distAllreduce(fake tensor)', () => native.distAllreduce(g, [fake], 'sum'));
+      attempt('distAllreduce(prod)', () => native.distAllreduce(g, [torch.zeros([1]).native], 'prod'));
+      attempt('distAllreduce(strided)', () => native.distAllreduce(g, [torch.zeros([2, 2]).transpose(0, 1).native], 'sum'));
+      attempt('distBroadcast(root)', () => native.distBroadcast(g, [torch.zeros([1]).native], 1));
+      attempt('distBarrier(5)', () => native.distBarrier(5));
+      attempt('distGroupInfo({})', () => native.distGroupInfo({}));
+      attempt('distBackends(junk)', () => native.distBackends({}, fake));
+      native.distDestroy(g);
+      attempt('distBarrier(destroyed)', () => native.distBarrier(g));
+      attempt('distDestroy(again)', () => native.distDestroy(g));
       // Functions without parameters ignore junk arguments and answer.
       for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState', 'blasProbe']) {
         attempt(f + '(junk)', () => native[f]({}, fake, 'x'));
@@ -85,7 +109,10 @@ describe('engine hardening', () => {
     };
     // The test must cover every export: a new one has to be added here.
     assert.deepEqual(out.exports, [
-      'NativeTensor', 'allocatorStats', 'blasProbe', 'buildInfo', 'callOp', 'emptyCache', 'enterInferenceMode', 'exitInferenceMode',
+      'NativeTensor', 'allocatorStats', 'blasProbe', 'buildInfo', 'callOp',
+      'distAllreduce', 'distBackends', 'distBarrier', 'distBroadcast', 'distCreateStore', 'distDestroy', 'distGroupInfo', 'distNewGroup',
+      'distStoreAdd', 'distStoreGet', 'distStoreSet',
+      'emptyCache', 'enterInferenceMode', 'exitInferenceMode',
       'fromArray', 'getNumThreads', 'getRngState', 'isGradEnabled', 'isInferenceMode', 'manualSeed', 'opSchema', 'resolveOp',
       'setGradEnabled', 'setNumThreads', 'setRngState', 'stats',
     ]);
@@ -110,6 +137,25 @@ describe('engine hardening', () => {
     threw('setRngState([1])', /^TypeError: setRngState\(bytes\): expected a Uint8Array/);
     threw('setRngState(short)', /^RangeError: setRngState: expected \d+ bytes .*got 3$/);
     threw('exitInferenceMode()', /without a matching enter/);
+    threw('distCreateStore(5)', /^TypeError: distCreateStore: expected an options object/);
+    threw('distCreateStore(bad kind)', /unknown store kind 'udp'/);
+    threw('distCreateStore(port)', /^RangeError: distCreateStore: expected 'port' to be an integer in \[1, 65535\], got -1/);
+    threw('distStoreSet(fake)', /^TypeError: distStoreSet: expected a store handle/);
+    threw('distStoreGet(group)', /^TypeError: distStoreGet: expected a store handle/);
+    threw('distStoreAdd(bad n)', /^TypeError: distStoreAdd\(store, key, n\)/);
+    threw('distNewGroup({})', /^TypeError: distNewGroup: expected a store handle/);
+    threw('distNewGroup(rank)', /^RangeError: distNewGroup: expected 'rank' to be an integer in \[0, 0\], got 1/);
+    threw('distNewGroup(mpi)', /unknown backend 'mpi'/);
+    threw('distAllreduce(store)', /^TypeError: distAllreduce: expected a process group handle/);
+    threw('distAllreduce(fake tensor)', /^TypeError: distAllreduce: tensors\[0\]/);
+    threw('distAllreduce(prod)', /unknown op 'prod'/);
+    threw('distAllreduce(strided)', /tensors\[0\] is not contiguous/);
+    threw('distBroadcast(root)', /^RangeError: distBroadcast: root 1 is outside \[0, 1\)/);
+    threw('distBarrier(5)', /^TypeError: distBarrier: expected a process group handle/);
+    threw('distGroupInfo({})', /^TypeError: distGroupInfo: expected a process group handle/);
+    assert.ok(r['distBackends(junk)']?.ok, JSON.stringify(r['distBackends(junk)']));
+    threw('distBarrier(destroyed)', /the process group was destroyed/);
+    assert.deepEqual(r['distDestroy(again)'], { ok: 'undefined' });
     for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState', 'blasProbe']) {
       assert.ok(r[`${f}(junk)`]?.ok, `${f}: ${JSON.stringify(r[`${f}(junk)`])}`);
     }

@@ -52,6 +52,11 @@ export interface DataLoaderOptions {
   batchSize: number;
   /** reshuffle the order every epoch (seeded) (default false) */
   shuffle?: boolean;
+  /**
+   * Where each epoch's order comes from instead of `indices`/`shuffle`: a data-parallel rank's shard
+   * (src/train/distributed/sampler.ts). Indices are into dataset.samples; `length` is per epoch.
+   */
+  sampler?: EpochSampler;
   /** drop the last incomplete batch (default false) */
   dropLast?: boolean;
   /** training size; decoded frames are resized to it before augmentation. Default: the first sample's size */
@@ -70,6 +75,11 @@ export interface DataLoaderOptions {
   seed?: number;
   /** image fill value for preset padding/warps (default 0) */
   fill?: number;
+}
+
+export interface EpochSampler {
+  readonly length: number;
+  order(epoch: number): number[];
 }
 
 export interface LoaderStats {
@@ -266,6 +276,7 @@ export class DataLoader {
   readonly seed: number;
   /** the subset iterated, in its base order */
   readonly indices: readonly number[];
+  readonly sampler: EpochSampler | null;
   private height: number | undefined;
   private width: number | undefined;
   private readonly augment: string | Pipeline | PipelineSpec;
@@ -287,6 +298,7 @@ export class DataLoader {
     for (const i of indices) {
       if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`DataLoader: index ${i} is out of range (dataset has ${n} samples)`);
     }
+    if (opts.sampler && (opts.indices || opts.shuffle)) throw new Error('DataLoader: give a sampler or indices/shuffle, not both');
     const workers = opts.workers ?? defaultWorkers();
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`DataLoader: workers must be an integer >= 0, got ${workers}`);
     const prefetch = opts.prefetch ?? Math.max(2, 2 * workers);
@@ -300,6 +312,7 @@ export class DataLoader {
     if ((opts.height === undefined) !== (opts.width === undefined)) throw new Error('DataLoader: give both height and width, or neither');
     this.dataset = dataset;
     this.indices = indices;
+    this.sampler = opts.sampler ?? null;
     this.batchSize = opts.batchSize;
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
@@ -322,17 +335,24 @@ export class DataLoader {
 
   /** Samples per epoch that end up in batches. */
   get length(): number {
-    return this.dropLast ? Math.floor(this.indices.length / this.batchSize) * this.batchSize : this.indices.length;
+    const n = this.sampler?.length ?? this.indices.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) * this.batchSize : n;
   }
 
   get batchesPerEpoch(): number {
-    const n = this.indices.length;
+    const n = this.sampler?.length ?? this.indices.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   /** The sample order of an epoch (dataset indices), before batching and dropLast. */
   order(epoch: number): number[] {
     if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`DataLoader: epoch must be an integer >= 0, got ${epoch}`);
+    if (this.sampler) {
+      const o = this.sampler.order(epoch);
+      const n = this.dataset.samples.length;
+      for (const i of o) if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`DataLoader: the sampler gave index ${i}, out of range (dataset has ${n} samples)`);
+      return o;
+    }
     const o = this.indices.slice();
     if (this.shuffle) shuffleInPlace(o, rng(hashSeed(this.seed, epoch)));
     return o;

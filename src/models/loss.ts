@@ -1,7 +1,7 @@
 // HF's semantic-segmentation loss (logits upsampled bilinearly, align_corners=False, to the label
 // size, then weighted cross-entropy with an ignore index), plus focal loss normalised the same way,
 // and the weight sum the trainer needs for exact weighted means over a whole split.
-import { F, float, zerosLike, type Tensor } from '../torch/index.js';
+import { F, float, tidy, zerosLike, type Tensor } from '../torch/index.js';
 import type { SegLossOptions } from './contract.js';
 
 export type SegLossReduction = 'mean' | 'sum';
@@ -11,6 +11,12 @@ export type SegLossReduction = 'mean' | 'sum';
  * mean: Σ w_y·ℓ / Σ w_y over non-ignored pixels (torch's weighted mean); sum: Σ w_y·ℓ.
  */
 export function segmentationLoss(logits: Tensor, labels: Tensor, o: SegLossOptions & { reduction?: SegLossReduction } = {}): Tensor {
+  // Its own scope: the upsampled logits (N×C×H×W at label size, the largest tensor of a step) are not
+  // saved for backward, so they go as soon as the loss exists rather than at the end of the step.
+  return tidy(() => lossAtLabelSize(logits, labels, o));
+}
+
+function lossAtLabelSize(logits: Tensor, labels: Tensor, o: SegLossOptions & { reduction?: SegLossReduction }): Tensor {
   const [hl, wl] = labels.shape.slice(-2) as [number, number];
   // Already at the labels' size (evaluation upsamples once for argmax and loss): bilinear to the same size
   // is the identity, so skip a pass over N×C×H×W.

@@ -35,6 +35,23 @@ export interface NativeTensor {
   sameStorage(other: NativeTensor): boolean;
 }
 
+declare const storeBrand: unique symbol;
+declare const groupBrand: unique symbol;
+export type NativeStore = { readonly [storeBrand]: true };
+export type NativeGroup = { readonly [groupBrand]: true };
+export type NativeStoreOptions =
+  | { kind: 'tcp'; host: string; port: number; isServer: boolean; worldSize: number; timeoutMs?: number }
+  | { kind: 'file'; path: string; worldSize: number; timeoutMs?: number };
+export interface NativeGroupOptions {
+  backend: 'gloo' | 'nccl';
+  rank: number;
+  size: number;
+  timeoutMs?: number;
+  hostname?: string;
+  interface?: string;
+  prefix?: string;
+}
+
 export interface NativeAddon {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
   fromArray(a: TypedArray, shape: number[], dtype: DType): NativeTensor;
@@ -58,6 +75,18 @@ export interface NativeAddon {
   emptyCache(): void;
   /** openblas_get_corename() / openblas_get_config(), "unknown" when the BLAS is not OpenBLAS. */
   blasProbe(): { corename: string; config: string };
+  /** c10d (native/distributed.cc); handles are opaque type-tagged externals. See src/torch/distributed.ts. */
+  distCreateStore(o: NativeStoreOptions): NativeStore;
+  distStoreSet(store: NativeStore, key: string, value: string): void;
+  distStoreGet(store: NativeStore, key: string): string;
+  distStoreAdd(store: NativeStore, key: string, n: number): number;
+  distNewGroup(store: NativeStore, o: NativeGroupOptions): NativeGroup;
+  distAllreduce(group: NativeGroup, tensors: NativeTensor[], op: string): void;
+  distBroadcast(group: NativeGroup, tensors: NativeTensor[], root: number): void;
+  distBarrier(group: NativeGroup): void;
+  distDestroy(group: NativeGroup): void;
+  distGroupInfo(group: NativeGroup): { backend: string; rank: number; size: number; timeoutMs: number; destroyed: boolean; broken: string | null };
+  distBackends(): string[];
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string; cudaAvailable: boolean; mklAvailable: boolean };
 }
 

@@ -21,6 +21,13 @@ export interface LoopState {
   epochTrainSeconds: number;
   /** wall time of the whole run, evaluations included, across resumes */
   elapsedSeconds: number;
+  /**
+   * Data-parallel position: the number of processes that trained, and the samples of `epoch` consumed
+   * by all of them together (batchInEpoch × batchSize × worldSize), so that a resume with another
+   * world size restarts at the same place in the epoch's global order (src/train/distributed/).
+   */
+  worldSize?: number;
+  samplesInEpoch?: number;
 }
 
 export interface EvalResult {
@@ -46,7 +53,7 @@ export interface EpochSummary {
   trainImagesPerSecond: number;
   /** cumulative wall time, evaluations included */
   seconds: number;
-  /** resident set size at the end of the epoch (MiB), to show memory stays flat */
+  /** resident set size after the epoch's last step, before evaluation (MiB): the training working set, to show it stays flat */
   rssMiB: number;
   eval: EvalResult | null;
 }

@@ -65,7 +65,11 @@ export const SETTINGS = {
   workers: { schema: int(0), default: 1, help: 'loader worker threads (0 = main thread)' },
   prefetch: { schema: int(1), default: 2, help: 'batches prepared ahead' },
   seed: { schema: int(0), default: 0, help: 'seed of init, dropout, drop-path, shuffling and augmentation' },
-  threads: { schema: int(0), default: 0, help: 'libtorch threads (0 = all cores)' },
+  threads: { schema: int(0), default: 0, help: 'libtorch threads (0 = all cores, divided among the local processes of a data-parallel run)' },
+  // data-parallel (docs/distributed.md)
+  nproc: { schema: int(1), default: 1, help: 'local data-parallel worker processes (Gloo over 127.0.0.1); batchSize is per process' },
+  syncBn: { schema: z.boolean(), default: false, help: 'synchronise BatchNorm batch statistics across processes (else each normalises with its own batch)' },
+  distTimeout: { schema: int(1), default: 300, help: 'seconds a collective may wait for the other processes before failing' },
   // validation, early stopping, checkpoints, logging
   evalEvery: { schema: int(1), default: 4, help: 'evaluate every N epochs (and after the last)' },
   monitor: { schema: z.enum(['val_loss', 'val_miou', 'val_macc', 'val_aacc']), default: 'val_miou', help: 'metric for best checkpoints and early stopping' },

@@ -22,6 +22,11 @@ export interface EvalOptions {
   worst?: number;
   epoch?: number;
   step?: number;
+  /**
+   * Data-parallel evaluation: sums [confusion matrix…, loss sum, weight sum, images] across ranks in
+   * place (each rank evaluated its shard), so the metrics are the whole split's.
+   */
+  sumAcrossRanks?: (totals: Float64Array) => void;
   /** called after each batch (progress) */
   onBatch?: (done: number, total: number) => void;
 }
@@ -101,13 +106,23 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
   } finally {
     if (wasTraining) model.train();
   }
+  let confusion = cm.matrix.slice();
+  if (o.sumAcrossRanks) {
+    const k = confusion.length;
+    const totals = new Float64Array(k + 3);
+    totals.set(confusion);
+    totals.set([lossSum, weightSum, n], k);
+    o.sumAcrossRanks(totals);
+    confusion = totals.slice(0, k);
+    [lossSum, weightSum, n] = [totals[k]!, totals[k + 1]!, totals[k + 2]!];
+  }
   const seconds = (performance.now() - t0) / 1000;
   return {
     epoch: o.epoch ?? 0,
     step: o.step ?? 0,
     loss: weightSum > 0 ? lossSum / weightSum : NaN,
-    metrics: computeMetrics(cm),
-    confusion: cm.matrix.slice(),
+    metrics: computeMetrics(confusion, o.numClasses),
+    confusion,
     numImages: n,
     seconds,
     imagesPerSecond: n / seconds,

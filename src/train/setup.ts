@@ -12,6 +12,7 @@ import { createModel, type SegmentationModel } from '../models/index.js';
 import { loadPretrained } from '../models/hf.js';
 import { Adam, AdamW, makeSchedule, type LrSchedule, type Tensor } from '../torch/index.js';
 import { ConfigError, type TrainConfig } from './config.js';
+import { DistributedSampler } from './distributed/sampler.js';
 
 export interface DataSetup {
   train: DatasetSpec;
@@ -60,11 +61,20 @@ export async function setupClassWeights(cfg: TrainConfig, data: DataSetup): Prom
   return classWeights(stats, cfg.classWeights as WeightMethod);
 }
 
-export function makeLoaders(cfg: TrainConfig, data: DataSetup): { train: DataLoader; val: DataLoader } {
+/**
+ * The train and val loaders. In a data-parallel group (`shard`), each rank's loaders iterate its shard:
+ * DistributedSampler semantics for training (padded by wrapping, or cut with dropLast), and r::W of the
+ * val split without padding (its sums are added across ranks, so no image may count twice).
+ */
+export function makeLoaders(cfg: TrainConfig, data: DataSetup, shard?: { rank: number; worldSize: number }): { train: DataLoader; val: DataLoader } {
   const common = { height: cfg.height, width: cfg.width, workers: cfg.workers, prefetch: cfg.prefetch, cache: cfg.cacheFrames, seed: cfg.seed };
+  const train = { ...common, dataset: data.train, batchSize: cfg.batchSize, dropLast: cfg.dropLast, augment: cfg.augment };
+  const val = { ...common, dataset: data.val, batchSize: cfg.evalBatchSize, dropLast: false, augment: 'none' };
+  if (!shard) return { train: new DataLoader({ ...train, shuffle: true }), val: new DataLoader({ ...val, shuffle: false }) };
+  const s = { rank: shard.rank, worldSize: shard.worldSize, seed: cfg.seed };
   return {
-    train: new DataLoader({ ...common, dataset: data.train, batchSize: cfg.batchSize, shuffle: true, dropLast: cfg.dropLast, augment: cfg.augment }),
-    val: new DataLoader({ ...common, dataset: data.val, batchSize: cfg.evalBatchSize, shuffle: false, dropLast: false, augment: 'none' }),
+    train: new DataLoader({ ...train, sampler: new DistributedSampler({ ...s, size: data.train.samples.length, shuffle: true, dropLast: cfg.dropLast }) }),
+    val: new DataLoader({ ...val, sampler: new DistributedSampler({ ...s, size: data.val.samples.length, shuffle: false, exact: true }) }),
   };
 }
 

@@ -19,6 +19,8 @@ import { findCheckpoint, readTrainerState, saveCheckpoint } from './checkpoint.j
 import type { TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import { makeLoaders, setupClassWeights, setupData, setupModel, setupOptimizer, type DataSetup } from './setup.js';
+import { DistributedDataParallel } from './distributed/ddp.js';
+import type { ProcessGroup } from '../torch/distributed.js';
 
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
@@ -29,12 +31,18 @@ export interface TrainOptions {
   resume?: boolean;
   callbacks?: Callback[];
   log?: (line: string) => void;
+  /**
+   * Data-parallel training in this process group (src/train/distributed/): this rank trains on its
+   * shard, gradients are averaged, and only rank 0 writes (config.json, checkpoints; give the writing
+   * callbacks to rank 0 only).
+   */
+  distributed?: { group: ProcessGroup; syncBn?: boolean; bucketBytes?: number };
 }
 
 export interface TrainResult {
   how: FitEnd;
   runDir: string;
-  state: LoopState;
+  state: Required<LoopState>;
   lastEval: EvalResult | null;
   classes: string[];
 }
@@ -69,6 +77,10 @@ export class Trainer {
       names.add(c.name);
     }
     if (cfg.threads > 0) native.setNumThreads(cfg.threads);
+    const dist = this.opts.distributed;
+    const rank = dist?.group.rank ?? 0;
+    const worldSize = dist?.group.size ?? 1;
+    const isMain = rank === 0;
     fs.mkdirSync(this.runDir, { recursive: true });
     const ckptDir = path.join(this.runDir, 'checkpoints');
     const resumeFrom = this.opts.resume ? findCheckpoint(ckptDir, 'last') : null;
@@ -76,19 +88,31 @@ export class Trainer {
 
     const data: DataSetup = setupData(cfg);
     const weights = await setupClassWeights(cfg, data);
-    writeJsonAtomic(path.join(this.runDir, 'config.json'), {
-      ...cfg,
-      resolved: { classes: data.classes, classWeightValues: weights, trainImages: data.train.samples.length, valImages: data.val.samples.length, host: os.hostname(), node: process.version },
-    });
-    const loaders = makeLoaders(cfg, data);
+    if (isMain) {
+      writeJsonAtomic(path.join(this.runDir, 'config.json'), {
+        ...cfg,
+        resolved: {
+          classes: data.classes,
+          classWeightValues: weights,
+          trainImages: data.train.samples.length,
+          valImages: data.val.samples.length,
+          host: os.hostname(),
+          node: process.version,
+          ...(dist ? { worldSize, backend: dist.group.backend } : {}),
+        },
+      });
+    }
+    const loaders = makeLoaders(cfg, data, dist ? { rank, worldSize } : undefined);
     const perEpoch = loaders.train.batchesPerEpoch;
     const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, perEpoch * cfg.epochs) : perEpoch * cfg.epochs;
     manualSeed(cfg.seed);
     const model = resumeFrom ? loadPretrained(resumeFrom, { log }).model : setupModel(cfg, data.classes, log);
     model.train();
+    const ddp = dist ? new DistributedDataParallel(model, dist.group, { syncBn: dist.syncBn, bucketBytes: dist.bucketBytes }) : null;
+    ddp?.broadcastState();
     const { optimizer, schedule } = setupOptimizer(cfg, model, totalSteps);
     const weightT = weights ? tensor(weights, [weights.length]) : null;
-    const state: LoopState = { epoch: 0, step: 0, batchInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: 0 };
+    const state: Required<LoopState> = { epoch: 0, step: 0, batchInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: 0, worldSize, samplesInEpoch: 0 };
     if (resumeFrom) {
       const saved = readTrainerState(resumeFrom);
       try {
@@ -97,7 +121,15 @@ export class Trainer {
         dispose([...saved.optimizer.tensors.values()]);
       }
       setRngState(new Uint8Array(Buffer.from(saved.state.rng, 'base64')));
-      Object.assign(state, saved.state.loop);
+      Object.assign(state, { worldSize: 1, samplesInEpoch: saved.state.loop.batchInEpoch * cfg.batchSize }, saved.state.loop);
+      if (state.worldSize !== worldSize) {
+        // Another world size: restart at the last batch boundary of the new group at or before the global
+        // position (samples of the epoch's order consumed); the running sums shrink in proportion.
+        const batch = Math.floor(state.samplesInEpoch / (cfg.batchSize * worldSize));
+        const keep = state.batchInEpoch > 0 ? batch / state.batchInEpoch : 0;
+        log(`resume: ${state.worldSize} → ${worldSize} processes; epoch ${state.epoch + 1} continues at global sample ${batch * cfg.batchSize * worldSize} of the ${state.samplesInEpoch} done`);
+        Object.assign(state, { batchInEpoch: batch, samplesInEpoch: batch * cfg.batchSize * worldSize, epochLossSum: state.epochLossSum * keep, epochImages: state.epochImages * keep, worldSize });
+      }
       for (const c of callbacks) if (c.name in saved.state.callbacks) c.loadStateDict(saved.state.callbacks[c.name]);
       log(`resumed from ${resumeFrom}: epoch ${state.epoch + 1}, batch ${state.batchInEpoch}/${perEpoch}, step ${state.step}`);
     }
@@ -118,12 +150,15 @@ export class Trainer {
       },
       saveCheckpoint: async (name) => {
         const dir = path.join(ckptDir, name);
+        if (!isMain) return dir; // rank 0 writes for the group
         const states: Record<string, unknown> = {};
         for (const c of callbacks) states[c.name] = c.stateDict();
         saveCheckpoint(dir, model, optimizer, state, states);
         return dir;
       },
-      removeCheckpoint: (name) => fs.rmSync(path.join(ckptDir, name), { recursive: true, force: true }),
+      removeCheckpoint: (name) => {
+        if (isMain) fs.rmSync(path.join(ckptDir, name), { recursive: true, force: true });
+      },
     };
 
     let how: FitEnd = 'finished';
@@ -138,8 +173,10 @@ export class Trainer {
           let tEpoch = performance.now() / 1000;
           for await (const batch of loaders.train.epoch(e, state.batchInEpoch)) {
             const t0 = performance.now() / 1000;
-            optimizer.setLrFactor(schedule(state.step));
-            const loss = this.step(model, optimizer, batch, weightT);
+            // The schedule's position is the epoch's place (equal to state.step in a run of one world size), so
+            // a resume with another world size keeps the learning rate where the run was in its epochs.
+            optimizer.setLrFactor(schedule(e * perEpoch + state.batchInEpoch));
+            const { loss, stop } = this.step(model, optimizer, batch, weightT, ddp);
             if (!Number.isFinite(loss)) {
               throw new NonFiniteLossError(
                 `step ${state.step + 1} (epoch ${e + 1}, batch ${state.batchInEpoch + 1}): the loss is ${loss}; batch files: ${batch.ids.join(', ')}. ` +
@@ -149,15 +186,19 @@ export class Trainer {
             const now = performance.now() / 1000;
             state.step++;
             state.batchInEpoch++;
+            state.samplesInEpoch += cfg.batchSize * worldSize;
             state.epochLossSum += loss;
-            state.epochImages += batch.n;
+            state.epochImages += batch.n * worldSize;
             state.epochTrainSeconds += now - tEpoch;
             tEpoch = now;
             state.elapsedSeconds = elapsed();
             for (const c of callbacks) await c.onTrainBatchEnd?.(ctx, { loss, batch, seconds: now - t0 });
             await yieldToLoop();
             tEpoch = performance.now() / 1000; // callbacks (step checkpoints) are not training time
-            if (this.interruptSignal) {
+            // Data-parallel ranks stop on the flag agreed in the step (an interrupt seen here during the
+            // callbacks is agreed on at the next step); alone, at once.
+            if (ddp ? stop : this.interruptSignal) {
+              this.interruptSignal ??= 'SIGTERM'; // another rank was interrupted
               how = 'interrupted';
               break epochs;
             }
@@ -165,6 +206,8 @@ export class Trainer {
             if (this.stopReason) break;
           }
         }
+        // The training working set, sampled before evaluation empties the allocator's cache.
+        const rssMiB = process.memoryUsage.rss() / 2 ** 20;
         const trainLoss = state.batchInEpoch > 0 ? state.epochLossSum / state.batchInEpoch : NaN;
         const lastEpoch = e + 1 === cfg.epochs || (cfg.maxSteps > 0 && state.step >= cfg.maxSteps);
         let ev: EvalResult | null = null;
@@ -180,6 +223,7 @@ export class Trainer {
             worst: cfg.reportWorst,
             epoch: e + 1,
             step: state.step,
+            ...(ddp ? { sumAcrossRanks: (t: Float64Array) => ddp.sumAcrossRanks(t) } : {}),
           });
           lastEval = ev;
           emptyCache();
@@ -193,11 +237,11 @@ export class Trainer {
           epochTrainSeconds: state.epochTrainSeconds,
           trainImagesPerSecond: state.epochImages / Math.max(state.epochTrainSeconds, 1e-9),
           seconds: elapsed(),
-          rssMiB: process.memoryUsage.rss() / 2 ** 20,
+          rssMiB,
           eval: ev,
         };
         // The epoch is complete: the position moves on before the callbacks save `last`.
-        Object.assign(state, { epoch: e + 1, batchInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: elapsed() });
+        Object.assign(state, { epoch: e + 1, batchInEpoch: 0, samplesInEpoch: 0, epochLossSum: 0, epochImages: 0, epochTrainSeconds: 0, elapsedSeconds: elapsed() });
         for (const c of callbacks) await c.onEpochEnd?.(ctx, summary);
         if (cfg.maxSteps > 0 && state.step >= cfg.maxSteps) {
           how = 'max-steps';
@@ -224,24 +268,39 @@ export class Trainer {
     return { how, runDir: this.runDir, state: { ...state }, lastEval, classes: data.classes };
   }
 
-  /** One optimizer step; returns the loss. Every tensor of the step is freed before it returns. */
-  private step(model: SegmentationModel, optimizer: Adam, batch: Parameters<typeof batchToTensors>[0], weight: Tensor | null): number {
+  /**
+   * One optimizer step; returns the loss (averaged across ranks) and whether to stop after it (an
+   * interrupt here or, data-parallel, on any rank). Every tensor of the step is freed before it returns.
+   */
+  private step(
+    model: SegmentationModel,
+    optimizer: Adam,
+    batch: Parameters<typeof batchToTensors>[0],
+    weight: Tensor | null,
+    ddp: DistributedDataParallel | null,
+  ): { loss: number; stop: boolean } {
     const cfg = this.config;
     return tidy(() => {
       const { pixelValues, labels } = batchToTensors(batch);
       optimizer.zeroGrad();
+      ddp?.beforeForward();
       const { loss } = model.forward(pixelValues, labels, {
         weight,
         ignoreIndex: cfg.ignoreIndex,
         labelSmoothing: cfg.labelSmoothing,
         focalGamma: cfg.loss === 'focal' ? cfg.focalGamma : 0,
       });
-      const l = loss!.item();
-      if (!Number.isFinite(l)) return l;
+      // Every rank must take the same branch below: agree on the loss (and on stopping) first.
+      const agreed = ddp ? ddp.agree(loss!.item(), this.interruptSignal !== null) : { loss: loss!.item(), stop: this.interruptSignal !== null };
+      if (!Number.isFinite(agreed.loss)) {
+        ddp?.syncBn?.clear();
+        return agreed;
+      }
       loss!.backward();
+      ddp?.syncGradients();
       if (cfg.clipGradNorm > 0) clipGradNorm(model.parameters(), cfg.clipGradNorm);
       optimizer.step();
-      return l;
+      return agreed;
     });
   }
 }

@@ -2,14 +2,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { metricsJson } from '../../metrics/miou.js';
-import { defaultCallbacks } from '../../train/callbacks/index.js';
+import { defaultCallbacks, EarlyStopping } from '../../train/callbacks/index.js';
+import type { Callback } from '../../train/callback.js';
+import { readDistEnv, type DistEnv } from '../../train/distributed/env.js';
+import { launchLocal } from '../../train/distributed/launch.js';
+import { initProcessGroup, type ProcessGroup } from '../../torch/distributed.js';
+import { setNumThreads } from '../../torch/index.js';
+import { availableParallelism } from 'node:os';
 import { coerceFlag, ConfigError, flagName, readConfigFile, resolveConfig, SETTING_KEYS, SETTINGS, validatePartial, type SettingKey, type TrainConfig } from '../../train/config.js';
 import { PRESETS, presetConfig } from '../../train/presets.js';
 import { Trainer } from '../../train/trainer.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
 
 /** Settings that may change on --resume without changing what the run computes. */
-const RESUMABLE: readonly SettingKey[] = ['epochs', 'maxSteps', 'progress', 'workers', 'prefetch', 'threads', 'tensorboard', 'reportSamples', 'reportWorst'];
+const RESUMABLE: readonly SettingKey[] = ['epochs', 'maxSteps', 'progress', 'workers', 'prefetch', 'threads', 'tensorboard', 'reportSamples', 'reportWorst', 'nproc', 'distTimeout'];
 
 const settingOptions: OptionSpec[] = SETTING_KEYS.map((k) => {
   const d = SETTINGS[k].default;
@@ -67,10 +73,24 @@ export const trainCommand: Command = {
         throw new ConfigError(`--out ${runDir}: already holds a run (checkpoints/); use --resume ${runDir} to continue it, or another --out`);
       }
     }
-    const progress = cfg.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : cfg.progress;
-    const { callbacks, report, checkpoints } = defaultCallbacks(cfg, progress);
+    const distEnv = readDistEnv();
+    if (!distEnv && cfg.nproc > 1) {
+      // The launcher: the same command in nproc workers, all on this run directory.
+      const argv = process.argv.slice(2);
+      if (!resume && opts.out === undefined) argv.push('--out', runDir);
+      return launchLocal({ nproc: cfg.nproc, argv, timeoutSeconds: cfg.distTimeout });
+    }
+    let group: ProcessGroup | null = null;
+    if (distEnv) group = joinGroup(distEnv, cfg);
+    const isMain = !group || group.rank === 0;
+    const progress = !isMain ? 'none' : cfg.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : cfg.progress;
+    const std = defaultCallbacks(cfg, progress);
+    const { report, checkpoints } = std;
+    // Only rank 0 writes (logs, TensorBoard, report, checkpoints); early stopping decides on metrics
+    // reduced across ranks, so every rank runs it and stops at the same epoch.
+    const callbacks: Callback[] = isMain ? std.callbacks : std.callbacks.filter((c) => c instanceof EarlyStopping);
     const log = progress === 'none' ? () => undefined : (l: string) => console.error(l);
-    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log });
+    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log, ...(group ? { distributed: { group, syncBn: cfg.syncBn } } : {}) });
     const onSignal = (sig: NodeJS.Signals): void => {
       console.error(`\n${sig}: finishing the current step and saving checkpoints/last…`);
       trainer.interrupt(sig);
@@ -93,15 +113,23 @@ export const trainCommand: Command = {
       };
       if (r.how === 'interrupted') {
         const sig = trainer.interruptedBy;
-        console.error(`interrupted by ${sig}; checkpoints/last saved. Resume with: streetseg train --resume ${runDir}`);
-        console.log(JSON.stringify(out));
+        if (isMain) console.error(`interrupted by ${sig}; checkpoints/last saved. Resume with: streetseg train --resume ${runDir}`);
+        if (isMain) console.log(JSON.stringify(out));
         return sig === 'SIGTERM' ? 143 : 130;
       }
-      console.log(JSON.stringify(out));
+      if (isMain) console.log(JSON.stringify(out));
       return 0;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      group?.destroy();
     }
   },
 };
+
+/** Joins the data-parallel group of a worker started by --nproc or by hand (torchrun-style environment). */
+function joinGroup(env: DistEnv, cfg: TrainConfig): ProcessGroup {
+  // The host's processes share its cores (the --nproc launcher already set STREETSEG_THREADS).
+  if (cfg.threads === 0 && !process.env.STREETSEG_THREADS && env.localWorldSize) setNumThreads(Math.max(1, Math.floor(availableParallelism() / env.localWorldSize)));
+  return initProcessGroup({ masterAddr: env.masterAddr, masterPort: env.masterPort, rank: env.rank, worldSize: env.worldSize, timeoutMs: cfg.distTimeout * 1000 });
+}
