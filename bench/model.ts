@@ -1,8 +1,12 @@
-// SegFormer step timing on random tensors: inference (eval, inference mode) or one training step
-// (train mode, upsampled weighted CE with ignored pixels, AdamW), the same work as the PyTorch
-// reference's bench.py.
+// Model step timing on random tensors: inference (eval, inference mode) or one training step
+// (train mode, upsampled weighted CE with ignored pixels, AdamW), the same work as the PyTorch peers
+// (shared/reference/pytorch/bench.py for SegFormer, bench/pytorch/bench_mobile.py for MobileViT and
+// MobileNetV2), which benchPytorch runs with the same settings.
+import * as path from 'node:path';
 import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads } from '../src/torch/index.js';
-import { createModel } from '../src/models/index.js';
+import { createModel, resolveModelName } from '../src/models/index.js';
+import { repoRoot, sharedRoot } from '../src/util/paths.js';
+import { runPythonJson } from '../src/util/python.js';
 import { median } from '../src/util/median.js';
 
 export interface ModelBenchOptions {
@@ -23,6 +27,8 @@ export interface ModelBench {
   height: number;
   width: number;
   msPerStep: number;
+  /** Median CPU time of a step, all threads (robust to other load on a shared machine, unlike wall time). */
+  cpuMsPerStep: number;
   imagesPerSecond: number;
   peakRssMiB: number;
   threads: number;
@@ -31,9 +37,62 @@ export interface ModelBench {
 
 const yieldLoop = () => new Promise((r) => setImmediate(r));
 
+/** Labels of the benchmark's classifier: CamVid's 11 classes, as the PyTorch peers' default --num-labels. */
+const BENCH_LABELS = 11;
+
+/** The PyTorch script that times a family's HF-layout reference, and its family-specific arguments. */
+function pytorchPeer(modelType: string, variant: string): { script: string; args: string[] } {
+  switch (modelType) {
+    case 'segformer':
+      return { script: path.join(sharedRoot(), 'reference', 'pytorch', 'bench.py'), args: ['--variant', variant] };
+    case 'mobilevit':
+    case 'mobilenet_v2':
+      return { script: path.join(repoRoot, 'bench', 'pytorch', 'bench_mobile.py'), args: ['--model-type', modelType, '--variant', variant] };
+    default:
+      throw new RangeError(`bench model: no PyTorch reference for model type '${modelType}' (have segformer, mobilevit, mobilenet_v2)`);
+  }
+}
+
+export interface PytorchBench {
+  msPerStep: number;
+  /** bench_mobile.py reports it; shared/reference/pytorch/bench.py (SegFormer) does not. */
+  cpuMsPerStep?: number;
+  imagesPerSecond: number;
+  timesMs: number[];
+  threads: number;
+  torch: string;
+}
+
+/**
+ * The same benchmark on the model's PyTorch reference (Debian's python3-torch, same OPENBLAS_CORETYPE,
+ * threads, batch, input size, iterations), in benchModel's units; {error} when it could not run. The peer
+ * inherits this process's environment, OMP_WAIT_POLICY included, so both sides' OpenMP threads wait the
+ * same way: on a loaded machine spinning threads cost PyTorch up to 30× (measured), which would compare
+ * the wait policies rather than the models. (`bench train` instead runs the recipe as shipped.)
+ */
+export function benchPytorch(o: ModelBenchOptions & { threads: number }): PytorchBench | { error: string } {
+  const { family, variant } = resolveModelName(o.model);
+  const peer = pytorchPeer(family.modelType, variant);
+  const args = [...peer.args, '--mode', o.mode, '--h', String(o.height), '--w', String(o.width), '--batch', String(o.batch)];
+  args.push('--threads', String(o.threads), '--num-labels', String(o.numLabels ?? BENCH_LABELS));
+  if (o.iters) args.push('--iters', String(o.iters));
+  if (o.warmup !== undefined) args.push('--warmup', String(o.warmup));
+  const py = runPythonJson(peer.script, args, { cwd: path.dirname(peer.script) });
+  if (py.error) return { error: String(py.error) };
+  const median = py.median_s as number;
+  return {
+    msPerStep: +(1000 * median).toFixed(1),
+    ...(typeof py.cpu_median_s === 'number' ? { cpuMsPerStep: +(1000 * py.cpu_median_s).toFixed(1) } : {}),
+    imagesPerSecond: py.images_per_s as number,
+    timesMs: (py.times_s as number[]).map((t) => +(1000 * t).toFixed(1)),
+    threads: py.threads as number,
+    torch: py.torch as string,
+  };
+}
+
 export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
   manualSeed(0);
-  const nl = o.numLabels ?? 11;
+  const nl = o.numLabels ?? BENCH_LABELS;
   const model = createModel(o.model, Array.from({ length: nl }, (_, i) => `c${i}`));
   const iters = o.iters ?? (o.mode === 'infer' ? 10 : 5);
   const warmup = o.warmup ?? (o.mode === 'infer' ? 3 : 2);
@@ -65,18 +124,22 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     await yieldLoop();
   }
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < iters; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     step();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     await yieldLoop();
   }
   model.dispose();
-  return summarizeTimes(o, times);
+  return summarizeTimes(o, times, getNumThreads(), cpu);
 }
 
-/** The bench JSON from per-step times (ms): the median step, images/s, peak RSS, threads. */
-export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'batch' | 'height' | 'width'>, times: number[], threads = getNumThreads()): ModelBench {
+/** The bench JSON from per-step times (ms) and CPU ms (all threads): the median step, images/s, peak RSS, threads. */
+export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'batch' | 'height' | 'width'>, times: number[], threads = getNumThreads(), cpu: number[] = []): ModelBench {
   const med = median(times);
   return {
     model: o.model,
@@ -85,6 +148,7 @@ export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'ba
     height: o.height,
     width: o.width,
     msPerStep: +med.toFixed(1),
+    cpuMsPerStep: cpu.length ? +median(cpu).toFixed(1) : NaN,
     imagesPerSecond: +((1000 * o.batch) / med).toFixed(3),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     threads,

@@ -9,6 +9,7 @@ import { fromArray, tidy, noGrad, manualSeed, randn, type Tensor } from '../src/
 import { loadPretrained, savePretrained, readConfig, SegformerForSemanticSegmentation, segformerConfig } from '../src/models/index.js';
 import { fixturesRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
 import { PYTHON } from '../src/util/python.js';
+import { requirePythonTorch } from './helpers/python.js';
 import { checkGradients, checkLogitsAndLoss, maxAbsDiff, readBin, type FixtureMeta as Meta } from './helpers/hf-fixture.js';
 
 const root = path.join(fixturesRoot(), 'segformer');
@@ -22,11 +23,6 @@ const loadSegformerFixture = (dir: string, opts: Parameters<typeof loadPretraine
   return { ...r, model: r.model };
 };
 // The PyTorch reference (python3-torch, installed by make setup) checks what HF fixtures cannot.
-function requirePythonTorch(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `${PYTHON} cannot import torch (run make setup): ${r.stderr ?? r.error}`);
-}
-
 for (const fixture of ['tiny', 'b0']) {
   const dir = path.join(root, fixture);
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as Meta;

@@ -1,20 +1,19 @@
 // `streetseg bench model`: inference or training step speed in libtorch (--runtime torch) or inference in
-// onnxruntime-node on our ONNX export (--runtime onnx, --int8), optionally beside PyTorch (its eager model for
-// torch; its own ONNX export, timed back to back in onnxruntime, for onnx).
-// Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB"} (+ "pytorch" / "pytorchExport").
-import * as path from 'node:path';
-import { benchModel } from '../../../bench/model.js';
+// onnxruntime-node on our ONNX export (--runtime onnx, --int8), optionally beside PyTorch: its eager
+// reference (HF module layout) for torch, its own ONNX export timed back to back in onnxruntime for onnx.
+// Prints {"model","mode","batch","height","width","msPerStep","imagesPerSecond","peakRssMiB",...}
+// (+ "pytorch": {msPerStep, cpuMsPerStep, ...}, "speedup" = PyTorch ms / ours, "cpuRatio" = the same in CPU ms;
+// or "pytorchExport" for onnx).
+import { benchModel, benchPytorch, type ModelBenchOptions } from '../../../bench/model.js';
 import { benchOnnx } from '../../../bench/onnx.js';
-import { modelNames, resolveModelName } from '../../models/index.js';
+import { modelNames } from '../../models/index.js';
 import { native } from '../../torch/native.js';
-import { sharedRoot } from '../../util/paths.js';
-import { runPythonJson } from '../../util/python.js';
 import { UsageError, type Command } from '../command.js';
 
 export const benchModelCommand: Command = {
   name: 'bench model',
   options: [
-    { name: 'model', type: 'string', help: 'model name (segformer-b0, or the variant alone: b0)', default: 'b0', choices: modelNames() },
+    { name: 'model', type: 'string', help: 'model name (segformer-b0 or b0, mobilevit-xxs/xs/s, mobilenet-v2)', default: 'b0', choices: modelNames() },
     { name: 'height', type: 'int', min: 1, help: 'input height', default: 360 },
     { name: 'width', type: 'int', min: 1, help: 'input width', default: 480 },
     { name: 'batch', type: 'int', min: 1, help: 'batch size', default: 1 },
@@ -28,7 +27,11 @@ export const benchModelCommand: Command = {
     { name: 'opt-level', type: 'string', help: 'onnx: onnxruntime graph optimisation level', default: 'all', choices: ['disabled', 'basic', 'extended', 'all'] },
     { name: 'gelu', type: 'string', help: 'onnx: GELU as standard ops (erf, fused by onnxruntime) or com.microsoft Gelu', default: 'erf', choices: ['erf', 'com.microsoft'] },
     { name: 'rounds', type: 'int', min: 1, help: 'onnx: timing rounds (alternating with the reference under --compare-pytorch; default 3 then, else 1)' },
-    { name: 'compare-pytorch', type: 'boolean', help: 'torch: also run shared/reference/pytorch/bench.py; onnx: also time PyTorch\'s ONNX export (export_onnx.py) back to back' },
+    {
+      name: 'compare-pytorch',
+      type: 'boolean',
+      help: "torch: then run the model's PyTorch reference with the same settings (shared/reference/pytorch/bench.py, bench/pytorch/bench_mobile.py); onnx: also time PyTorch's ONNX export (export_onnx.py) back to back",
+    },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
@@ -53,29 +56,25 @@ export const benchModelCommand: Command = {
       return;
     }
     if (opts.int8) throw new UsageError('streetseg bench model: --int8 needs --runtime onnx');
-    const mode = opts.train ? 'train' : 'infer';
-    const r: Record<string, unknown> = {
-      ...(await benchModel({
-        model: opts.model as string,
-        mode,
-        batch: opts.batch as number,
-        height: opts.height as number,
-        width: opts.width as number,
-        iters: opts.iters as number | undefined,
-        warmup: opts.warmup as number | undefined,
-      })),
-      runtime: 'torch',
-      blasCore: native.blasProbe().corename,
+    const o: ModelBenchOptions = {
+      model: opts.model as string,
+      mode: opts.train ? 'train' : 'infer',
+      batch: opts.batch as number,
+      height: opts.height as number,
+      width: opts.width as number,
+      iters: opts.iters as number | undefined,
+      warmup: opts.warmup as number | undefined,
     };
+    const ours = await benchModel(o);
+    const r: Record<string, unknown> = { ...ours, runtime: 'torch', blasCore: native.blasProbe().corename };
     if (opts['compare-pytorch']) {
-      const { family, variant } = resolveModelName(opts.model as string);
-      if (family.modelType !== 'segformer') throw new UsageError(`streetseg bench model: --compare-pytorch has a reference for SegFormer only, not ${family.modelType}`);
-      const args = ['--mode', mode, '--variant', variant, '--h', String(opts.height), '--w', String(opts.width), '--batch', String(opts.batch)];
-      if (opts.iters) args.push('--iters', String(opts.iters));
-      if (opts.warmup !== undefined) args.push('--warmup', String(opts.warmup));
-      const dir = path.join(sharedRoot(), 'reference', 'pytorch');
-      const py = runPythonJson(path.join(dir, 'bench.py'), args, { cwd: dir });
-      r.pytorch = py.error ? py : { msPerStep: +(1000 * (py.median_s as number)).toFixed(1), imagesPerSecond: py.images_per_s, timesMs: (py.times_s as number[]).map((t) => +(1000 * t).toFixed(1)), torch: py.torch };
+      const py = benchPytorch({ ...o, threads: ours.threads });
+      r.pytorch = py;
+      if (!('error' in py)) {
+        r.speedup = +(py.msPerStep / ours.msPerStep).toFixed(2);
+        // CPU time per step: the work each side does, less sensitive to other load than wall time
+        if (py.cpuMsPerStep) r.cpuRatio = +(py.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2);
+      }
     }
     console.log(JSON.stringify(r));
   },

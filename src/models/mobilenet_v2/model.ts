@@ -10,7 +10,7 @@
 //   concatenating a broadcast copy.
 // The backbone's final 1×1 conv (mobilenet_v2.conv_1x1) is kept for the checkpoint but not run: HF
 // computes it and throws it away (segmentation reads layer.15's output).
-import { BatchNorm2d, Conv2d, F, Module, ModuleList, callOp, float, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, F, Module, ModuleList, callOp, float, tidy, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { MobileNetV2Config } from './config.js';
@@ -201,7 +201,8 @@ export class MobileNetV2Model extends Module {
   /** Pixel values → the last block's features (what the segmentation head reads). */
   forward(pixelValues: Tensor): Tensor {
     let x = this.conv_stem.forward(pixelValues);
-    for (const block of this.layer) x = block.forward(x);
+    // One scope per block: what autograd did not save is freed when the block ends (see segformer/model.ts).
+    for (const block of this.layer) x = tidy(() => block.forward(x));
     return x;
   }
 }

@@ -8,7 +8,7 @@
 //   interpolation of a single pixel is that pixel, exactly);
 // - activations run in place when no gradient is recorded (inference, evaluation).
 import {
-  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, type Tensor,
+  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, tidy, type Tensor,
 } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { makeDivisible } from '../mobilenet_v2/model.js';
@@ -109,7 +109,8 @@ export class MobileViTMobileNetLayer extends Module {
     for (let i = 0; i < stages; i++) this.layer.push(new MobileViTInvertedResidual(cfg, i === 0 ? inC : outC, outC, i === 0 ? stride : 1));
   }
   forward(x: Tensor): Tensor {
-    for (const l of this.layer) x = l.forward(x);
+    // One scope per block: what autograd did not save is freed when the block ends (see segformer/model.ts).
+    for (const l of this.layer) x = tidy(() => l.forward(x));
     return x;
   }
 }
@@ -216,7 +217,8 @@ export class MobileViTTransformer extends Module {
     this.layer = this.child('layer', new ModuleList(Array.from({ length: stages }, () => new MobileViTTransformerLayer(cfg, hidden, intermediate))));
   }
   forward(x: Tensor): Tensor {
-    for (const l of this.layer) x = l.forward(x);
+    // One scope per block: what autograd did not save is freed when the block ends (see segformer/model.ts).
+    for (const l of this.layer) x = tidy(() => l.forward(x));
     return x;
   }
 }
@@ -310,7 +312,7 @@ export class MobileViTEncoder extends Module {
   }
   /** The last stage's features (the only ones the DeepLabV3 head reads). */
   forward(x: Tensor): Tensor {
-    for (const l of this.layer) x = (l as MobileViTMobileNetLayer | MobileViTLayer).forward(x);
+    for (const l of this.layer) x = tidy(() => (l as MobileViTMobileNetLayer | MobileViTLayer).forward(x));
     return x;
   }
 }
@@ -381,7 +383,7 @@ export class MobileViTDeepLabV3 extends Module {
     this.classifier = this.child('classifier', new MobileViTConvLayer(cfg.aspp_out_channels, Object.keys(cfg.id2label).length, 1, null, { norm: false, bias: true }));
   }
   forward(features: Tensor): Tensor {
-    return this.classifier.forward(dropout2d(this.aspp.forward(features), this.dropoutP, this.training));
+    return tidy(() => this.classifier.forward(dropout2d(this.aspp.forward(features), this.dropoutP, this.training)));
   }
 }
 

@@ -11,7 +11,7 @@
 // rank's own sums (the gradient averaging that follows makes them global). This is exactly PyTorch's
 // SyncBatchNorm backward. With several synchronised BNs, their backwards run in reverse forward order,
 // so a later one's dx reaches an earlier one's leaf before that one runs.
-import { fromArray, noGrad, F, type BatchNorm2d, type Module, type Tensor } from '../../torch/index.js';
+import { dispose, fromArray, keep, noGrad, F, type BatchNorm2d, type Module, type Tensor } from '../../torch/index.js';
 import type { ProcessGroup } from '../../torch/distributed.js';
 
 interface Pending {
@@ -63,7 +63,11 @@ export class SyncBatchNorm {
       bn.runningVar.mul_(1 - m).add_(var64.mul(n / (n - 1)).float().mul(m));
       const y = F.batchNorm(x.detach(), mean, variance, bn.weight.detach(), bn.bias.detach(), false, 0, bn.eps);
       y.setRequiresGrad(true);
-      this.pending.push({ bn, x, leaf: y, mean, invstd: variance.add(bn.eps).rsqrt(), count: n });
+      // The model runs blocks in tidy scopes that end before backward: what backward() needs is taken
+      // out of every scope here and disposed by backward() or clear().
+      const invstd = variance.add(bn.eps).rsqrt();
+      keep([x, y, mean, invstd]);
+      this.pending.push({ bn, x, leaf: y, mean, invstd, count: n });
       return y;
     });
     // A non-leaf copy (outside noGrad, so it is in the graph): the model may apply in-place ops (relu_)
@@ -77,7 +81,10 @@ export class SyncBatchNorm {
     this.pending = [];
     for (const p of todo) {
       const dy = p.leaf.grad;
-      if (!dy) continue; // the output did not reach the loss
+      if (!dy) {
+        release(p); // the output did not reach the loss
+        continue;
+      }
       const c = p.mean.numel;
       const dims = [0, 2, 3];
       const dx = noGrad(() => {
@@ -95,13 +102,19 @@ export class SyncBatchNorm {
         return t.mul(view(gamma.mul(p.invstd)));
       });
       if (p.x.requiresGrad) p.x.backward(dx);
+      release(p);
     }
   }
 
   /** Drops a step's pending state without a backward (a skipped step). */
   clear(): void {
+    for (const p of this.pending) release(p);
     this.pending = [];
   }
+}
+
+function release(p: Pending): void {
+  dispose([p.x, p.leaf, p.mean, p.invstd]);
 }
 
 function accumulate(param: Tensor, g: Tensor): void {
