@@ -7,6 +7,7 @@ import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy
 import { createModel, resolveModelName } from '../src/models/index.js';
 import { repoRoot, sharedRoot } from '../src/util/paths.js';
 import { runPythonJson } from '../src/util/python.js';
+import { median } from '../src/util/median.js';
 
 export interface ModelBenchOptions {
   model: string;
@@ -155,7 +156,4 @@ export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'ba
   };
 }
 
-export function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+export { median };

@@ -17,7 +17,7 @@ describe('streetseg CLI', () => {
   it('--help lists each command once with its summary; every command has --help with the same summary', () => {
     const top = run(['--help']);
     assert.equal(top.status, 0);
-    const names = ['info', 'train', 'eval', 'predict', 'bench engine', 'bench data', 'bench model', 'bench train', 'forward', 'export', 'stats', 'download', 'synth'];
+    const names = ['info', 'train', 'eval', 'predict', 'compare', 'bench engine', 'bench data', 'bench model', 'bench train', 'forward', 'export', 'stats', 'download', 'synth'];
     assert.deepEqual(COMMANDS.map((c) => c.name), names);
     for (const c of COMMANDS) {
       const lines = top.stdout.split('\n').filter((l) => l.includes(c.summary));

@@ -14,6 +14,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'train', summary: 'train or fine-tune a model: checkpoints, metrics.csv, TensorBoard, an HTML report; --resume', load: async () => (await import('./commands/train.js')).trainCommand },
   { name: 'eval', summary: 'mean IoU and accuracy per class of a checkpoint on a dataset split (JSON, confusion.csv)', load: async () => (await import('./commands/eval.js')).evalCommand },
   { name: 'predict', summary: 'class-id PNGs, colour masks and overlays of images, folders and videos (torch or ONNX runtime)', load: async () => (await import('./commands/predict.js')).predictCommand },
+  { name: 'compare', summary: 'the model table: mIoU, accuracy, size, parameters, latency/FPS and peak memory per runtime; chart and page', load: async () => (await import('./commands/compare.js')).compareCommand },
   { name: 'bench engine', summary: 'engine micro-benchmarks: matmul GFLOP/s, op overhead, a stem conv (JSON)', load: async () => (await import('./commands/bench-engine.js')).benchEngineCommand },
   { name: 'bench data', summary: 'data-loader throughput (images/s) with augmentation, no model', load: async () => (await import('./commands/bench-data.js')).benchDataCommand },
   { name: 'bench model', summary: 'inference or training step time of a model on random input (JSON)', load: async () => (await import('./commands/bench-model.js')).benchModelCommand },

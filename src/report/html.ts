@@ -2,6 +2,7 @@
 // No scripts, no external resources, so it opens offline from file:// as it is.
 import { cssColor, escapeXml as esc, formatNumber, formatPercent } from './format.js';
 import { stripSize } from './images.js';
+import { linksSectionHtml, type ReportLink } from './links.js';
 import type { ReportData, ReportSample } from './types.js';
 
 /** Names of the files (relative to index.html) that writeReport produced for this page. */
@@ -11,6 +12,8 @@ export interface ReportFiles {
   confusion?: string;
   samples: Array<{ file: string; sample: ReportSample }>;
   worst: Array<{ file: string; sample: ReportSample }>;
+  /** Links to pages about this run made elsewhere (links.json, e.g. a model comparison). */
+  links?: ReportLink[];
 }
 
 /** Seconds as "12.3 s", "4 min 05 s" or "2 h 07 min". */
@@ -87,6 +90,7 @@ export function renderReportHtml(data: ReportData, files: ReportFiles, generated
   parts.push(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)} — training report</title><style>${CSS}</style></head><body>`);
   parts.push(`<h1>${esc(data.title)}</h1>`);
   parts.push(`<div class="status">${data.status ? `${esc(data.status)} · ` : ''}updated ${esc(generatedAt.toISOString().replace('T', ' ').slice(0, 19))} UTC</div>`);
+  parts.push(linksSectionHtml(files.links ?? []));
 
   parts.push('<section id="summary"><h2>Latest evaluation</h2>');
   if (ev) {

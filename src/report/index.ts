@@ -14,9 +14,11 @@ import { barChartSvg, heatmapSvg } from './charts.js';
 import { historyCharts } from './curves.js';
 import { renderReportHtml, type ReportFiles } from './html.js';
 import { checkSample, sampleStrip } from './images.js';
+import { readReportLinks } from './links.js';
 import type { ReportData, ReportEval } from './types.js';
 
 export type { ReportData, ReportEval, ReportSample, RGB } from './types.js';
+export { addReportLink, readReportLinks, type ReportLink } from './links.js';
 
 /** Files this module writes (and may remove when a newer report no longer uses them). */
 const OWN_FILE = /^(curve|classes|confusion|sample|worst)-[A-Za-z0-9_-]+\.(svg|png)$/;
@@ -67,7 +69,7 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
     return name;
   };
 
-  const files: ReportFiles = { curves: [], samples: [], worst: [] };
+  const files: ReportFiles = { curves: [], samples: [], worst: [], links: readReportLinks(dir) };
   for (const c of historyCharts(data.history)) files.curves.push({ title: c.title, file: put(`curve-${c.key}`, 'svg', c.svg) });
 
   const ev = data.eval;

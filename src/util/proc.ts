@@ -10,3 +10,18 @@ export function loadedLibraries(): string[] {
     return [];
   }
 }
+
+/**
+ * Peak resident set of this process's own memory, MiB: /proc/self/status VmHWM. Not getrusage's maxRSS:
+ * Linux carries the parent's high-water mark over fork + exec into a child's maxRSS, so a child spawned
+ * by a large process would report the parent's peak. Falls back to maxRSS where /proc has no VmHWM.
+ */
+export function peakRssMiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}

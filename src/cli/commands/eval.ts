@@ -1,31 +1,12 @@
 // `streetseg eval`: mean IoU / accuracy (HF evaluate semantics) of a checkpoint on a dataset split.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataLoader } from '../../data/loader.js';
-import { openDataset, type OpenOptions } from '../../data/dataset.js';
+import type { DatasetFormat } from '../../data/dataset.js';
 import { ConfusionMatrix } from '../../metrics/confusion.js';
 import { metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
 import { loadPretrained } from '../../models/hf.js';
-import { tensor } from '../../torch/index.js';
-import { evaluate } from '../../train/evaluate.js';
+import { evaluateCheckpoint, EvalInputError } from '../../train/eval-checkpoint.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { UsageError, type Command } from '../command.js';
-
-/** Class weights for the eval loss: explicit numbers, none, or (auto) those of the run the checkpoint came from. */
-function evalWeights(spec: string, checkpoint: string, numClasses: number): number[] | null {
-  if (spec === 'none') return null;
-  if (spec === 'auto') {
-    const runConfig = path.join(checkpoint, '..', '..', 'config.json');
-    if (!fs.existsSync(runConfig)) return null;
-    const w = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { resolved?: { classWeightValues?: number[] | null } }).resolved?.classWeightValues;
-    return Array.isArray(w) && w.length === numClasses ? w : null;
-  }
-  const w = spec.split(',').map(Number);
-  if (w.length !== numClasses || !w.every((x) => Number.isFinite(x) && x >= 0)) {
-    throw new UsageError(`streetseg eval: --class-weights ${spec}: expected auto, none or ${numClasses} non-negative numbers`);
-  }
-  return w;
-}
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -50,33 +31,26 @@ export const evalCommand: Command = {
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
       const labels = model.labels;
-      const split = (opts.split as string | undefined) ?? 'val';
-      const voidMode = (opts.void as 'class' | 'ignore' | undefined) ?? (labels.some((l) => /^void$/i.test(l)) ? 'class' : 'ignore');
-      const openOpts: OpenOptions = { void: voidMode, ...(opts.format ? { format: opts.format as OpenOptions['format'] } : {}) };
-      let spec = openDataset(opts.data as string, openOpts);
-      if (spec.format !== 'camseq01') spec = openDataset(opts.data as string, { ...openOpts, split });
-      if (spec.classes.names.length !== labels.length) {
-        throw new UsageError(`streetseg eval: ${ckpt} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
-      }
-      const h = opts.height as number | undefined;
-      const w = opts.width as number | undefined;
-      const loader = new DataLoader({ dataset: spec, batchSize: opts['batch-size'] as number, workers: opts.workers as number, augment: 'none', ...(h && w ? { height: h, width: w } : {}) });
-      const weights = evalWeights(opts['class-weights'] as string, ckpt, labels.length);
-      const weightT = weights ? tensor(weights, [weights.length]) : null;
-      let ev;
+      let r;
       try {
-        ev = await evaluate(model, loader, {
-          numClasses: labels.length,
-          ignoreIndex: spec.classes.ignoreIndex,
-          weight: weightT,
+        r = await evaluateCheckpoint(model, ckpt, {
+          data: opts.data as string,
+          ...(opts.format ? { format: opts.format as DatasetFormat } : {}),
+          ...(opts.split ? { split: opts.split as string } : {}),
+          ...(opts.void ? { void: opts.void as 'class' | 'ignore' } : {}),
+          ...(opts.height && opts.width ? { height: opts.height as number, width: opts.width as number } : {}),
+          batchSize: opts['batch-size'] as number,
+          workers: opts.workers as number,
+          classWeights: opts['class-weights'] as string,
           onBatch: (d, n) => {
             if (!opts.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${d}/${n}${d === n ? '\n' : ''}`);
           },
         });
-      } finally {
-        weightT?.dispose();
-        await loader.close();
+      } catch (e) {
+        if (e instanceof EvalInputError) throw new UsageError(`streetseg eval: ${e.message}`);
+        throw e;
       }
+      const { ev, spec, split, weights } = r;
       const outDir = (opts.out as string | undefined) ?? path.join(ckpt, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
       const result = {
         ...metricsJson(ev.metrics, labels),

@@ -1,0 +1,117 @@
+// `streetseg compare`: for each model, eval's metrics on a split (the same code as `streetseg eval`), its
+// size and parameters, and per runtime the latency, FPS and peak RSS measured in a child process; then
+// the table, and with an output folder compare.json, compare.md, a chart PNG and index.html, linked from
+// each input run's report.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DatasetFormat } from '../data/dataset.js';
+import { loadPretrained } from '../models/hf.js';
+import { svgToPng } from '../report/charts.js';
+import { addReportLink } from '../report/links.js';
+import { getNumThreads } from '../torch/index.js';
+import { evaluateCheckpoint } from '../train/eval-checkpoint.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { compareChartSvg } from './chart.js';
+import { compareHtml } from './html.js';
+import { CompareInputError } from './errors.js';
+import { resolveInput } from './inputs.js';
+import { measureInChild } from './measure.js';
+import { compareRuntimes } from './runtimes.js';
+import { compareTable, markdownTable, settingsText } from './table.js';
+import { toMB, type CompareResult, type CompareRow, type RuntimeResult } from './types.js';
+
+export interface CompareOptions {
+  /** Run directories or HF checkpoint directories. */
+  inputs: string[];
+  data: string;
+  format?: DatasetFormat;
+  split?: string;
+  /** Runtime names (torch, onnx, onnx-int8). */
+  runtimes: string[];
+  /** Latency input size. */
+  height: number;
+  width: number;
+  iters: number;
+  warmup: number;
+  evalBatchSize: number;
+  workers: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export const COMPARE_FILES = { json: 'compare.json', markdown: 'compare.md', chart: 'compare.png', html: 'index.html' } as const;
+
+export async function compareModels(o: CompareOptions): Promise<CompareResult> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  if (o.inputs.length === 0) throw new CompareInputError('expected one or more run or checkpoint directories');
+  // Everything that can be refused is refused before the first evaluation.
+  const runtimes = compareRuntimes(o.runtimes);
+  const inputs = o.inputs.map(resolveInput);
+  for (const inp of inputs) {
+    for (const rt of runtimes) {
+      const why = await rt.supports(inp.modelType);
+      if (why) throw new CompareInputError(`${inp.input} (${inp.name}): runtime ${rt.name}: ${why}`);
+    }
+  }
+  const threads = getNumThreads();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-compare-'));
+  const models: CompareRow[] = [];
+  let split = o.split ?? 'val';
+  let data = path.resolve(o.data);
+  try {
+    for (const inp of inputs) {
+      log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` — ${inp.note}` : ''}`);
+      const { model, weightsFile } = loadPretrained(inp.checkpoint, { log: () => undefined });
+      let row: CompareRow;
+      try {
+        const params = model.parameters().reduce((a, p) => a + p.numel, 0);
+        const { ev, spec, split: s } = await evaluateCheckpoint(model, inp.checkpoint, {
+          data: o.data,
+          ...(o.format ? { format: o.format } : {}),
+          ...(o.split ? { split: o.split } : {}),
+          batchSize: o.evalBatchSize,
+          workers: o.workers,
+          classWeights: 'auto',
+        });
+        split = spec.format === 'camseq01' ? 'all' : s;
+        data = spec.root;
+        const sizeBytes = fs.statSync(weightsFile).size;
+        row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [] };
+        log(`  ${ev.numImages} images: mIoU ${ev.metrics.meanIou.toFixed(4)}  mAcc ${ev.metrics.meanAccuracy.toFixed(4)}  aAcc ${ev.metrics.overallAccuracy.toFixed(4)}`);
+      } finally {
+        model.dispose();
+      }
+      for (const rt of runtimes) {
+        const dir = fs.mkdtempSync(path.join(tmp, `${models.length}-`));
+        const file = await rt.prepare(inp.checkpoint, dir);
+        const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: o.height, width: o.width, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
+        const fileBytes = fs.statSync(file).size;
+        const r: RuntimeResult = { runtime: rt.name, latencyMs: c.medianMs, fps: 1000 / c.medianMs, peakRssMiB: c.peakRssMiB, file: rt.name === 'torch' ? file : path.basename(file), fileBytes, fileMB: toMB(fileBytes), timesMs: c.timesMs };
+        row.runtimes.push(r);
+        log(`  ${rt.name}: ${r.latencyMs.toFixed(1)} ms (${r.fps.toFixed(2)} FPS), peak RSS ${r.peakRssMiB} MiB, ${r.fileMB.toFixed(2)} MB`);
+      }
+      models.push(row);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return { data, split, height: o.height, width: o.width, batch: 1, iters: o.iters, warmup: o.warmup, threads, models };
+}
+
+/** Writes compare.json, compare.md, compare.png and index.html into `dir`; links each input run's report to it. Returns index.html's path. */
+export async function writeComparison(dir: string, r: CompareResult): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(path.join(dir, COMPARE_FILES.json), r);
+  writeFileAtomic(path.join(dir, COMPARE_FILES.markdown), `${settingsText(r)}\n\n${markdownTable(compareTable(r))}`);
+  writeFileAtomic(path.join(dir, COMPARE_FILES.chart), await svgToPng(compareChartSvg(r)));
+  const index = path.resolve(dir, COMPARE_FILES.html);
+  writeFileAtomic(index, compareHtml(r, COMPARE_FILES.chart));
+  for (const m of r.models) {
+    if (!m.training) continue;
+    const reportDir = path.join(m.training.runDir, 'report');
+    fs.mkdirSync(reportDir, { recursive: true });
+    addReportLink(reportDir, { href: path.relative(reportDir, index), text: `Model comparison (${r.models.map((x) => x.name).join(', ')})` });
+  }
+  return index;
+}

@@ -1,0 +1,79 @@
+// A checkpoint evaluated on a dataset split, as `streetseg eval` and `streetseg compare` both do it: the
+// dataset opened with the checkpoint's label set (Void as a class when the labels have one), the loss
+// weighted like the training run's, and evaluate() over the whole split. One copy, so that compare's
+// numbers are eval's numbers.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DataLoader } from '../data/loader.js';
+import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
+import type { DatasetSpec } from '../data/types.js';
+import type { SegmentationModel } from '../models/contract.js';
+import { tensor } from '../torch/index.js';
+import type { EvalResult } from './callback.js';
+import { evaluate } from './evaluate.js';
+
+/** Bad evaluation input (labels that do not fit the data, bad class weights); the CLI shows it as a usage error. */
+export class EvalInputError extends Error {
+  override name = 'EvalInputError';
+}
+
+export interface CheckpointEvalOptions {
+  data: string;
+  format?: DatasetFormat;
+  /** camvid: split name; folder: images/SPLIT or a list file; ignored for camseq01 (default val). */
+  split?: string;
+  void?: 'class' | 'ignore';
+  height?: number;
+  width?: number;
+  batchSize: number;
+  workers: number;
+  /** 'auto' (the training run's weights, if the checkpoint sits in a run), 'none', or comma-separated numbers. */
+  classWeights: string;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface CheckpointEval {
+  ev: EvalResult;
+  spec: DatasetSpec;
+  split: string;
+  weights: number[] | null;
+}
+
+/** Class weights for the eval loss: explicit numbers, none, or (auto) those of the run the checkpoint came from. */
+export function evalWeights(spec: string, checkpoint: string, numClasses: number): number[] | null {
+  if (spec === 'none') return null;
+  if (spec === 'auto') {
+    const runConfig = path.join(checkpoint, '..', '..', 'config.json');
+    if (!fs.existsSync(runConfig)) return null;
+    const w = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { resolved?: { classWeightValues?: number[] | null } }).resolved?.classWeightValues;
+    return Array.isArray(w) && w.length === numClasses ? w : null;
+  }
+  const w = spec.split(',').map(Number);
+  if (w.length !== numClasses || !w.every((x) => Number.isFinite(x) && x >= 0)) {
+    throw new EvalInputError(`--class-weights ${spec}: expected auto, none or ${numClasses} non-negative numbers`);
+  }
+  return w;
+}
+
+/** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */
+export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: string, o: CheckpointEvalOptions): Promise<CheckpointEval> {
+  const labels = model.labels;
+  const split = o.split ?? 'val';
+  const voidMode = o.void ?? (labels.some((l) => /^void$/i.test(l)) ? 'class' : 'ignore');
+  const openOpts: OpenOptions = { void: voidMode, ...(o.format ? { format: o.format } : {}) };
+  let spec = openDataset(o.data, openOpts);
+  if (spec.format !== 'camseq01') spec = openDataset(o.data, { ...openOpts, split });
+  if (spec.classes.names.length !== labels.length) {
+    throw new EvalInputError(`${checkpoint} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
+  }
+  const weights = evalWeights(o.classWeights, checkpoint, labels.length);
+  const loader = new DataLoader({ dataset: spec, batchSize: o.batchSize, workers: o.workers, augment: 'none', ...(o.height && o.width ? { height: o.height, width: o.width } : {}) });
+  const weightT = weights ? tensor(weights, [weights.length]) : null;
+  try {
+    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
+    return { ev, spec, split, weights };
+  } finally {
+    weightT?.dispose();
+    await loader.close();
+  }
+}
