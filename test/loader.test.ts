@@ -203,6 +203,27 @@ describe('DataLoader', () => {
     });
   });
 
+  it('prefill() decodes every frame up front; the epoch then hits the cache and yields the same batches', async () => {
+    let plain: Batch[] = [];
+    await withLoader({ dataset: ds, batchSize: 4, workers: 1, cache: true, augment: 'tutorial' }, async (l) => {
+      plain = await collect(l, 0);
+    });
+    for (const workers of [0, 2]) {
+      await withLoader({ dataset: ds, batchSize: 4, workers, cache: true, augment: 'tutorial' }, async (l) => {
+        assert.equal(await l.prefill(), COUNT);
+        assert.equal(l.stats().cachedFrames, COUNT);
+        assert.equal(await l.prefill(), 0); // already cached
+        const got = await collect(l, 0);
+        assert.equal(l.stats().decoded, COUNT);
+        assert.equal(l.stats().cacheHits, COUNT);
+        assert.deepEqual(got, plain);
+      });
+    }
+    await withLoader({ dataset: ds, batchSize: 4, workers: 0, augment: 'tutorial' }, async (l) => {
+      assert.equal(await l.prefill(), 0); // without the cache there is nothing to fill
+    });
+  });
+
   it('a corrupt PNG rejects the iteration with an error naming the file (workers 0 and 2)', async () => {
     const bad = path.join(dir, 'bad');
     fs.cpSync(path.join(dir, 'ds'), bad, { recursive: true });

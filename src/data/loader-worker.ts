@@ -34,6 +34,8 @@ export interface BatchJob {
   indices: number[];
   /** cached frames for some of them (same length as indices; null = decode) */
   cached: (CachedFrame | null)[];
+  /** only decode (and return) the frames: no augmentation, empty pixelValues/labels (cache prefill) */
+  decodeOnly?: boolean;
 }
 
 export interface BatchOutput {
@@ -79,6 +81,10 @@ export function createBatchProcessor(cfg: WorkerConfig): (job: BatchJob) => Prom
         return c ? Promise.resolve(c) : frameFor(index, refs[k]!);
       }),
     );
+    if (job.decodeOnly) {
+      const decoded = job.indices.flatMap((index, k) => (job.cached[k] ? [] : [{ index, frame: frames[k]! }]));
+      return { pixelValues: new Float32Array(0), labels: new Uint8Array(0), ids: refs.map((r) => r.id), decoded };
+    }
     const pixelValues = new Float32Array(n * 3 * plane);
     const labels = new Uint8Array(n * plane);
     const decoded: BatchOutput['decoded'] = [];

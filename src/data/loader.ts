@@ -419,6 +419,23 @@ export class DataLoader {
     return this.starting;
   }
 
+  /**
+   * Decodes every frame of the loader's samples into the cache now (a no-op without `cache`), batch by
+   * batch through the workers, so that the first epoch augments cached frames like every later one,
+   * as a peer that decodes its whole split before training does. Returns the frames decoded.
+   */
+  async prefill(): Promise<number> {
+    if (!this.cache) return 0;
+    const runner = await this.start();
+    const todo = this.indices.filter((i) => !this.frames.has(i));
+    const chunks: number[][] = [];
+    for (let i = 0; i < todo.length; i += this.batchSize) chunks.push(todo.slice(i, i + this.batchSize));
+    const outs = await Promise.all(chunks.map((indices) => runner.run({ epoch: 0, indices, cached: indices.map(() => null), decodeOnly: true })));
+    for (const out of outs) for (const d of out.decoded) this.frames.set(d.index, d.frame);
+    this.counters.decoded += todo.length;
+    return todo.length;
+  }
+
   private async runBatch(runner: Runner, epoch: number, indices: number[]): Promise<Batch> {
     const cached = indices.map((i) => (this.cache ? (this.frames.get(i) ?? null) : null));
     const out = await runner.run({ epoch, indices, cached });

@@ -166,6 +166,11 @@ export class Trainer {
     const wall0 = performance.now() / 1000 - state.elapsedSeconds;
     const elapsed = (): number => performance.now() / 1000 - wall0;
     try {
+      // With the frame cache on, decode every frame before the first epoch (as the PyTorch peer does):
+      // the first epoch then does the same work as every other one.
+      const t0 = performance.now();
+      const decoded = (await loaders.train.prefill()) + (await loaders.val.prefill());
+      if (decoded > 0) log(`decoded ${decoded} frames into the frame cache in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       for (const c of callbacks) await c.onFitStart?.(ctx);
       epochs: while (state.epoch < cfg.epochs) {
         const e = state.epoch;
