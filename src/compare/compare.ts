@@ -36,6 +36,8 @@ export interface CompareOptions {
   warmup: number;
   evalBatchSize: number;
   workers: number;
+  /** evaluate each run at the size it was trained at (frames and labels resized), not the data's own */
+  evalAtTrainSize?: boolean;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -72,6 +74,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
           ...(o.split ? { split: o.split } : {}),
           batchSize: o.evalBatchSize,
           workers: o.workers,
+          ...(o.evalAtTrainSize && inp.training ? { height: inp.training.height, width: inp.training.width } : {}),
           classWeights: 'auto',
         });
         split = spec.format === 'camseq01' ? 'all' : s;

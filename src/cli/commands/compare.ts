@@ -21,6 +21,7 @@ export const compareCommand: Command = {
     { name: 'iters', type: 'int', min: 1, help: 'timed runs per model and runtime (the median is reported)', default: 10 },
     { name: 'warmup', type: 'int', min: 0, help: 'untimed runs before them', default: 3 },
     { name: 'batch-size', type: 'int', min: 1, help: 'evaluation batch size', default: 8 },
+    { name: 'eval-at-train-size', type: 'boolean', help: "evaluate a run at its training size (frames and labels resized to it) instead of the data's own size" },
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
     { name: 'out', type: 'string', help: 'write compare.json, compare.md, compare.png and index.html here (and link it from each run\'s report)' },
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
@@ -43,6 +44,7 @@ export const compareCommand: Command = {
         iters: opts.iters as number,
         warmup: opts.warmup as number,
         evalBatchSize: opts['batch-size'] as number,
+        evalAtTrainSize: !!opts['eval-at-train-size'],
         workers: opts.workers as number,
         log: quiet ? () => undefined : (l) => console.error(l),
       });
