@@ -71,6 +71,20 @@ describe('line chart', () => {
     assert.match(svg, />loss</);
   });
 
+  it('a legend wider than the chart wraps to a second row, and the plot gives up that row', () => {
+    const names = ['segformer-b0 (1)', 'segformer-b0 (2)', 'segformer-b1', 'mobilevit-xxs', 'mobilevit-s'];
+    const svg = lineChartSvg({ series: names.map((name, i) => ({ name, color: 'red', points: [[i, 0], [i + 1, 1]] })), width: 480, height: 280, yMin: 0, yMax: 1 });
+    // Entry widths 22 + 7·len + 16 = 150, 150, 122, 129, 115 from x = 62: the third would end at
+    // 362 + 122 − 16 = 468 > 480 − 18, so it starts row 2 at 62; the 4th and 5th follow it (184, 313).
+    const texts = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="11">([^<]*)<\/text>/g)].map((m) => ({ x: +m[1]!, y: +m[2]!, name: m[3]! }));
+    assert.deepEqual(texts.map((t) => t.name), names);
+    assert.deepEqual(texts.map((t) => t.y), [252, 252, 268, 268, 268]);
+    assert.deepEqual(texts.map((t) => t.x), [84, 234, 84, 206, 335]);
+    // plot frame: height 280 − 34 (top) − (64 + 16) (bottom with one extra legend row) = 166
+    const frame = elements(svg, 'rect').find((r) => r.fill === 'none')!;
+    assert.equal(+frame.height!, 166);
+  });
+
   it('a fixed x domain places points inside it', () => {
     const svg = lineChartSvg({ series: [{ name: 's', color: 'red', points: [[1, 0], [3, 1]] }], xDomain: [0, 4], yMin: 0, yMax: 1 });
     assert.equal(elements(svg, 'polyline')[0]!.points, '162,216 362,34');

@@ -159,16 +159,33 @@ function domain(values: number[], padIfFlat: number): [number, number] {
   return [lo, hi];
 }
 
+const LEGEND_ROW = 16;
+
 /** Line chart of one or more series against a shared x axis, with markers on short series and a legend. */
 export function lineChartSvg(opts: LineChartOptions): string {
   const width = opts.width ?? 480;
   const height = opts.height ?? 280;
-  const { left, right, top, bottom } = LINE_MARGIN;
+  const { left, right, top } = LINE_MARGIN;
+  const series = opts.series.filter((s) => s.points.some((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])));
+  // Legend entries flow left to right and wrap to another row when the next would pass the right edge;
+  // the plot gives up the height of the extra rows.
+  const legend: { s: (typeof series)[number]; x: number; row: number }[] = [];
+  let lx = left;
+  let row = 0;
+  for (const s of series) {
+    const w = 22 + s.name.length * 7 + 16;
+    if (lx > left && lx + w - 16 > width - right) {
+      lx = left;
+      row++;
+    }
+    legend.push({ s, x: lx, row });
+    lx += w;
+  }
+  const bottom = LINE_MARGIN.bottom + row * LEGEND_ROW;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   const out: string[] = [];
   if (opts.title) out.push(`<text x="${width / 2}" y="20" font-size="14" text-anchor="middle">${escapeXml(opts.title)}</text>`);
-  const series = opts.series.filter((s) => s.points.some((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])));
   if (series.length === 0) {
     out.push(`<text x="${width / 2}" y="${height / 2}" font-size="13" text-anchor="middle" fill="#888">no data yet</text>`);
     return svgDocument(width, height, out);
@@ -222,12 +239,10 @@ export function lineChartSvg(opts: LineChartOptions): string {
       }
     }
   }
-  let lx = left;
-  const ly = height - 12;
-  for (const s of series) {
-    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${escapeXml(s.color)}" stroke-width="3"/>`);
-    out.push(`<text x="${lx + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`);
-    lx += 22 + s.name.length * 7 + 16;
+  for (const { s, x, row: r } of legend) {
+    const ly = height - 12 - (row - r) * LEGEND_ROW;
+    out.push(`<line x1="${x}" y1="${ly - 4}" x2="${x + 18}" y2="${ly - 4}" stroke="${escapeXml(s.color)}" stroke-width="3"/>`);
+    out.push(`<text x="${x + 22}" y="${ly}" font-size="11">${escapeXml(s.name)}</text>`);
   }
   return svgDocument(width, height, out);
 }
