@@ -7,6 +7,7 @@
 //   backward could save is an upper bound from numbers (the engine has no autograd hooks to overlap);
 // - allreduce ms of one B0 gradient bucket (all parameters, ~14 MB float32) between 2 processes, alone.
 // Prints one JSON object (and writes it to --out).
+import { median } from '../src/util/median.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { blasChildEnv } from '../src/torch/blas-core.js';
@@ -109,10 +110,6 @@ async function group(n: number, threads: number, o: WorkerOpts): Promise<WorkerR
   return results[0]!;
 }
 
-const median = (xs: number[]): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function main(argv: string[]): Promise<void> {

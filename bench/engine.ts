@@ -1,4 +1,5 @@
 // Engine micro-benchmarks: matmul throughput, per-op overhead, a SegFormer-stem-sized conv.
+import { median } from '../src/util/median.js';
 import { F, inferenceMode, randn, tidy, getNumThreads, zeros } from '../src/torch/index.js';
 
 export interface EngineBench {
@@ -8,10 +9,6 @@ export interface EngineBench {
   threads: number;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export function timeMs(fn: () => void, iters: number, warmup: number): number[] {
   for (let i = 0; i < warmup; i++) fn();

@@ -8,7 +8,8 @@
 import { pathToFileURL } from 'node:url';
 import { F, Tensor, getNumThreads, manualSeed, noGrad, randn, tidy } from '../src/torch/index.js';
 import { native } from '../src/torch/native.js';
-import { median, timeMs } from './engine.js';
+import { median } from '../src/util/median.js';
+import { timeMs } from './engine.js';
 
 export interface LinearShape {
   /** Token grid (B0 at 360×480: stage 1 is 90×120, stage 2 45×60). */

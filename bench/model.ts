@@ -27,8 +27,8 @@ export interface ModelBench {
   height: number;
   width: number;
   msPerStep: number;
-  /** Median CPU time of a step, all threads (robust to other load on a shared machine, unlike wall time). */
-  cpuMsPerStep: number;
+  /** Median CPU time of a step, all threads (robust to other load on a shared machine, unlike wall time); absent where not measured (onnxruntime). */
+  cpuMsPerStep?: number;
   imagesPerSecond: number;
   peakRssMiB: number;
   threads: number;
@@ -148,7 +148,7 @@ export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'ba
     height: o.height,
     width: o.width,
     msPerStep: +med.toFixed(1),
-    cpuMsPerStep: cpu.length ? +median(cpu).toFixed(1) : NaN,
+    ...(cpu.length ? { cpuMsPerStep: +median(cpu).toFixed(1) } : {}),
     imagesPerSecond: +((1000 * o.batch) / med).toFixed(3),
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     threads,
@@ -156,4 +156,3 @@ export function summarizeTimes(o: Pick<ModelBenchOptions, 'model' | 'mode' | 'ba
   };
 }
 
-export { median };

@@ -11,7 +11,8 @@ import { createOrtSession, runLogits, type OrtSession, type OrtSessionOptions } 
 import { manualSeed, getNumThreads } from '../src/torch/index.js';
 import { sharedRoot } from '../src/util/paths.js';
 import { runPython } from '../src/util/python.js';
-import { median, summarizeTimes, type ModelBench, type ModelBenchOptions } from './model.js';
+import { median } from '../src/util/median.js';
+import { summarizeTimes, type ModelBench, type ModelBenchOptions } from './model.js';
 
 /** The torch bench's options (inference only); numLabels defaults to 12, as the reference's build(). */
 export interface OnnxBenchOptions extends Omit<ModelBenchOptions, 'mode'> {

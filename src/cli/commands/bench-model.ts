@@ -76,7 +76,7 @@ export const benchModelCommand: Command = {
       if (!('error' in py)) {
         r.speedup = +(py.msPerStep / ours.msPerStep).toFixed(2);
         // CPU time per step: the work each side does, less sensitive to other load than wall time
-        if (py.cpuMsPerStep) r.cpuRatio = +(py.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2);
+        if (py.cpuMsPerStep && ours.cpuMsPerStep) r.cpuRatio = +(py.cpuMsPerStep / ours.cpuMsPerStep).toFixed(2);
       }
     }
     console.log(JSON.stringify(r));
