@@ -188,6 +188,26 @@ describe('streetseg compare', () => {
     assert.ok(int8!.fileBytes < fp32!.fileBytes, `int8 ${int8!.fileBytes} B vs fp32 ${fp32!.fileBytes} B`);
   });
 
+  it('scores and times a run as it evaluated itself (its eval scales), like eval --scales', () => {
+    // The same trained run, its config saying it was evaluated at half size (camvid-best does this).
+    const half = tmpRun('cmp-half');
+    fs.cpSync(runDir, half, { recursive: true });
+    const cfgFile = path.join(half, 'config.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), evalScales: [0.5] }));
+    const r = run(['compare', half, '--data', data, '--height', '64', '--width', '96', '--iters', '3', '--warmup', '1', '--workers', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    const res = lastJson(r.stdout) as unknown as CompareResult;
+    const m = res.models[0]!;
+    const e = run(['eval', '--checkpoint', m.checkpoint, '--data', data, '--scales', '0.5', '--json', '--workers', '0', '--out', path.join(half, 'eval-half')]);
+    assert.equal(e.status, 0, e.stderr);
+    const ev = lastJson(e.stdout);
+    assert.deepEqual([m.meanIou, m.meanAccuracy, m.overallAccuracy], [ev.meanIou, ev.meanAccuracy, ev.overallAccuracy]);
+    assert.notEqual(m.meanIou, result.models[0]!.meanIou, 'half-size inference scores differently from full size');
+    assert.deepEqual([m.latencyHeight, m.latencyWidth, result.models[0]!.latencyHeight, result.models[0]!.latencyWidth], [32, 48, 64, 96]);
+    assert.match(r.stdout, /evaluated at scale 0\.5/);
+    assert.match(r.stdout, /at 64×96 \(segformer-custom at 32×48, its inference size\)/);
+  });
+
   it('has an ONNX runtime for every family, and refuses an unknown runtime and a non-model folder before any work', async () => {
     // Every registered family exports (so compare's onnx runtimes cover them all); a family without an
     // emitter would be refused by name before the first evaluation.

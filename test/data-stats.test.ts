@@ -41,7 +41,7 @@ async function captureStdout(fn: () => Promise<unknown>): Promise<string> {
 }
 
 describe('stats on hand-made labels', () => {
-  it('counts, presence, frequencies and the three weightings', () => {
+  it('counts, presence, frequencies and every weighting', () => {
     const st = emptyStats(['a', 'b', 'c', 'd'], [[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4, 4]], 255);
     accumulateLabel(st, Uint8Array.from([0, 0, 0, 1, 255, 255, 2, 2])); // 8 px
     accumulateLabel(st, Uint8Array.from([0, 1, 1, 1])); // 4 px
@@ -58,6 +58,16 @@ describe('stats on hand-made labels', () => {
     // median-freq: freq = [4/12, 4/12, 2/8] -> median 1/3 -> weights [1, 1, 4/3], absent 0
     const mf = classWeights(st, 'median-freq');
     assert.ok(Math.abs(mf[0]! - 1) < 1e-12 && Math.abs(mf[1]! - 1) < 1e-12 && Math.abs(mf[2]! - 4 / 3) < 1e-12 && mf[3] === 0, String(mf));
+    // sqrt-invfreq: sqrt([2.5, 2.5, 5, 0]) / mean -> mean = (2·1.5811 + 2.2361)/4
+    const sq = classWeights(st, 'sqrt-invfreq');
+    const sqMean = (2 * Math.sqrt(2.5) + Math.sqrt(5)) / 4;
+    assert.deepEqual(sq.map((x) => +x.toFixed(12)), [Math.sqrt(2.5) / sqMean, Math.sqrt(2.5) / sqMean, Math.sqrt(5) / sqMean, 0].map((x) => +x.toFixed(12)));
+    // log-invfreq (ENet): 1/ln(1.02 + [0.4, 0.4, 0.2]) = [2.8522, 2.8522, 5.0289], scaled to mean 1 over 4 classes
+    const lg = classWeights(st, 'log-invfreq');
+    const raw = [1 / Math.log(1.42), 1 / Math.log(1.42), 1 / Math.log(1.22)];
+    const lgMean = (raw[0]! + raw[1]! + raw[2]!) / 4;
+    assert.ok(Math.abs(raw[2]! - 5.0289) < 1e-4 && Math.abs(lg[2]! - raw[2]! / lgMean) < 1e-12 && lg[3] === 0, String(lg));
+    assert.ok(Math.abs(lg.reduce((a, b) => a + b, 0) / 4 - 1) < 1e-12);
     assert.throws(() => accumulateLabel(st, Uint8Array.from([7]), '/x/lab.png'), /\/x\/lab\.png: label value 7 is neither a class id \(0\.\.3\) nor the ignore index 255/);
     const rep = statsReport(st);
     assert.equal(rep.classes[2]!.weights.invfreq, 2);

@@ -45,7 +45,7 @@ describe('training config', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  it('presets: camvid-scratch is RECIPE.md, tutorial the tutorial', () => {
+  it('presets: camvid-scratch is RECIPE.md, tutorial the tutorial, camvid-best its recipe', () => {
     const r = resolveConfig(presetConfig('camvid-scratch'));
     assert.deepEqual(
       [r.optimizer, r.lr, r.weightDecay, r.batchSize, r.epochs, r.warmupIters, r.schedule, r.polyPower, r.classWeights, r.void, r.evalEvery, r.augment, r.seed, r.dropLast],
@@ -53,6 +53,12 @@ describe('training config', () => {
     );
     const t = resolveConfig(presetConfig('tutorial'));
     assert.deepEqual([t.optimizer, t.lr, t.eps, t.batchSize, t.evalBatchSize, t.classWeights, t.void, t.monitor, t.mode, t.patience, t.splitSeed, t.valFraction], ['adam', 2e-5, 1e-8, 10, 7, 'total-over-count', 'class', 'val_loss', 'min', 3, 42, 0.2]);
+    // camvid-best (docs/recipes.md): half-size training, half-size inference scored on full-size labels
+    const b = resolveConfig(presetConfig('camvid-best'));
+    assert.deepEqual(
+      [b.model, b.modelConfig, b.height, b.width, b.evalHeight, b.evalWidth, b.evalScales, b.evalFlip, b.classWeights, b.lr, b.epochs, b.void, b.trainSplit, b.valSplit],
+      ['mobilevit-xxs', { output_stride: 8 }, 180, 240, 360, 480, [0.5], false, 'sqrt-invfreq', 2e-3, 120, 'ignore', 'train', 'val'],
+    );
     assert.throws(() => presetConfig('fast'), new RegExp(`unknown preset 'fast' \\(expected one of ${Object.keys(PRESETS).join(', ')}\\)`));
   });
 });

@@ -65,6 +65,13 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
     for (const inp of inputs) {
       log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` — ${inp.note}` : ''}`);
       const { model, weightsFile } = loadPretrained(inp.checkpoint, { log: () => undefined });
+      // A run is scored as it scored itself (its eval size, scales and flip), unless --eval-at-train-size.
+      const ev0 = inp.training && !o.evalAtTrainSize ? inp.training.eval : null;
+      const evalAs = ev0 ? { scales: ev0.scales, flip: ev0.flip, ...(ev0.height && ev0.width ? { height: ev0.height, width: ev0.width } : {}) } : {};
+      // One inference scale (no TTA) is how the model is deployed: time it at that size.
+      const latencyScale = ev0 && ev0.scales.length === 1 && !ev0.flip ? ev0.scales[0]! : 1;
+      const latencyHeight = Math.max(8, Math.round(o.height * latencyScale));
+      const latencyWidth = Math.max(8, Math.round(o.width * latencyScale));
       let row: CompareRow;
       try {
         const params = model.parameters().reduce((a, p) => a + p.numel, 0);
@@ -75,12 +82,13 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
           batchSize: o.evalBatchSize,
           workers: o.workers,
           ...(o.evalAtTrainSize && inp.training ? { height: inp.training.height, width: inp.training.width } : {}),
+          ...evalAs,
           classWeights: 'auto',
         });
         split = spec.format === 'camseq01' ? 'all' : s;
         data = spec.root;
         const sizeBytes = fs.statSync(weightsFile).size;
-        row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [] };
+        row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [], latencyHeight, latencyWidth };
         log(`  ${ev.numImages} images: mIoU ${ev.metrics.meanIou.toFixed(4)}  mAcc ${ev.metrics.meanAccuracy.toFixed(4)}  aAcc ${ev.metrics.overallAccuracy.toFixed(4)}`);
       } finally {
         model.dispose();
@@ -88,7 +96,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
       for (const rt of runtimes) {
         const dir = fs.mkdtempSync(path.join(tmp, `${models.length}-`));
         const file = await rt.prepare(inp.checkpoint, dir);
-        const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: o.height, width: o.width, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
+        const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: latencyHeight, width: latencyWidth, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
         const fileBytes = fs.statSync(file).size;
         const r: RuntimeResult = { runtime: rt.name, latencyMs: c.medianMs, fps: 1000 / c.medianMs, peakRssMiB: c.peakRssMiB, file: rt.name === 'torch' ? file : path.basename(file), fileBytes, fileMB: toMB(fileBytes), timesMs: c.timesMs };
         row.runtimes.push(r);

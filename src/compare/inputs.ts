@@ -28,6 +28,11 @@ export interface TrainingSummary {
   /** Training wall time so far, s (metrics.csv's cumulative seconds), or null. */
   seconds: number | null;
   trainImages: number | null;
+  /**
+   * How the run evaluated itself (evalHeight/evalWidth, evalScales, evalFlip; defaults for runs made
+   * before these settings): compare scores and times a run the same way.
+   */
+  eval: { height: number; width: number; scales: number[]; flip: boolean };
 }
 
 export interface CompareInput {
@@ -135,6 +140,12 @@ function trainingSummary(runDir: string, cfg: Record<string, unknown>): Training
     stepsDone: last?.step ?? 0,
     seconds: last?.seconds ?? null,
     trainImages: typeof resolved.trainImages === 'number' ? resolved.trainImages : null,
+    eval: {
+      height: Number(cfg.evalHeight ?? 0),
+      width: Number(cfg.evalWidth ?? 0),
+      scales: Array.isArray(cfg.evalScales) ? cfg.evalScales.map(Number) : [1],
+      flip: cfg.evalFlip === true,
+    },
   };
 }
 

@@ -17,6 +17,8 @@ export function trainedText(t: TrainingSummary | null): string {
     `batch ${t.batchSize}`,
   ];
   if (t.seconds !== null) parts.push(t.seconds >= 600 ? `${(t.seconds / 60).toFixed(1)} min` : `${t.seconds.toFixed(0)} s`);
+  const e = t.eval;
+  if (e && (e.scales.length !== 1 || e.scales[0] !== 1 || e.flip)) parts.push(`evaluated at scale ${e.scales.join('+')}${e.flip ? ' with flip' : ''}`);
   return parts.join(', ');
 }
 
@@ -61,5 +63,7 @@ export function textTable(t: Table): string {
 
 /** The comparison's context in one line: data, split, input size, threads, timed runs. */
 export function settingsText(r: CompareResult): string {
-  return `${r.data} (${r.split}, ${r.models[0]?.numImages ?? 0} images); latency: median of ${r.iters} runs after ${r.warmup} warm-up, batch 1 at ${r.height}×${r.width}, ${r.threads} threads`;
+  const own = r.models.filter((m) => m.latencyHeight !== undefined && (m.latencyHeight !== r.height || m.latencyWidth !== r.width));
+  const ownText = own.length ? ` (${own.map((m) => `${m.name} at ${m.latencyHeight}×${m.latencyWidth}, its inference size`).join('; ')})` : '';
+  return `${r.data} (${r.split}, ${r.models[0]?.numImages ?? 0} images); latency: median of ${r.iters} runs after ${r.warmup} warm-up, batch 1 at ${r.height}×${r.width}${ownText}, ${r.threads} threads`;
 }

@@ -29,6 +29,10 @@ export interface CompareRow extends CompareInput {
   sizeBytes: number;
   sizeMB: number;
   runtimes: RuntimeResult[];
+  /** The input size the latencies were measured at: the comparison's, or a run's own inference size
+   * (a run evaluated at one scale, e.g. camvid-best's 0.5, is timed at that scale). */
+  latencyHeight: number;
+  latencyWidth: number;
 }
 
 export interface CompareResult {

@@ -149,14 +149,20 @@ export function classFrequencies(stats: ClassStats): number[] {
   return stats.counts.map((c) => (sum > 0 ? c / sum : 0));
 }
 
-export type WeightMethod = 'total-over-count' | 'invfreq' | 'median-freq';
+export type WeightMethod = 'total-over-count' | 'invfreq' | 'median-freq' | 'sqrt-invfreq' | 'log-invfreq';
 
-export const WEIGHT_METHODS: readonly WeightMethod[] = ['total-over-count', 'invfreq', 'median-freq'];
+export const WEIGHT_METHODS: readonly WeightMethod[] = ['total-over-count', 'invfreq', 'median-freq', 'sqrt-invfreq', 'log-invfreq'];
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** Scales weights so that their mean over all classes is 1. */
+function meanOne(w: number[]): number[] {
+  const mean = w.reduce((a, b) => a + b, 0) / w.length;
+  return w.map((x) => x / mean);
 }
 
 /**
@@ -167,6 +173,10 @@ function median(xs: number[]): number {
  *    w_c = median over the present classes of freq / freq_c. The median runs over the classes of the stats,
  *    so with void as a class (void 'class') it is included, which is what reproduces SegNet's published
  *    CamVid weights most closely.
+ *  - 'sqrt-invfreq': w_c = sqrt(1/freq_c), scaled to mean 1. Pure inverse frequency gives CamVid's Bicyclist
+ *    about 110× Road's weight and makes the model over-predict rare classes; the square root keeps ~10×.
+ *  - 'log-invfreq' (ENet, Paszke et al. 2016): w_c = 1 / ln(1.02 + freq_c), scaled to mean 1; bounded by
+ *    1/ln(1.02) ≈ 50 for the rarest class.
  */
 export function classWeights(stats: ClassStats, method: WeightMethod): number[] {
   const total = stats.counts.reduce((a, b) => a + b, 0);
@@ -174,11 +184,12 @@ export function classWeights(stats: ClassStats, method: WeightMethod): number[] 
   switch (method) {
     case 'total-over-count':
       return stats.counts.map((c) => (c > 0 ? total / c : 0));
-    case 'invfreq': {
-      const w = stats.counts.map((c) => (c > 0 ? total / c : 0));
-      const mean = w.reduce((a, b) => a + b, 0) / w.length;
-      return w.map((x) => x / mean);
-    }
+    case 'invfreq':
+      return meanOne(stats.counts.map((c) => (c > 0 ? total / c : 0)));
+    case 'sqrt-invfreq':
+      return meanOne(stats.counts.map((c) => (c > 0 ? Math.sqrt(total / c) : 0)));
+    case 'log-invfreq':
+      return meanOne(stats.counts.map((c) => (c > 0 ? 1 / Math.log(1.02 + c / total) : 0)));
     case 'median-freq': {
       const freq = stats.counts.map((c, i) => (c > 0 ? c / stats.pixelsOfImagesWithClass[i]! : 0));
       const m = median(freq.filter((f) => f > 0));
@@ -189,7 +200,7 @@ export function classWeights(stats: ClassStats, method: WeightMethod): number[] 
   }
 }
 
-/** A JSON-friendly summary: per class count, frequency, presence, and the three weightings. */
+/** A JSON-friendly summary: per class count, frequency, presence, and every weighting. */
 export function statsReport(stats: ClassStats): {
   images: number;
   totalPixels: number;

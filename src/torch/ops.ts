@@ -83,8 +83,10 @@ export interface InterpolateOpts {
   scaleFactor?: number | [number, number];
   mode?: 'bilinear' | 'nearest';
   alignCorners?: boolean;
+  /** bilinear only: low-pass filter when downscaling (PyTorch's antialias=True, PIL-like) */
+  antialias?: boolean;
 }
-/** Resizes NCHW spatially. Bilinear honours alignCorners (default false, like PyTorch). */
+/** Resizes NCHW spatially. Bilinear honours alignCorners (default false, like PyTorch) and antialias. */
 export function interpolate(x: Tensor, o: InterpolateOpts): Tensor {
   const mode = o.mode ?? 'bilinear';
   if (!o.size && o.scaleFactor === undefined) throw new TypeError('interpolate: give size or scaleFactor');
@@ -92,9 +94,11 @@ export function interpolate(x: Tensor, o: InterpolateOpts): Tensor {
   // float[] scale factors: the dispatcher reads each element as a double.
   const scales = o.size ? null : pair(o.scaleFactor as number | [number, number]);
   if (mode === 'bilinear') {
-    return aten.upsample_bilinear2d_vec(x, { output_size: size, align_corners: o.alignCorners ?? false, scale_factors: scales });
+    const args = { output_size: size, align_corners: o.alignCorners ?? false, scale_factors: scales };
+    if (o.antialias) return aten._upsample_bilinear2d_aa_vec(x, args);
+    return aten.upsample_bilinear2d_vec(x, args);
   }
-  if (o.alignCorners) throw new TypeError("interpolate: alignCorners only applies to mode 'bilinear'");
+  if (o.alignCorners || o.antialias) throw new TypeError("interpolate: alignCorners and antialias only apply to mode 'bilinear'");
   return aten.upsample_nearest2d_vec(x, { output_size: size, scale_factors: scales });
 }
 

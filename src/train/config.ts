@@ -33,6 +33,10 @@ export const SETTINGS = {
   void: { schema: z.enum(['class', 'ignore']), default: 'ignore', help: 'Void as a class or ignored' },
   height: { schema: int(8), default: 360, help: 'training and evaluation image height' },
   width: { schema: int(8), default: 480, help: 'training and evaluation image width' },
+  evalHeight: { schema: int(0), default: 0, help: 'evaluation frame and label height (0 = height)' },
+  evalWidth: { schema: int(0), default: 0, help: 'evaluation frame and label width (0 = width)' },
+  evalScales: { schema: z.array(pos).min(1), default: [1], help: 'evaluation input scales relative to the evaluation size, comma-separated; logits are upsampled to the label size. One scale is inference at that resolution; several (or --eval-flip) are test-time augmentation' },
+  evalFlip: { schema: z.boolean(), default: false, help: 'test-time augmentation: also evaluate the mirrored input and average the probabilities' },
   cacheFrames: { schema: z.boolean(), default: true, help: 'keep decoded frames in memory after their first use' },
   // loop
   batchSize: { schema: int(1), default: 8, help: 'training batch size' },
@@ -168,6 +172,11 @@ export function coerceFlag(key: SettingKey, value: string | boolean): unknown {
     return value.trim() !== '' && Number.isFinite(n) ? n : value;
   }
   if (typeof d === 'boolean') return !['false', '0', 'no'].includes(value);
+  if (Array.isArray(d)) {
+    const xs = value.split(',').map((v) => Number(v.trim()));
+    if (xs.some((x) => !Number.isFinite(x))) throw new ConfigError(`flags: --${flagName(key)} ${value}: expected comma-separated numbers`);
+    return xs;
+  }
   if (typeof d === 'object') {
     try {
       return JSON.parse(value);
@@ -185,6 +194,7 @@ export function resolveConfig(...layers: Partial<TrainConfig>[]): TrainConfig {
   const r = configSchema.safeParse(cfg);
   if (!r.success) throw new ConfigError(`config: ${r.error.issues.map((i) => `${String(i.path[0])}: ${describeIssue(i)}`).join('; ')}`);
   if (!cfg.data) throw new ConfigError('config: data is missing (give --data DIR, a preset with a dataset, or data in the config file)');
+  if ((cfg.evalHeight === 0) !== (cfg.evalWidth === 0)) throw new ConfigError(`config: evalHeight ${cfg.evalHeight} / evalWidth ${cfg.evalWidth}: give both or neither (0 = the training size)`);
   if (cfg.beta1 >= 1 || cfg.beta2 >= 1) throw new ConfigError(`config: beta1 ${cfg.beta1} / beta2 ${cfg.beta2}: expected values < 1`);
   return cfg;
 }

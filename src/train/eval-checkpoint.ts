@@ -29,6 +29,9 @@ export interface CheckpointEvalOptions {
   workers: number;
   /** 'auto' (the training run's weights, if the checkpoint sits in a run), 'none', or comma-separated numbers. */
   classWeights: string;
+  /** input scales and flip (evaluate()'s options): resolution or test-time augmentation */
+  scales?: number[];
+  flip?: boolean;
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -70,7 +73,7 @@ export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: s
   const loader = new DataLoader({ dataset: spec, batchSize: o.batchSize, workers: o.workers, augment: 'none', ...(o.height && o.width ? { height: o.height, width: o.width } : {}) });
   const weightT = weights ? tensor(weights, [weights.length]) : null;
   try {
-    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
+    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, ...(o.scales ? { scales: o.scales } : {}), flip: !!o.flip, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
     return { ev, spec, split, weights };
   } finally {
     weightT?.dispose();

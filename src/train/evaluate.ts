@@ -9,7 +9,7 @@ import type { SegmentationModel } from '../models/contract.js';
 import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
-import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+import { aten, F, float, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 
 export interface EvalOptions {
@@ -27,6 +27,15 @@ export interface EvalOptions {
    * place (each rank evaluated its shard), so the metrics are the whole split's.
    */
   sumAcrossRanks?: (totals: Float64Array) => void;
+  /**
+   * Input scales relative to the loader's frame size (default [1]). Each scale's logits are upsampled to
+   * the label size, so metrics always count the labels' own pixels. One scale ≠ 1 is inference at another
+   * resolution (a model trained on half-size frames evaluated at half size against full-size labels);
+   * several scales, or `flip`, are test-time augmentation: the softmax probabilities are averaged.
+   */
+  scales?: number[];
+  /** test-time augmentation: also run the horizontally mirrored input and average */
+  flip?: boolean;
   /** called after each batch (progress) */
   onBatch?: (done: number, total: number) => void;
 }
@@ -48,8 +57,37 @@ export function denormalize(b: Batch, i: number): Uint8Array {
   return out;
 }
 
+/**
+ * Class scores at the label size (h, w) for a batch of normalised frames: the logits of one plain pass,
+ * or, under test-time augmentation, the log of the softmax probabilities averaged over every scale and
+ * flip (log-probabilities are valid logits: cross-entropy and argmax read them unchanged).
+ */
+export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): Tensor {
+  const views: { scale: number; flip: boolean }[] = [];
+  for (const scale of scales) for (const f of flip ? [false, true] : [false]) views.push({ scale, flip: f });
+  const one = (v: { scale: number; flip: boolean }): Tensor => {
+    let x = pixelValues;
+    // Plain bilinear (align_corners false), the loader's own resize of training frames (resizeImageRgb),
+    // so that a model trained on resized frames sees the same filtering here. At exactly half size it
+    // is a 2×2 box filter.
+    if (v.scale !== 1) x = F.interpolate(x, { size: [Math.max(1, Math.round(h * v.scale)), Math.max(1, Math.round(w * v.scale))], mode: 'bilinear' });
+    if (v.flip) x = aten.flip(x, [3]);
+    const up = F.interpolate(model.forward(x).logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
+    return v.flip ? aten.flip(up, [3]) : up;
+  };
+  if (views.length === 1) return one(views[0]!);
+  let sum: Tensor | null = null;
+  for (const v of views) {
+    const p = F.softmax(one(v), 1);
+    sum = sum ? sum.add(p) : p;
+  }
+  return sum!.div(float(views.length)).log();
+}
+
 export async function evaluate(model: SegmentationModel, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
+  const scales = o.scales ?? [1];
+  if (!scales.length || !scales.every((s) => Number.isFinite(s) && s > 0)) throw new RangeError(`evaluate: scales ${JSON.stringify(scales)}: expected positive numbers`);
   const cm = new ConfusionMatrix(o.numClasses, o.ignoreIndex);
   const wasTraining = model.training;
   model.eval();
@@ -68,8 +106,7 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
       const { pred, l, ws } = inferenceMode(() =>
         tidy(() => {
           const { pixelValues, labels } = batchToTensors(batch);
-          const { logits } = model.forward(pixelValues);
-          const up = F.interpolate(logits, { size: [batch.height, batch.width], mode: 'bilinear', alignCorners: false });
+          const up = labelSizeScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip);
           const predT = up.argmax(1);
           cm.update(predT, labels);
           const loss = segmentationLoss(up, labels, { weight: o.weight, ignoreIndex: o.ignoreIndex, reduction: 'sum' });

@@ -69,7 +69,7 @@ export async function setupClassWeights(cfg: TrainConfig, data: DataSetup): Prom
 export function makeLoaders(cfg: TrainConfig, data: DataSetup, shard?: { rank: number; worldSize: number }): { train: DataLoader; val: DataLoader } {
   const common = { height: cfg.height, width: cfg.width, workers: cfg.workers, prefetch: cfg.prefetch, cache: cfg.cacheFrames, seed: cfg.seed };
   const train = { ...common, dataset: data.train, batchSize: cfg.batchSize, dropLast: cfg.dropLast, augment: cfg.augment };
-  const val = { ...common, dataset: data.val, batchSize: cfg.evalBatchSize, dropLast: false, augment: 'none' };
+  const val = { ...common, ...(cfg.evalHeight ? { height: cfg.evalHeight, width: cfg.evalWidth } : {}), dataset: data.val, batchSize: cfg.evalBatchSize, dropLast: false, augment: 'none' };
   if (!shard) return { train: new DataLoader({ ...train, shuffle: true }), val: new DataLoader({ ...val, shuffle: false }) };
   const s = { rank: shard.rank, worldSize: shard.worldSize, seed: cfg.seed };
   return {

@@ -226,6 +226,8 @@ export class Trainer {
             weight: weightT,
             samples: cfg.reportSamples,
             worst: cfg.reportWorst,
+            scales: cfg.evalScales,
+            flip: cfg.evalFlip,
             epoch: e + 1,
             step: state.step,
             ...(ddp ? { sumAcrossRanks: (t: Float64Array) => ddp.sumAcrossRanks(t) } : {}),

@@ -13,6 +13,19 @@ export type Reduction = 'none' | 'mean' | 'sum';
 
 const optFloat = (x: number | null | undefined) => (x === undefined || x === null ? x : float(x));
 
+const op__upsample_bilinear2d_aa_vec = defOp('_upsample_bilinear2d_aa', 'vec');
+/** aten::_upsample_bilinear2d_aa.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor */
+export function _upsample_bilinear2d_aa_vec(
+  input: Tensor,
+  opts: { output_size?: number[] | null; align_corners: boolean; scale_factors?: number[] | null },
+): Tensor {
+  return op__upsample_bilinear2d_aa_vec([input], {
+    output_size: opts.output_size ?? null,
+    align_corners: opts.align_corners,
+    scale_factors: opts.scale_factors ?? null,
+  }) as Tensor;
+}
+
 const op_abs = defOp('abs', '');
 /** aten::abs(Tensor self) -> Tensor */
 export function abs(self: Tensor): Tensor {
@@ -370,6 +383,12 @@ export function flatten_using_ints(self: Tensor, opts?: { start_dim?: number; en
     start_dim: opts.start_dim,
     end_dim: opts.end_dim,
   }) as Tensor;
+}
+
+const op_flip = defOp('flip', '');
+/** aten::flip(Tensor self, int[] dims) -> Tensor */
+export function flip(self: Tensor, dims: number[]): Tensor {
+  return op_flip([self, dims]) as Tensor;
 }
 
 const op_floor = defOp('floor', '');

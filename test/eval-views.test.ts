@@ -1,0 +1,91 @@
+// Evaluation at another input scale and with test-time augmentation (evaluate's labelSizeScores): the
+// scores reach the label size, a half-size pass filters like PyTorch's antialias=True, and a flip pass is
+// mirrored back before the probabilities are averaged. The model is a stand-in whose "logits" are its
+// input plus a fixed left-to-right ramp, so that a missing un-flip shows.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { aten, F, float, tensor, tidy, type Tensor } from '../src/torch/index.js';
+import type { SegmentationModel } from '../src/models/contract.js';
+import { labelSizeScores } from '../src/train/evaluate.js';
+import { coerceFlag, resolveConfig, ConfigError } from '../src/train/config.js';
+import { assertClose } from './helpers/gradcheck.js';
+
+const C = 3;
+const H = 4;
+const W = 4;
+// 1×3×4×4 input; PyTorch 1.13 values below were computed from exactly this tensor.
+const X = Array.from({ length: C * H * W }, (_, i) => Math.fround((Math.fround(i * 0.37) % 2.3) - 1.1));
+const RAMP = [0, 0.5, 1.5, 3];
+
+function rampModel(): SegmentationModel {
+  const ramp = tensor(RAMP, [1, 1, 1, W]);
+  return {
+    forward: (x: Tensor) => ({ logits: x.size(3) === W ? x.add(ramp) : x }),
+  } as unknown as SegmentationModel;
+}
+
+describe('evaluation views', () => {
+  it('one plain pass returns the logits at the label size, unchanged', () => {
+    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [1], false).toList() as number[]);
+    assertClose(got, X.map((v, i) => v + RAMP[i % W]!), 1e-6);
+  });
+
+  it('half-size inference: the loader\'s bilinear downscale, then bilinear to the labels (PyTorch 1.13 values)', () => {
+    // F.interpolate(x, size=(2,2), mode='bilinear') then F.interpolate(size=(4,4), mode='bilinear'); at
+    // exactly half size the downscale is a 2×2 box average.
+    const ref = [-0.175, -0.13375, -0.05125, -0.01, -0.15375, -0.1125, -0.03, 0.01125, -0.11125, -0.07, 0.0125, 0.05375, -0.09, -0.04875, 0.03375, 0.075, -0.005, 0.03625, 0.11875, 0.16, 0.01625, 0.0575, 0.14, 0.18125, 0.05875, 0.1, 0.1825, 0.22375, 0.08, 0.12125, 0.20375, 0.245, 0.165, 0.0625, -0.1425, -0.245, 0.0425, 0.011875, -0.049375, -0.08, -0.2025, -0.089375, 0.136875, 0.25, -0.325, -0.14, 0.23, 0.415];
+    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [0.5], false).toList() as number[]);
+    assertClose(got, ref, 2e-5);
+    // by hand: the top-left 2×2 box average, which the corner of the upsampled map keeps
+    assert.ok(Math.abs((X[0]! + X[1]! + X[4]! + X[5]!) / 4 - got[0]!) < 1e-6);
+  });
+
+  it('interpolate antialias: PyTorch antialias=True values', () => {
+    const ref = [-0.107143, 0.051837, 0.012449, 0.030612, 0.039388, 0.057551, 0.018164, 0.177143, 0.092041, -0.030612, -0.116938, 0.229796];
+    const got = tidy(() => F.interpolate(tensor(X, [1, C, H, W]), { size: [2, 2], antialias: true }).toList() as number[]);
+    assertClose(got, ref, 2e-5);
+    assert.throws(() => F.interpolate(tensor(X, [1, C, H, W]), { size: [2, 2], mode: 'nearest', antialias: true }), /antialias only apply to mode 'bilinear'/);
+  });
+
+  it('flip TTA: the mirrored pass is mirrored back, probabilities averaged, log taken', () => {
+    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [1], true).toList() as number[]);
+    // By hand: pass 1 scores x + ramp; pass 2 scores flip(flip(x) + ramp) = x + reversed ramp.
+    const softmaxAt = (bias: number[]) => {
+      const p = new Array<number>(X.length);
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) {
+          const z = Array.from({ length: C }, (_, c) => X[(c * H + h) * W + w]! + bias[w]!);
+          const m = Math.max(...z);
+          const e = z.map((v) => Math.exp(v - m));
+          const s = e.reduce((a, b) => a + b, 0);
+          for (let c = 0; c < C; c++) p[(c * H + h) * W + w] = e[c]! / s;
+        }
+      return p;
+    };
+    const p1 = softmaxAt(RAMP);
+    const p2 = softmaxAt(RAMP.slice().reverse());
+    assertClose(got, p1.map((v, i) => Math.log((v + p2[i]!) / 2)), 1e-5);
+    // The averaged log-probabilities are normalised, so cross-entropy reads them as logits unchanged.
+    const sums = tidy(() => aten.exp(tensor(got, [1, C, H, W])).sum().item() as number);
+    assert.ok(Math.abs(sums - H * W) < 1e-4, String(sums));
+  });
+
+  it('several scales average their probabilities at the label size', () => {
+    const x = () => tensor(X, [1, C, H, W]);
+    const got = tidy(() => labelSizeScores(rampModel(), x(), H, W, [1, 0.5], false).toList() as number[]);
+    const want = tidy(() => {
+      const a = F.softmax(labelSizeScores(rampModel(), x(), H, W, [1], false), 1);
+      const b = F.softmax(labelSizeScores(rampModel(), x(), H, W, [0.5], false), 1);
+      return a.add(b).div(float(2)).log().toList() as number[];
+    });
+    assertClose(got, want, 1e-6);
+  });
+
+  it('the settings: --eval-scales is a comma list, eval size comes in pairs', () => {
+    assert.deepEqual(coerceFlag('evalScales', '0.5,0.75, 1'), [0.5, 0.75, 1]);
+    assert.throws(() => coerceFlag('evalScales', '0.5,big'), /--eval-scales 0.5,big: expected comma-separated numbers/);
+    assert.throws(() => resolveConfig({ data: '/d', evalScales: [0] }), /evalScales/);
+    assert.throws(() => resolveConfig({ data: '/d', evalHeight: 360 }), (e: Error) => e instanceof ConfigError && /evalHeight 360 \/ evalWidth 0: give both or neither/.test(e.message));
+    assert.deepEqual(resolveConfig({ data: '/d', evalHeight: 360, evalWidth: 480 }).evalScales, [1]);
+  });
+});
