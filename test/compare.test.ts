@@ -205,6 +205,18 @@ describe('streetseg compare', () => {
     assert.notEqual(m.meanIou, result.models[0]!.meanIou, 'half-size inference scores differently from full size');
     assert.deepEqual([m.latencyHeight, m.latencyWidth, result.models[0]!.latencyHeight, result.models[0]!.latencyWidth], [32, 48, 64, 96]);
     assert.match(r.stdout, /evaluated at scale 0\.5/);
+    // eval without --scales: the run's evalScales (its checkpoints predate the config key) ...
+    const byRun = run(['eval', '--checkpoint', m.checkpoint, '--data', data, '--json', '--workers', '0', '--out', path.join(half, 'eval-default')]);
+    assert.equal(byRun.status, 0, byRun.stderr);
+    assert.deepEqual([lastJson(byRun.stdout).meanIou, lastJson(byRun.stdout).scales], [ev.meanIou, [0.5]]);
+    // ... and a checkpoint copied out of its run carries them in config.json (what training now writes)
+    const lone = path.join(tmpRun('cmp-lone'), 'ckpt');
+    fs.cpSync(m.checkpoint, lone, { recursive: true });
+    const lc = path.join(lone, 'config.json');
+    fs.writeFileSync(lc, JSON.stringify({ ...JSON.parse(fs.readFileSync(lc, 'utf8')), streetseg_eval_scales: [0.5] }));
+    const byKey = run(['eval', '--checkpoint', lone, '--data', data, '--json', '--workers', '0', '--class-weights', 'none', '--out', path.join(half, 'eval-lone')]);
+    assert.equal(byKey.status, 0, byKey.stderr);
+    assert.deepEqual([lastJson(byKey.stdout).meanIou, lastJson(byKey.stdout).scales], [ev.meanIou, [0.5]]);
     assert.match(r.stdout, /at 64×96 \(segformer-custom at 32×48, its inference size\)/);
   });
 

@@ -9,6 +9,13 @@ import type { SegmentationModel } from '../src/models/contract.js';
 import { labelSizeScores } from '../src/train/evaluate.js';
 import { coerceFlag, resolveConfig, ConfigError } from '../src/train/config.js';
 import { assertClose } from './helpers/gradcheck.js';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defaultCallbacks } from '../src/train/callbacks/index.js';
+import { Trainer } from '../src/train/trainer.js';
+import { repoRoot } from '../src/util/paths.js';
+import { tinyConfig, tinyDataset, tmpRun } from './helpers/train-fixture.js';
 
 const C = 3;
 const H = 4;
@@ -88,4 +95,29 @@ describe('evaluation views', () => {
     assert.throws(() => resolveConfig({ data: '/d', evalHeight: 360 }), (e: Error) => e instanceof ConfigError && /evalHeight 360 \/ evalWidth 0: give both or neither/.test(e.message));
     assert.deepEqual(resolveConfig({ data: '/d', evalHeight: 360, evalWidth: 480 }).evalScales, [1]);
   });
+
+  it('a run evaluated at half size (64×96 labels, 32×48 input) writes that scale into its checkpoints, and eval uses it by default', async () => {
+    const data = await tinyDataset();
+    const runDir = tmpRun('half');
+    const cfg = resolveConfig(tinyConfig(data, { epochs: 1, evalScales: [0.5], tensorboard: false }));
+    const { callbacks } = defaultCallbacks(cfg, 'none');
+    const fit = await new Trainer(cfg, runDir, { callbacks, log: () => undefined }).fit();
+    assert.equal(fit.how, 'finished');
+    const ck = path.join(runDir, 'checkpoints', 'last');
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(ck, 'config.json'), 'utf8')).streetseg_eval_scales, [0.5]);
+    // eval with no --scales runs it at its own scale: equal to --scales 0.5, not to --scales 1
+    const evalWith = (extra: string[]) => {
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'eval', '--checkpoint', ck, '--data', data, '--json', '--workers', '0', '--out', path.join(runDir, `ev${extra.join('')}`), ...extra], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { scales: number[]; meanIou: number; overallAccuracy: number; msPerImage: number };
+    };
+    const own = evalWith([]);
+    const half = evalWith(['--scales', '0.5']);
+    const full = evalWith(['--scales', '1']);
+    assert.deepEqual([own.scales, half.scales, full.scales], [[0.5], [0.5], [1]]);
+    assert.deepEqual([own.meanIou, own.overallAccuracy], [half.meanIou, half.overallAccuracy]);
+    assert.notEqual(own.overallAccuracy, full.overallAccuracy);
+    assert.ok(own.msPerImage > 0);
+  });
 });
+

@@ -142,6 +142,30 @@ describe('predict on images', () => {
     assert.ok(classesSeen.size >= 3, `the random model predicts ${classesSeen.size} classes; the test needs several`);
   });
 
+  it("a checkpoint's own inference scale (streetseg_eval_scales [0.5]) is predict's default: the same ids as --height/--width at half size", async () => {
+    const half = path.join(tmp, 'ckpt-half');
+    fs.cpSync(ckpt, half, { recursive: true });
+    const cfgFile = path.join(half, 'config.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), streetseg_eval_scales: [0.5] }));
+    const input = path.join(tmp, 'big', 'e.png'); // 112×80 -> 56×40
+    await writePng(input, 112, 80, 4);
+    const byDefault = runCli(['--checkpoint', half, input, '--out', path.join(tmp, 'out-half'), '--quiet']);
+    assert.equal(byDefault.status, 0, byDefault.stderr);
+    const explicit = runCli(['--checkpoint', ckpt, input, '--out', path.join(tmp, 'out-56x40'), '--height', '40', '--width', '56', '--quiet']);
+    assert.equal(explicit.status, 0, explicit.stderr);
+    const full = runCli(['--checkpoint', half, input, '--out', path.join(tmp, 'out-scale1'), '--scale', '1', '--quiet']);
+    assert.equal(full.status, 0, full.stderr);
+    const ids = await grey(path.join(tmp, 'out-half', 'e.png'));
+    assert.equal(ids.length, 112 * 80, 'outputs stay at the image size');
+    assert.deepEqual(ids, await grey(path.join(tmp, 'out-56x40', 'e.png')));
+    assert.deepEqual(await grey(path.join(tmp, 'out-scale1', 'e.png')), await expectedIds(input), '--scale 1 overrides the checkpoint');
+    assert.notDeepEqual(ids, await expectedIds(input));
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), streetseg_eval_scales: 'half' }));
+    const bad = runCli(['--checkpoint', half, input, '--out', path.join(tmp, 'out-bad'), '--quiet']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /ckpt-half\/config\.json: streetseg_eval_scales "half": expected a non-empty array of positive numbers/);
+  });
+
   it('palettes: by name with distinct fallbacks; an explicit palette must match the label count', () => {
     assert.deepEqual(labelPalette(LABELS).colors, EXPECTED_PALETTE);
     assert.deepEqual(labelPalette(LABELS).fallback, ['Mystery']);

@@ -65,17 +65,20 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
     for (const inp of inputs) {
       log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` — ${inp.note}` : ''}`);
       const { model, weightsFile } = loadPretrained(inp.checkpoint, { log: () => undefined });
-      // A run is scored as it scored itself (its eval size, scales and flip), unless --eval-at-train-size.
+      // A run is scored as it scored itself (its eval size, scales and flip); a checkpoint at its own
+      // streetseg_eval_scales (evaluateCheckpoint's default); with --eval-at-train-size, plainly.
       const ev0 = inp.training && !o.evalAtTrainSize ? inp.training.eval : null;
-      const evalAs = ev0 ? { scales: ev0.scales, flip: ev0.flip, ...(ev0.height && ev0.width ? { height: ev0.height, width: ev0.width } : {}) } : {};
-      // One inference scale (no TTA) is how the model is deployed: time it at that size.
-      const latencyScale = ev0 && ev0.scales.length === 1 && !ev0.flip ? ev0.scales[0]! : 1;
-      const latencyHeight = Math.max(8, Math.round(o.height * latencyScale));
-      const latencyWidth = Math.max(8, Math.round(o.width * latencyScale));
+      const evalAs = o.evalAtTrainSize
+        ? { scales: [1], flip: false }
+        : ev0
+          ? { scales: ev0.scales, flip: ev0.flip, ...(ev0.height && ev0.width ? { height: ev0.height, width: ev0.width } : {}) }
+          : {};
+      let latencyHeight = o.height;
+      let latencyWidth = o.width;
       let row: CompareRow;
       try {
         const params = model.parameters().reduce((a, p) => a + p.numel, 0);
-        const { ev, spec, split: s } = await evaluateCheckpoint(model, inp.checkpoint, {
+        const { ev, spec, split: s, scales } = await evaluateCheckpoint(model, inp.checkpoint, {
           data: o.data,
           ...(o.format ? { format: o.format } : {}),
           ...(o.split ? { split: o.split } : {}),
@@ -85,6 +88,10 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
           ...evalAs,
           classWeights: 'auto',
         });
+        // One inference scale (no TTA) is how the model is deployed: time it at that size.
+        const latencyScale = scales.length === 1 && !ev0?.flip ? scales[0]! : 1;
+        latencyHeight = Math.max(8, Math.round(o.height * latencyScale));
+        latencyWidth = Math.max(8, Math.round(o.width * latencyScale));
         split = spec.format === 'camseq01' ? 'all' : s;
         data = spec.root;
         const sizeBytes = fs.statSync(weightsFile).size;

@@ -35,6 +35,30 @@ export interface BaseSegConfig {
   [k: string]: unknown;
 }
 
+/**
+ * streetseg's own key in a checkpoint's config.json (HF keeps unknown keys and ignores them): the input
+ * scales, relative to the label size, that the model was trained to be evaluated at. A model trained on
+ * half-size frames (`--preset camvid-best`) carries [0.5], so that `eval` and `predict` run it at half
+ * size by default, wherever the checkpoint is copied. Absent means [1].
+ */
+export const EVAL_SCALES_KEY = 'streetseg_eval_scales';
+
+/** The checkpoint's evaluation scales ([1] when absent); a malformed value is an error naming the file. */
+export function checkpointEvalScales(config: BaseSegConfig, where = 'config.json'): number[] {
+  const v = config[EVAL_SCALES_KEY];
+  if (v === undefined) return [1];
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+    throw new TypeError(`${where}: ${EVAL_SCALES_KEY} ${JSON.stringify(v)}: expected a non-empty array of positive numbers`);
+  }
+  return v as number[];
+}
+
+/** Records the scales in a config that will be saved with the weights (none for the plain [1]). */
+export function setEvalScales(config: BaseSegConfig, scales: readonly number[]): void {
+  if (scales.length === 1 && scales[0] === 1) delete config[EVAL_SCALES_KEY];
+  else config[EVAL_SCALES_KEY] = [...scales];
+}
+
 /** id2label / label2id for class names in id order. */
 export function labelMaps(labels: string[]): Pick<BaseSegConfig, 'id2label' | 'label2id'> {
   if (labels.length === 0) throw new RangeError('labels: expected at least one class name, got []');

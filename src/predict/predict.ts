@@ -9,7 +9,7 @@ import { expandInputs, type PredictInput } from './inputs.js';
 import { OnnxSegmenter } from './onnx-runtime.js';
 import { colorMask, encodePng, writeImageOutputs } from './outputs.js';
 import { PredictProgress, type ProgressMode } from './progress.js';
-import { checkpointLabels, preprocessImage, type Segmenter } from './segmenter.js';
+import { checkpointLabels, checkpointScale, preprocessImage, type Segmenter } from './segmenter.js';
 import { TorchSegmenter } from './torch-runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { decodeFrames, probeVideo, VideoEncoder, type VideoInfo } from './video.js';
@@ -27,6 +27,11 @@ export interface PredictOptions {
   /** Model input size (each image is resized to it as evaluation does); default each image's own size. */
   height?: number;
   width?: number;
+  /**
+   * Without height/width: the model input is each image's size times this scale (default: the
+   * checkpoint's streetseg_eval_scales when it has exactly one, e.g. 0.5 for camvid-best, else 1).
+   */
+  scale?: number;
   /** Write NAME_overlay.png / NAME_overlay.mp4 blended at this alpha (weight of the colour mask). */
   overlayAlpha?: number | null;
   /** Also write each video frame's class ids as NAME_frames/NNNNNN.png. */
@@ -106,7 +111,11 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   fs.mkdirSync(o.out, { recursive: true });
 
   const seg = await loadSegmenter(o);
-  const modelSize = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : undefined;
+  const fixed = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : undefined;
+  const scale = o.scale ?? checkpointScale(o.checkpoint);
+  if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`predict: scale ${scale}: expected a positive number`);
+  const modelSize = (height: number, width: number) =>
+    fixed ?? (scale === 1 ? { height, width } : { height: Math.max(8, Math.round(height * scale)), width: Math.max(8, Math.round(width * scale)) });
   const progress = new PredictProgress(o.progress ?? 'none', total, log);
   const t0 = performance.now();
   let frames = 0;
@@ -128,8 +137,8 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
         const img = decoded[i]!;
         const name = group[i]!.name;
         await batcher.add({
-          pixels: preprocessImage(img.data, img.width, img.height, modelSize),
-          ...(modelSize ?? { height: img.height, width: img.width }),
+          pixels: preprocessImage(img.data, img.width, img.height, modelSize(img.height, img.width)),
+          ...modelSize(img.height, img.width),
           out: { height: img.height, width: img.width },
           sink: async (ids) => {
             await writeImageOutputs(o.out, { name, width: img.width, height: img.height, image: img.data, ids }, pal.colors, alpha);
@@ -158,7 +167,7 @@ async function predictVideo(
   batcher: Batcher,
   o: PredictOptions,
   palette: readonly RGB[],
-  modelSize: { height: number; width: number } | undefined,
+  modelSize: (height: number, width: number) => { height: number; width: number },
   alpha: number | null,
   progress: PredictProgress,
 ): Promise<number> {
@@ -174,8 +183,8 @@ async function predictVideo(
     for await (const rgb of decodeFrames(input.file, info)) {
       const k = index++;
       await batcher.add({
-        pixels: preprocessImage(rgb, width, height, modelSize),
-        ...(modelSize ?? { height, width }),
+        pixels: preprocessImage(rgb, width, height, modelSize(height, width)),
+        ...modelSize(height, width),
         out: { height, width },
         sink: async (ids) => {
           const color = colorMask(ids, palette, `${input.file} frame ${k}`);

@@ -3,6 +3,7 @@
 // (align_corners=False) to each image's output size and argmax'd over classes, as evaluation does.
 import * as path from 'node:path';
 import { IMAGENET, resizeImageRgb, toCHWFloat } from '../data/preprocess.js';
+import { checkpointEvalScales } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 
@@ -31,6 +32,12 @@ export function checkpointLabels(dir: string): string[] {
   const labels = Array.from({ length: Object.keys(cfg.id2label).length }, (_, i) => cfg.id2label[String(i)] ?? String(i));
   checkLabelCount(labels, path.join(dir, 'config.json'));
   return labels;
+}
+
+/** The checkpoint's single inference scale (streetseg_eval_scales with one entry), else 1 (several are TTA, an eval option). */
+export function checkpointScale(dir: string): number {
+  const scales = checkpointEvalScales(readConfig(dir), path.join(dir, 'config.json'));
+  return scales.length === 1 ? scales[0]! : 1;
 }
 
 /** The class-id PNGs are 8-bit: a model with more classes cannot be written. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
-import type { SegmentationModel } from '../models/contract.js';
+import { checkpointEvalScales, EVAL_SCALES_KEY, type SegmentationModel } from '../models/contract.js';
 import { tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 import { evaluate } from './evaluate.js';
@@ -29,7 +29,7 @@ export interface CheckpointEvalOptions {
   workers: number;
   /** 'auto' (the training run's weights, if the checkpoint sits in a run), 'none', or comma-separated numbers. */
   classWeights: string;
-  /** input scales and flip (evaluate()'s options): resolution or test-time augmentation */
+  /** input scales and flip (evaluate()'s options): resolution or test-time augmentation; default scales: defaultEvalScales */
   scales?: number[];
   flip?: boolean;
   onBatch?: (done: number, total: number) => void;
@@ -40,6 +40,8 @@ export interface CheckpointEval {
   spec: DatasetSpec;
   split: string;
   weights: number[] | null;
+  /** the input scales evaluated at (given, or defaultEvalScales) */
+  scales: number[];
 }
 
 /** Class weights for the eval loss: explicit numbers, none, or (auto) those of the run the checkpoint came from. */
@@ -58,6 +60,19 @@ export function evalWeights(spec: string, checkpoint: string, numClasses: number
   return w;
 }
 
+/**
+ * The input scales a checkpoint is evaluated at by default: its config.json's streetseg_eval_scales, else
+ * the evalScales of the run it sits in (runs made before the key existed), else [1].
+ */
+export function defaultEvalScales(model: SegmentationModel, checkpoint: string): number[] {
+  const own = checkpointEvalScales(model.config, path.join(checkpoint, 'config.json'));
+  if (model.config[EVAL_SCALES_KEY] !== undefined) return own;
+  const runConfig = path.join(checkpoint, '..', '..', 'config.json');
+  if (!fs.existsSync(runConfig)) return own;
+  const s = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { evalScales?: unknown }).evalScales;
+  return Array.isArray(s) && s.length > 0 && s.every((x) => typeof x === 'number' && x > 0) ? (s as number[]) : own;
+}
+
 /** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */
 export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: string, o: CheckpointEvalOptions): Promise<CheckpointEval> {
   const labels = model.labels;
@@ -73,8 +88,9 @@ export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: s
   const loader = new DataLoader({ dataset: spec, batchSize: o.batchSize, workers: o.workers, augment: 'none', ...(o.height && o.width ? { height: o.height, width: o.width } : {}) });
   const weightT = weights ? tensor(weights, [weights.length]) : null;
   try {
-    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, ...(o.scales ? { scales: o.scales } : {}), flip: !!o.flip, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
-    return { ev, spec, split, weights };
+    const scales = o.scales ?? defaultEvalScales(model, checkpoint);
+    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, scales, flip: !!o.flip, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
+    return { ev, spec, split, weights, scales };
   } finally {
     weightT?.dispose();
     await loader.close();

@@ -10,6 +10,7 @@ import { classWeights, computeStats, type WeightMethod } from '../data/stats.js'
 import type { DatasetSpec } from '../data/types.js';
 import { createModel, type SegmentationModel } from '../models/index.js';
 import { loadPretrained } from '../models/hf.js';
+import { setEvalScales } from '../models/contract.js';
 import { Adam, AdamW, makeSchedule, type LrSchedule, type Tensor } from '../torch/index.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { DistributedSampler } from './distributed/sampler.js';
@@ -78,8 +79,17 @@ export function makeLoaders(cfg: TrainConfig, data: DataSetup, shard?: { rank: n
   };
 }
 
-/** The model: a registered architecture from scratch, or an HF checkpoint directory (fine-tuning). */
+/**
+ * The model: a registered architecture from scratch, or an HF checkpoint directory (fine-tuning). Its
+ * config records the run's evaluation scales, so that its checkpoints are evaluated the same way later.
+ */
 export function setupModel(cfg: TrainConfig, classes: string[], log: (l: string) => void): SegmentationModel {
+  const model = loadOrCreateModel(cfg, classes, log);
+  setEvalScales(model.config, cfg.evalScales);
+  return model;
+}
+
+function loadOrCreateModel(cfg: TrainConfig, classes: string[], log: (l: string) => void): SegmentationModel {
   const asDir = path.resolve(cfg.model);
   if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
     const { model, initialised } = loadPretrained(asDir, { labels: classes, log });

@@ -19,7 +19,7 @@ export const evalCommand: Command = {
     { name: 'void', type: 'string', help: 'Void as a class or ignored (must match the checkpoint\'s labels)', choices: ['class', 'ignore'] },
     { name: 'height', type: 'int', min: 8, help: 'evaluation height (default: the images\' own)' },
     { name: 'width', type: 'int', min: 8, help: 'evaluation width (default: the images\' own)' },
-    { name: 'scales', type: 'string', help: 'input scales relative to the evaluation size, comma-separated (0.5 = half-size inference; several = multi-scale test-time augmentation); metrics stay at the label size', default: '1' },
+    { name: 'scales', type: 'string', help: "input scales relative to the evaluation size, comma-separated (0.5 = half-size inference; several = multi-scale test-time augmentation); metrics stay at the label size [default: the checkpoint's streetseg_eval_scales, or its run's evalScales, or 1]" },
     { name: 'flip', type: 'boolean', help: 'test-time augmentation: also run the mirrored input and average the probabilities' },
     { name: 'batch-size', type: 'int', min: 1, help: 'batch size', default: 8 },
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
@@ -30,8 +30,8 @@ export const evalCommand: Command = {
   ],
   async run({ opts }) {
     const ckpt = opts.checkpoint as string;
-    const scales = String(opts.scales).split(',').map((v) => Number(v.trim()));
-    if (!scales.every((s) => Number.isFinite(s) && s > 0)) throw new UsageError(`streetseg eval: --scales ${String(opts.scales)}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
+    const given = opts.scales === undefined ? undefined : String(opts.scales).split(',').map((v) => Number(v.trim()));
+    if (given && !given.every((s) => Number.isFinite(s) && s > 0)) throw new UsageError(`streetseg eval: --scales ${String(opts.scales)}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
       const labels = model.labels;
@@ -46,7 +46,7 @@ export const evalCommand: Command = {
           batchSize: opts['batch-size'] as number,
           workers: opts.workers as number,
           classWeights: opts['class-weights'] as string,
-          scales,
+          ...(given ? { scales: given } : {}),
           flip: !!opts.flip,
           onBatch: (d, n) => {
             if (!opts.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${d}/${n}${d === n ? '\n' : ''}`);
@@ -66,7 +66,7 @@ export const evalCommand: Command = {
         imagesPerSecond: ev.imagesPerSecond,
         // the cost of test-time augmentation shows here, per image (batched, so an upper bound on latency)
         msPerImage: 1000 / ev.imagesPerSecond,
-        scales,
+        scales: r.scales,
         flip: !!opts.flip,
         checkpoint: path.resolve(ckpt),
         data: spec.root,

@@ -4,7 +4,7 @@ import { UsageError, type Command } from '../command.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W] [--frames] [--quiet]',
+  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--quiet]',
   options: [
     { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)', required: true },
     { name: 'out', type: 'string', help: 'output folder: NAME.png (class ids), NAME_color.png, NAME_overlay.png, NAME_overlay.mp4 / NAME_color.mp4', required: true },
@@ -15,6 +15,7 @@ export const predictCommand: Command = {
     { name: 'batch', type: 'int', min: 1, help: 'images (frames) per forward pass', default: 1 },
     { name: 'height', type: 'int', min: 8, help: 'model input height (default: each image\'s own); outputs stay at the image size' },
     { name: 'width', type: 'int', min: 8, help: 'model input width (default: each image\'s own)' },
+    { name: 'scale', type: 'number', min: 0.05, max: 8, help: "without --height/--width: model input = each image's size × this (default: the checkpoint's own inference scale, 0.5 for camvid-best, else 1)" },
     { name: 'frames', type: 'boolean', help: 'videos: also write each frame\'s class ids as NAME_frames/NNNNNN.png' },
     { name: 'palette', type: 'string', help: 'class colours: auto (by class name, CamVid/CamSeq01), camvid, camvid32, or a file of "R G B Name" lines', default: 'auto' },
     { name: 'quiet', type: 'boolean', help: 'no progress output; only the final JSON line' },
@@ -34,6 +35,7 @@ export const predictCommand: Command = {
       ...(opts.onnx !== undefined ? { onnx: opts.onnx as string } : {}),
       batch: opts.batch as number,
       ...(h !== undefined && w !== undefined ? { height: h, width: w } : {}),
+      ...(opts.scale !== undefined ? { scale: opts.scale as number } : {}),
       overlayAlpha: opts.overlay ? (opts.alpha as number) : null,
       frames: opts.frames === true,
       palette: opts.palette as string,
