@@ -118,6 +118,9 @@ describe('evaluation views', () => {
     assert.deepEqual([own.meanIou, own.overallAccuracy], [half.meanIou, half.overallAccuracy]);
     assert.notEqual(own.overallAccuracy, full.overallAccuracy);
     assert.ok(own.msPerImage > 0);
+    const bad = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'eval', '--checkpoint', ck, '--data', data, '--scales', '0.5,-1'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--scales 0\.5,-1: expected comma-separated positive numbers/);
   });
 });
 

@@ -43,14 +43,17 @@ export interface BaseSegConfig {
  */
 export const EVAL_SCALES_KEY = 'streetseg_eval_scales';
 
+/** Whether `v` is a usable list of input scales: non-empty, every entry a finite positive number. */
+export function isScaleList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0);
+}
+
 /** The checkpoint's evaluation scales ([1] when absent); a malformed value is an error naming the file. */
 export function checkpointEvalScales(config: BaseSegConfig, where = 'config.json'): number[] {
   const v = config[EVAL_SCALES_KEY];
   if (v === undefined) return [1];
-  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
-    throw new TypeError(`${where}: ${EVAL_SCALES_KEY} ${JSON.stringify(v)}: expected a non-empty array of positive numbers`);
-  }
-  return v as number[];
+  if (!isScaleList(v)) throw new TypeError(`${where}: ${EVAL_SCALES_KEY} ${JSON.stringify(v)}: expected a non-empty array of positive numbers`);
+  return v;
 }
 
 /** Records the scales in a config that will be saved with the weights (none for the plain [1]). */

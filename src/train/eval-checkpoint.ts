@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
-import { checkpointEvalScales, EVAL_SCALES_KEY, type SegmentationModel } from '../models/contract.js';
+import { checkpointEvalScales, EVAL_SCALES_KEY, isScaleList, type SegmentationModel } from '../models/contract.js';
 import { tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 import { evaluate } from './evaluate.js';
@@ -44,13 +44,17 @@ export interface CheckpointEval {
   scales: number[];
 }
 
+/** The resolved config.json of the training run a checkpoint sits in (RUN/checkpoints/NAME/), or null. */
+function runConfigOf(checkpoint: string): { evalScales?: unknown; resolved?: { classWeightValues?: number[] | null } } | null {
+  const file = path.join(checkpoint, '..', '..', 'config.json');
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+}
+
 /** Class weights for the eval loss: explicit numbers, none, or (auto) those of the run the checkpoint came from. */
 export function evalWeights(spec: string, checkpoint: string, numClasses: number): number[] | null {
   if (spec === 'none') return null;
   if (spec === 'auto') {
-    const runConfig = path.join(checkpoint, '..', '..', 'config.json');
-    if (!fs.existsSync(runConfig)) return null;
-    const w = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { resolved?: { classWeightValues?: number[] | null } }).resolved?.classWeightValues;
+    const w = runConfigOf(checkpoint)?.resolved?.classWeightValues;
     return Array.isArray(w) && w.length === numClasses ? w : null;
   }
   const w = spec.split(',').map(Number);
@@ -67,10 +71,8 @@ export function evalWeights(spec: string, checkpoint: string, numClasses: number
 export function defaultEvalScales(model: SegmentationModel, checkpoint: string): number[] {
   const own = checkpointEvalScales(model.config, path.join(checkpoint, 'config.json'));
   if (model.config[EVAL_SCALES_KEY] !== undefined) return own;
-  const runConfig = path.join(checkpoint, '..', '..', 'config.json');
-  if (!fs.existsSync(runConfig)) return own;
-  const s = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { evalScales?: unknown }).evalScales;
-  return Array.isArray(s) && s.length > 0 && s.every((x) => typeof x === 'number' && x > 0) ? (s as number[]) : own;
+  const fromRun = runConfigOf(checkpoint)?.evalScales;
+  return isScaleList(fromRun) ? fromRun : own;
 }
 
 /** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */

@@ -5,7 +5,7 @@ import type { DataLoader, Batch } from '../data/loader.js';
 import { IMAGENET } from '../data/preprocess.js';
 import { ConfusionMatrix } from '../metrics/confusion.js';
 import { computeMetrics, imageMiou } from '../metrics/miou.js';
-import type { SegmentationModel } from '../models/contract.js';
+import { isScaleList, type SegmentationModel } from '../models/contract.js';
 import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
@@ -87,7 +87,7 @@ export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h
 export async function evaluate(model: SegmentationModel, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const scales = o.scales ?? [1];
-  if (!scales.length || !scales.every((s) => Number.isFinite(s) && s > 0)) throw new RangeError(`evaluate: scales ${JSON.stringify(scales)}: expected positive numbers`);
+  if (!isScaleList(scales)) throw new RangeError(`evaluate: scales ${JSON.stringify(scales)}: expected positive numbers`);
   const cm = new ConfusionMatrix(o.numClasses, o.ignoreIndex);
   const wasTraining = model.training;
   model.eval();

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { DatasetFormat } from '../../data/dataset.js';
 import { ConfusionMatrix } from '../../metrics/confusion.js';
 import { metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
+import { isScaleList } from '../../models/contract.js';
 import { loadPretrained } from '../../models/hf.js';
 import { evaluateCheckpoint, EvalInputError } from '../../train/eval-checkpoint.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -19,7 +20,7 @@ export const evalCommand: Command = {
     { name: 'void', type: 'string', help: 'Void as a class or ignored (must match the checkpoint\'s labels)', choices: ['class', 'ignore'] },
     { name: 'height', type: 'int', min: 8, help: 'evaluation height (default: the images\' own)' },
     { name: 'width', type: 'int', min: 8, help: 'evaluation width (default: the images\' own)' },
-    { name: 'scales', type: 'string', help: "input scales relative to the evaluation size, comma-separated (0.5 = half-size inference; several = multi-scale test-time augmentation); metrics stay at the label size [default: the checkpoint's streetseg_eval_scales, or its run's evalScales, or 1]" },
+    { name: 'scales', type: 'list', help: "input scales relative to the evaluation size, comma-separated (0.5 = half-size inference; several = multi-scale test-time augmentation); metrics stay at the label size [default: the checkpoint's streetseg_eval_scales, or its run's evalScales, or 1]" },
     { name: 'flip', type: 'boolean', help: 'test-time augmentation: also run the mirrored input and average the probabilities' },
     { name: 'batch-size', type: 'int', min: 1, help: 'batch size', default: 8 },
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
@@ -30,8 +31,8 @@ export const evalCommand: Command = {
   ],
   async run({ opts }) {
     const ckpt = opts.checkpoint as string;
-    const given = opts.scales === undefined ? undefined : String(opts.scales).split(',').map((v) => Number(v.trim()));
-    if (given && !given.every((s) => Number.isFinite(s) && s > 0)) throw new UsageError(`streetseg eval: --scales ${String(opts.scales)}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
+    const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
+    if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
       const labels = model.labels;
