@@ -8,7 +8,8 @@
         "native/dispatch.cc",
         "native/allocator.cc",
         "native/blas.cc",
-        "native/distributed.cc"
+        "native/distributed.cc",
+        "native/profiler.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

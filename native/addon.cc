@@ -187,6 +187,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAllocator(env, exports);
   InitBlas(env, exports);
   InitDistributed(env, exports);
+  InitProfiler(env, exports);
   return exports;
 }
 

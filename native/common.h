@@ -119,6 +119,7 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
 void InitDispatch(Napi::Env env, Napi::Object exports);
 void InitAllocator(Napi::Env env, Napi::Object exports);
 void InitDistributed(Napi::Env env, Napi::Object exports);
+void InitProfiler(Napi::Env env, Napi::Object exports);
 Napi::Value FromArray(const Napi::CallbackInfo& info);
 
 }  // namespace streetseg

@@ -15,7 +15,7 @@ const OPS = [
   'addmm', 'amax', 'amin', 'arange.start_step', 'argmax', 'avg_pool2d', 'batch_norm', 'bincount', 'bmm', 'cat',
   'chunk', 'clamp', 'clamp_max_', 'clone', 'contiguous', 'conv2d', 'copy_', 'cross_entropy_loss', 'div.Scalar',
   'div.Tensor', 'div_.Scalar', 'dropout', 'empty.memory_format', 'empty_like', 'eq.Scalar', 'eq.Tensor', 'exp',
-  'expand', 'eye', 'fill_.Scalar', 'flatten.using_ints', 'flip', 'floor', 'full', 'gather', 'gelu', 'gt.Scalar',
+  'expand', 'eye', 'fill_.Scalar', 'flatten.using_ints', 'flip', 'floor', 'full', 'gather', 'ge_.Scalar', 'gelu', 'gt.Scalar',
   'index_select', 'layer_norm', 'lerp_.Scalar', 'linalg_vector_norm', 'linear', 'log', 'log_softmax.int', 'lt.Scalar',
   'masked_fill.Scalar', 'matmul', 'max', 'max_pool2d', 'maximum', 'mean', 'mean.dim', 'min', 'mse_loss', 'mul.Scalar',
   'mul.Tensor', 'mul_.Scalar', 'mul_.Tensor', 'narrow', 'ne.Scalar', 'neg', 'nll_loss_nd', 'normal_', 'one_hot',

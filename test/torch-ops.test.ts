@@ -1,7 +1,7 @@
 // Op results against hand-computed values, and gradients against finite differences.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, callOp, tensor, manualSeed, zeros, float, tidy, type Tensor } from '../src/torch/index.js';
+import { F, callOp, tensor, manualSeed, rand, zeros, float, tidy, type Tensor } from '../src/torch/index.js';
 import { assertClose, gradcheck, rnd } from './helpers/gradcheck.js';
 
 describe('ops: hand-computed values', () => {
@@ -77,6 +77,12 @@ describe('ops: hand-computed values', () => {
     manualSeed(3);
     assert.deepEqual(F.dropout(x, 0.25, true).toList(), y);
     assert.equal(F.dropout(x, 0.25, false), x);
+    // The mask is u >= p for u from the generator's next uniform draws (one per element).
+    manualSeed(3);
+    const u = rand([1000]).toList();
+    assert.deepEqual(y, u.map((v) => (v >= 0.25 ? Math.fround(1 / 0.75) : 0)));
+    assert.deepEqual(F.dropout(x, 1, true).toList(), new Array(1000).fill(0));
+    assert.throws(() => F.dropout(x, 1.5, true), /dropout: p must be in \[0, 1\], got 1.5/);
   });
 
   it('interpolate: bilinear (align_corners false/true) and nearest', () => {

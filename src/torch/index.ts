@@ -1,6 +1,7 @@
 // The public tensor engine: tensors, ops, nn, optim, serialization.
 export * from './tensor.js';
 export * from './rng.js';
+export * from './profile.js';
 export * as F from './ops.js';
 export * as aten from './generated/aten.js';
 export * from './nn/module.js';

@@ -75,6 +75,10 @@ export interface NativeAddon {
   emptyCache(): void;
   /** openblas_get_corename() / openblas_get_config(), "unknown" when the BLAS is not OpenBLAS. */
   blasProbe(): { corename: string; config: string };
+  /** Starts the operator profiler (native/profiler.cc); an error if one is running. */
+  profileStart(): void;
+  /** Stops it: per operator / autograd node, calls and inclusive / self wall ms, by self time. */
+  profileStop(): OpProfileRow[];
   /** c10d (native/distributed.cc); handles are opaque type-tagged externals. See src/torch/distributed.ts. */
   distCreateStore(o: NativeStoreOptions): NativeStore;
   distStoreSet(store: NativeStore, key: string, value: string): void;
@@ -88,6 +92,13 @@ export interface NativeAddon {
   distGroupInfo(group: NativeGroup): { backend: string; rank: number; size: number; timeoutMs: number; destroyed: boolean; broken: string | null };
   distBackends(): string[];
   buildInfo(): { torchVersion: string; parallelInfo: string; config: string; cudaAvailable: boolean; mklAvailable: boolean };
+}
+
+export interface OpProfileRow {
+  name: string;
+  calls: number;
+  totalMs: number;
+  selfMs: number;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

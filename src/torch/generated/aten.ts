@@ -418,6 +418,12 @@ export function gather(self: Tensor, dim: number, index: Tensor, opts?: { sparse
   return op_gather([self, dim, index], opts === undefined ? undefined : { sparse_grad: opts.sparse_grad }) as Tensor;
 }
 
+const op_ge__Scalar = defOp('ge_', 'Scalar');
+/** aten::ge_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!) */
+export function ge__Scalar(self: Tensor, other: Scalar): Tensor {
+  return op_ge__Scalar([self, other]) as Tensor;
+}
+
 const op_gelu = defOp('gelu', '');
 /** aten::gelu(Tensor self, *, str approximate="none") -> Tensor */
 export function gelu(self: Tensor, opts?: { approximate?: string }): Tensor {
