@@ -3,7 +3,7 @@
 // (shared/reference/pytorch/bench.py for SegFormer, bench/pytorch/bench_mobile.py for MobileViT and
 // MobileNetV2), which benchPytorch runs with the same settings.
 import * as path from 'node:path';
-import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads } from '../src/torch/index.js';
+import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads, profileOps, type OpProfileRow } from '../src/torch/index.js';
 import { createModel, resolveModelName } from '../src/models/index.js';
 import { repoRoot, sharedRoot } from '../src/util/paths.js';
 import { runPythonJson } from '../src/util/python.js';
@@ -18,6 +18,9 @@ export interface ModelBenchOptions {
   iters?: number;
   warmup?: number;
   numLabels?: number;
+  /** profile one more step per operator (the `profile` rows: the top `profileRows`, by self time) */
+  profile?: boolean;
+  profileRows?: number;
 }
 
 export interface ModelBench {
@@ -33,6 +36,8 @@ export interface ModelBench {
   peakRssMiB: number;
   threads: number;
   timesMs: number[];
+  /** with `profile`: one extra step's operators and autograd nodes, by self time (ms, rounded to 0.1) */
+  profile?: OpProfileRow[];
 }
 
 const yieldLoop = () => new Promise((r) => setImmediate(r));
@@ -134,8 +139,15 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     cpu.push((c.user + c.system) / 1000);
     await yieldLoop();
   }
+  const result: ModelBench = summarizeTimes(o, times, getNumThreads(), cpu);
+  if (o.profile) {
+    const round = (v: number) => +v.toFixed(1);
+    result.profile = profileOps(step)
+      .ops.slice(0, o.profileRows ?? 25)
+      .map((r) => ({ name: r.name, calls: r.calls, selfMs: round(r.selfMs), totalMs: round(r.totalMs) }));
+  }
   model.dispose();
-  return summarizeTimes(o, times, getNumThreads(), cpu);
+  return result;
 }
 
 /** The bench JSON from per-step times (ms) and CPU ms (all threads): the median step, images/s, peak RSS, threads. */

@@ -198,8 +198,10 @@ export class Trainer {
             tEpoch = now;
             state.elapsedSeconds = elapsed();
             for (const c of callbacks) await c.onTrainBatchEnd?.(ctx, { loss, batch, seconds: now - t0 });
+            // Callbacks (step checkpoints) are not training time; the yield is: with `workers: 0` the
+            // loader prepares the next batch on this thread there.
+            tEpoch = performance.now() / 1000;
             await yieldToLoop();
-            tEpoch = performance.now() / 1000; // callbacks (step checkpoints) are not training time
             // Data-parallel ranks stop on the flag agreed in the step (an interrupt seen here during the
             // callbacks is agreed on at the next step); alone, at once.
             if (ddp ? stop : this.interruptSignal) {

@@ -34,11 +34,13 @@ export const benchModelCommand: Command = {
       type: 'boolean',
       help: "torch: then run the model's PyTorch reference with the same settings (shared/reference/pytorch/bench.py, bench/pytorch/bench_mobile.py); onnx: also time PyTorch's ONNX export (export_onnx.py) back to back",
     },
+    { name: 'profile', type: 'boolean', help: 'torch: then profile one more step: "profile" lists its top operators and autograd nodes by self time (as bench.py --profile does for PyTorch)' },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
     if (opts.runtime === 'onnx') {
       if (opts.train) throw new UsageError('streetseg bench model: --runtime onnx times inference only (drop --train)');
+      if (opts.profile) throw new UsageError('streetseg bench model: --profile profiles libtorch (--runtime torch)');
       const r = await benchOnnx({
         model: opts.model as string,
         batch: opts.batch as number,
@@ -67,6 +69,7 @@ export const benchModelCommand: Command = {
       width: opts.width as number,
       iters: opts.iters as number | undefined,
       warmup: opts.warmup as number | undefined,
+      profile: !!opts.profile,
     };
     const ours = await benchModel(o);
     const r: Record<string, unknown> = { ...ours, runtime: 'torch', blasCore: native.blasProbe().corename };
