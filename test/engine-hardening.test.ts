@@ -84,6 +84,11 @@ describe('engine hardening', () => {
       for (const f of ['isGradEnabled', 'isInferenceMode', 'getNumThreads', 'stats', 'allocatorStats', 'emptyCache', 'buildInfo', 'getRngState', 'blasProbe']) {
         attempt(f + '(junk)', () => native[f]({}, fake, 'x'));
       }
+      // The profiler: misuse is a JS error; junk arguments are ignored.
+      attempt('profileStop(not running)', () => native.profileStop(fake));
+      attempt('profileStart(junk)', () => native.profileStart({}, fake));
+      attempt('profileStart(running)', () => native.profileStart());
+      attempt('profileStop(junk)', () => native.profileStop({}, 'x'));
       // Every getter and method: on a disposed handle, on a fake handle, on a plain object, with bad arguments.
       const proto = native.NativeTensor.prototype;
       const members = Object.getOwnPropertyNames(proto).filter((k) => k !== 'constructor');
@@ -113,10 +118,14 @@ describe('engine hardening', () => {
       'distAllreduce', 'distBackends', 'distBarrier', 'distBroadcast', 'distCreateStore', 'distDestroy', 'distGroupInfo', 'distNewGroup',
       'distStoreAdd', 'distStoreGet', 'distStoreSet',
       'emptyCache', 'enterInferenceMode', 'exitInferenceMode',
-      'fromArray', 'getNumThreads', 'getRngState', 'isGradEnabled', 'isInferenceMode', 'manualSeed', 'opSchema', 'resolveOp',
+      'fromArray', 'getNumThreads', 'getRngState', 'isGradEnabled', 'isInferenceMode', 'manualSeed', 'opSchema', 'profileStart', 'profileStop', 'resolveOp',
       'setGradEnabled', 'setNumThreads', 'setRngState', 'stats',
     ]);
     threw('NativeTensor()', /cannot be constructed directly/);
+    threw('profileStop(not running)', /^Error: profileStop: no profile is running/);
+    assert.deepEqual(r['profileStart(junk)'], { ok: 'undefined' });
+    threw('profileStart(running)', /^Error: profileStart: a profile is already running/);
+    assert.deepEqual(r['profileStop(junk)'], { ok: 'object' });
     threw('fromArray(wrong types)', /^TypeError: fromArray\(typedArray, shape, dtype\): bad arguments/);
     threw('fromArray(huge shape)', /element count overflows int64/);
     threw('fromArray(bad dtype)', /unknown dtype 'complex64'/);
