@@ -71,5 +71,7 @@ describe('operator profiler', () => {
       native.profileStop();
     }
     assert.throws(() => profileOps(() => profileOps(() => 1)), /a profile is already running/);
+    assert.throws(() => profileOps(async () => 1), /profileOps\(\): the function returned a Promise/);
+    profileOps(() => 1); // and the refused call stopped its profile
   });
 });

@@ -82,6 +82,22 @@ describe('ops: hand-computed values', () => {
     const u = rand([1000]).toList();
     assert.deepEqual(y, u.map((v) => (v >= 0.25 ? Math.fround(1 / 0.75) : 0)));
     assert.deepEqual(F.dropout(x, 1, true).toList(), new Array(1000).fill(0));
+    // float64 draws doubles; the gradient is the mask (only x carries one).
+    const x64 = tensor(new Array(1000).fill(1), [1000], { dtype: 'float64', requiresGrad: true });
+    manualSeed(3);
+    const u64 = rand([1000], { dtype: 'float64' }).toList();
+    manualSeed(3);
+    const y64 = F.dropout(x64, 0.25, true);
+    const expected = u64.map((v) => (v >= 0.25 ? 1 / 0.75 : 0));
+    assert.deepEqual(y64.toList(), expected);
+    y64.sum().backward();
+    assert.deepEqual(x64.grad!.toList(), expected);
+    // bfloat16 input: the draws are float32 (p is not rounded to bfloat16's 1/256 grid), the output bfloat16.
+    const xb = tensor(new Array(1000).fill(1), [1000]).to('bfloat16');
+    manualSeed(3);
+    const yb = F.dropout(xb, 0.25, true);
+    assert.equal(yb.dtype, 'bfloat16');
+    assert.deepEqual(yb.to('float32').toList().map((v) => v !== 0), y.map((v) => v !== 0));
     assert.throws(() => F.dropout(x, 1.5, true), /dropout: p must be in \[0, 1\], got 1.5/);
   });
 

@@ -63,19 +63,22 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 /**
  * Inverted dropout (scales kept values by 1/(1-p)); identity when not training or p = 0. An element is
  * kept when u ≥ p for u ~ U[0, 1) from the default generator. Not aten::dropout: libtorch 1.13's CPU
- * bernoulli_ is a serial loop that draws a 64-bit double per element (138 ms of a 1.7 s SegFormer-B0
- * step, for the classifier's dropout on 8×256×90×120), while uniform_ draws one 32-bit number and the
- * threshold and scale are vectorised passes: the same distribution at half the cost.
+ * bernoulli_ is a serial loop that draws a 64-bit double per element (138 ms of a 1.58 s SegFormer-B0
+ * training step, for the classifier's dropout on 8×256×90×120), while a float32 uniform_ draws one
+ * 32-bit number and the threshold and scale are vectorised passes: the same distribution at half the
+ * cost. Half-precision inputs draw in float32 too: a bfloat16 u would put p on a 1/256 grid.
  */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
   return tidy(() => {
-    const keep = aten.empty_like(x);
+    const half = x.dtype === 'float16' || x.dtype === 'bfloat16';
+    let keep = half ? aten.empty_like(x, { dtype: 'float32' }) : aten.empty_like(x);
     aten.uniform_(keep);
     aten.ge__Scalar(keep, float(p));
     aten.mul__Scalar(keep, float(1 / (1 - p)));
+    if (half) keep = keep.to(x.dtype);
     return x.mul(keep);
   });
 }

@@ -54,7 +54,7 @@ function collect(value: unknown, out: Set<Tensor>): void {
 }
 
 /** Refuses a Promise (an async fn): a scope or mode set around fn would not span its awaits. */
-function refuseAsync(result: unknown, what: string): void {
+export function refuseAsync(result: unknown, what: string): void {
   if (!(result instanceof Promise)) return;
   result.catch(() => {}); // its own rejection would otherwise end the process as unhandled
   throw new TypeError(`${what}: the function returned a Promise; ${what} cannot span await (wrap each synchronous step instead)`);

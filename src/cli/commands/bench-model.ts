@@ -34,7 +34,7 @@ export const benchModelCommand: Command = {
       type: 'boolean',
       help: "torch: then run the model's PyTorch reference with the same settings (shared/reference/pytorch/bench.py, bench/pytorch/bench_mobile.py); onnx: also time PyTorch's ONNX export (export_onnx.py) back to back",
     },
-    { name: 'profile', type: 'boolean', help: 'torch: then profile one more step: "profile" lists its top operators and autograd nodes by self time (as bench.py --profile does for PyTorch)' },
+    { name: 'profile', type: 'boolean', help: 'torch: then profile one more step: "profile" lists its top operators and autograd nodes by self time (for PyTorch\'s side run shared/reference/pytorch/bench.py --profile)' },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
