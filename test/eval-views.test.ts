@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aten, F, float, tensor, tidy, type Tensor } from '../src/torch/index.js';
-import type { SegmentationModel } from '../src/models/contract.js';
+import { scaledSize, type SegmentationModel } from '../src/models/contract.js';
 import { labelSizeScores } from '../src/train/evaluate.js';
 import { coerceFlag, resolveConfig, ConfigError } from '../src/train/config.js';
 import { assertClose } from './helpers/gradcheck.js';
@@ -88,6 +88,14 @@ describe('evaluation views', () => {
     assertClose(got, want, 1e-6);
   });
 
+  it('scaledSize: rounded, at least the minimum side, unchanged at scale 1', () => {
+    assert.deepEqual(scaledSize(360, 480, 0.5), { height: 180, width: 240 });
+    assert.deepEqual(scaledSize(360, 480, 0.75), { height: 270, width: 360 });
+    assert.deepEqual(scaledSize(45, 61, 0.5), { height: 23, width: 31 }); // 22.5 and 30.5 round up
+    assert.deepEqual(scaledSize(12, 20, 0.25), { height: 8, width: 8 });
+    assert.deepEqual(scaledSize(12, 20, 0.25, 1), { height: 3, width: 5 });
+    assert.deepEqual(scaledSize(7, 5, 1), { height: 7, width: 5 });
+  });
   it('the settings: --eval-scales is a comma list, eval size comes in pairs', () => {
     assert.deepEqual(coerceFlag('evalScales', '0.5,0.75, 1'), [0.5, 0.75, 1]);
     assert.throws(() => coerceFlag('evalScales', '0.5,big'), /--eval-scales 0.5,big: expected comma-separated numbers/);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatasetFormat } from '../data/dataset.js';
+import { scaledSize } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
 import { svgToPng } from '../report/charts.js';
 import { addReportLink } from '../report/links.js';
@@ -90,8 +91,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
         });
         // One inference scale (no TTA) is how the model is deployed: time it at that size.
         const latencyScale = scales.length === 1 && !ev0?.flip ? scales[0]! : 1;
-        latencyHeight = Math.max(8, Math.round(o.height * latencyScale));
-        latencyWidth = Math.max(8, Math.round(o.width * latencyScale));
+        ({ height: latencyHeight, width: latencyWidth } = scaledSize(o.height, o.width, latencyScale));
         split = spec.format === 'camseq01' ? 'all' : s;
         data = spec.root;
         const sizeBytes = fs.statSync(weightsFile).size;

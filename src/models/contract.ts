@@ -56,6 +56,15 @@ export function checkpointEvalScales(config: BaseSegConfig, where = 'config.json
   return v;
 }
 
+/**
+ * A frame size times an input scale, rounded, and at least `min` on each side (8 by default: the
+ * smallest input every model family accepts; evaluation's internal views use 1).
+ */
+export function scaledSize(height: number, width: number, scale: number, min = 8): { height: number; width: number } {
+  if (scale === 1) return { height, width };
+  return { height: Math.max(min, Math.round(height * scale)), width: Math.max(min, Math.round(width * scale)) };
+}
+
 /** Records the scales in a config that will be saved with the weights (none for the plain [1]). */
 export function setEvalScales(config: BaseSegConfig, scales: readonly number[]): void {
   if (scales.length === 1 && scales[0] === 1) delete config[EVAL_SCALES_KEY];

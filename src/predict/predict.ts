@@ -10,6 +10,7 @@ import { OnnxSegmenter } from './onnx-runtime.js';
 import { colorMask, encodePng, writeImageOutputs } from './outputs.js';
 import { PredictProgress, type ProgressMode } from './progress.js';
 import { checkpointLabels, checkpointScale, preprocessImage, type Segmenter } from './segmenter.js';
+import { scaledSize } from '../models/contract.js';
 import { TorchSegmenter } from './torch-runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { decodeFrames, probeVideo, VideoEncoder, type VideoInfo } from './video.js';
@@ -114,8 +115,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const fixed = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : undefined;
   const scale = o.scale ?? checkpointScale(o.checkpoint);
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`predict: scale ${scale}: expected a positive number`);
-  const modelSize = (height: number, width: number) =>
-    fixed ?? (scale === 1 ? { height, width } : { height: Math.max(8, Math.round(height * scale)), width: Math.max(8, Math.round(width * scale)) });
+  const modelSize = (height: number, width: number) => fixed ?? scaledSize(height, width, scale);
   const progress = new PredictProgress(o.progress ?? 'none', total, log);
   const t0 = performance.now();
   let frames = 0;
@@ -136,9 +136,10 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       for (let i = 0; i < group.length; i++) {
         const img = decoded[i]!;
         const name = group[i]!.name;
+        const size = modelSize(img.height, img.width);
         await batcher.add({
-          pixels: preprocessImage(img.data, img.width, img.height, modelSize(img.height, img.width)),
-          ...modelSize(img.height, img.width),
+          pixels: preprocessImage(img.data, img.width, img.height, size),
+          ...size,
           out: { height: img.height, width: img.width },
           sink: async (ids) => {
             await writeImageOutputs(o.out, { name, width: img.width, height: img.height, image: img.data, ids }, pal.colors, alpha);
@@ -176,6 +177,7 @@ async function predictVideo(
   const framesDir = path.join(o.out, `${input.name}_frames`);
   const framesTmp = path.join(o.out, `.${input.name}_frames.${process.pid}.tmp`);
   const enc = new VideoEncoder(videoFile, width, height, info.rate);
+  const size = modelSize(height, width); // every frame of a video has the same size
   let index = 0;
   let written = 0;
   try {
@@ -183,8 +185,8 @@ async function predictVideo(
     for await (const rgb of decodeFrames(input.file, info)) {
       const k = index++;
       await batcher.add({
-        pixels: preprocessImage(rgb, width, height, modelSize(height, width)),
-        ...modelSize(height, width),
+        pixels: preprocessImage(rgb, width, height, size),
+        ...size,
         out: { height, width },
         sink: async (ids) => {
           const color = colorMask(ids, palette, `${input.file} frame ${k}`);

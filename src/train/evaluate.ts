@@ -5,7 +5,7 @@ import type { DataLoader, Batch } from '../data/loader.js';
 import { IMAGENET } from '../data/preprocess.js';
 import { ConfusionMatrix } from '../metrics/confusion.js';
 import { computeMetrics, imageMiou } from '../metrics/miou.js';
-import { isScaleList, type SegmentationModel } from '../models/contract.js';
+import { isScaleList, scaledSize, type SegmentationModel } from '../models/contract.js';
 import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
@@ -70,7 +70,10 @@ export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h
     // Plain bilinear (align_corners false), the loader's own resize of training frames (resizeImageRgb),
     // so that a model trained on resized frames sees the same filtering here. At exactly half size it
     // is a 2×2 box filter.
-    if (v.scale !== 1) x = F.interpolate(x, { size: [Math.max(1, Math.round(h * v.scale)), Math.max(1, Math.round(w * v.scale))], mode: 'bilinear' });
+    if (v.scale !== 1) {
+      const s = scaledSize(h, w, v.scale, 1);
+      x = F.interpolate(x, { size: [s.height, s.width], mode: 'bilinear' });
+    }
     if (v.flip) x = aten.flip(x, [3]);
     const up = F.interpolate(model.forward(x).logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
     return v.flip ? aten.flip(up, [3]) : up;
