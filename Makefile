@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NATIVE := build/Release/streetseg_torch.node
 CLI := node dist/src/cli/main.js
 
-.PHONY: setup apt build demo test bench clean
+.PHONY: setup apt build demo test data bench clean
 
 setup: apt node_modules/.package-lock.json $(NATIVE) build
 
@@ -25,8 +25,20 @@ build:
 demo: setup
 	bash scripts/demo.sh
 
-test: setup
-	node --test --test-concurrency=1 dist/test/
+# dist/ is rebuilt from scratch, so a deleted or renamed test never runs from a stale .js; only *.test.js
+# files are tests (helpers live beside them). The inputs check stops the run with one message if the
+# datasets, the shared fixtures or the PyTorch reference cannot be found.
+test: apt node_modules/.package-lock.json $(NATIVE)
+	rm -rf dist
+	npx tsc -p .
+	node dist/test/helpers/test-inputs.js check
+	node --test --test-concurrency=1 dist/test/*.test.js
+
+# The datasets the tests read, into $STREETSEG_DATA or ~/.cache/streetseg/data ($STREETSEG_CACHE):
+# CamVid by streetseg download (STREETSEG_DOWNLOAD_MIRROR=URL fetches URL/camvid.zip instead), and the
+# CamSeq01 test copy made from its val split.
+data: setup
+	node dist/test/helpers/test-inputs.js fetch
 
 # Each line prints one JSON object; docs/benchmarks.md records a run.
 bench: setup

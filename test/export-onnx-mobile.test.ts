@@ -17,7 +17,8 @@ import { buildOnnx, checkOnnx, maxAbsDiff, torchLogits } from '../src/export/exp
 import { createOrtSession, runLogits } from '../src/export/ort.js';
 import { decodeModel } from '../src/export/serialize.js';
 import { BatchNorm2d, Conv2d, manualSeed, noGrad, rand, randn, tidy } from '../src/torch/index.js';
-import { fixturesRoot, repoRoot } from '../src/util/paths.js';
+import { repoRoot } from '../src/util/paths.js';
+import { hfFixture } from './helpers/test-inputs.js';
 import { onnxCheck } from './helpers/onnx-checker.js';
 import { checkTransformersJs } from './helpers/transformersjs.js';
 
@@ -37,7 +38,7 @@ interface Fixture {
 }
 
 function fixture(family: string, name: string): Fixture {
-  const dir = path.join(fixturesRoot(), family, name);
+  const dir = hfFixture(`${family}/${name}`);
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { files: Record<string, { shape: number[] }> };
   return { dir, x: readF32(path.join(dir, 'input.bin')), dims: meta.files['input.bin']!.shape as Dims };
 }

@@ -12,11 +12,12 @@ import { buildOnnx, checkOnnx, randomInput, torchLogits, maxAbsDiff } from '../s
 import { createOrtSession, runLogits } from '../src/export/ort.js';
 import { decodeModel } from '../src/export/serialize.js';
 import { quantizePerChannel } from '../src/export/graph.js';
-import { fixturesRoot, repoRoot } from '../src/util/paths.js';
+import { repoRoot } from '../src/util/paths.js';
+import { hfFixture } from './helpers/test-inputs.js';
 import { onnxCheck } from './helpers/onnx-checker.js';
 import { checkTransformersJs } from './helpers/transformersjs.js';
 
-const tinyDir = path.join(fixturesRoot(), 'segformer', 'tiny');
+const tinyDir = hfFixture('segformer/tiny');
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const absMax = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

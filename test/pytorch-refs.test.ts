@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { benchPytorch } from '../bench/model.js';
 import { createModel, resolveModelName, savePretrained } from '../src/models/index.js';
 import { fromArray, manualSeed, randn, tidy } from '../src/torch/index.js';
-import { fixturesRoot, repoRoot } from '../src/util/paths.js';
+import { repoRoot } from '../src/util/paths.js';
+import { hfFixture } from './helpers/test-inputs.js';
 import { PYTHON } from '../src/util/python.js';
 import { maxAbsDiff } from './helpers/hf-fixture.js';
 import { requirePythonTorch } from './helpers/python.js';
@@ -27,7 +28,7 @@ describe('PyTorch references against the HF fixtures', () => {
   for (const fixture of ['mobilevit/xx-small', 'mobilevit/tiny-odd', 'mobilenet_v2/small-input']) {
     it(`${fixture}: logits ≤ 1e-4, weighted loss ≤ 1e-5 relative, gradients within meta.json's tolerances`, () => {
       requirePythonTorch();
-      const r = runPython('check_fixture.py', [path.join(fixturesRoot(), fixture)]);
+      const r = runPython('check_fixture.py', [hfFixture(fixture)]);
       assert.equal(r.num_parameters, r.expected_num_parameters, 'parameter count');
       assert.ok(r.logits_max_abs_diff <= 1e-4, `logits max |diff| ${r.logits_max_abs_diff}`);
       assert.ok(r.loss_rel_diff <= 1e-5, `loss ${r.loss} vs ${r.expected_loss}`);

@@ -1,4 +1,3 @@
-import { sharedRoot as sharedRootOf } from '../src/util/paths.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -8,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 
 import { crc32, ZipReader } from '../src/util/zip.js';
 import { makeZip } from './helpers/zip.js';
+import { hfFixture } from './helpers/test-inputs.js';
 import {
   type DType, type RawTensor, DTYPES, dtypeSize, numel, typedView,
   encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors,
@@ -16,14 +16,10 @@ import {
 
 // ------------------------------------------------------------------ fixtures
 
-const sharedRoot = sharedRootOf();
-
+/** A file of a SegFormer HF fixture ("tiny/model.safetensors"). */
 function fixture(rel: string): string {
-  const p = path.join(sharedRoot, 'fixtures', 'segformer', rel);
-  if (!fs.existsSync(p)) {
-    throw new Error(`fixture ${p} is missing: set STREETSEG_SHARED to the shared directory (holding fixtures/segformer/)`);
-  }
-  return p;
+  const [name, ...file] = rel.split('/');
+  return path.join(hfFixture(`segformer/${name}`), ...file);
 }
 
 function tmpDir(): string {

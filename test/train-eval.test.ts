@@ -5,10 +5,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { dataRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
+import { repoRoot } from '../src/util/paths.js';
+import { dataset, reference } from './helpers/test-inputs.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-const ckpt = path.join(sharedRoot(), 'reference', 'checkpoints', 'segformer-b0-camvid-scratch');
+const ckpt = reference('checkpoints/segformer-b0-camvid-scratch');
 
 describe('streetseg eval', () => {
   it('matches the reference val-metrics.json on CamVid val (mIoU, accuracies, per class, loss, confusion)', () => {
@@ -16,7 +17,7 @@ describe('streetseg eval', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-eval-'));
     const r = spawnSync(
       process.execPath,
-      [cli, 'eval', '--checkpoint', ckpt, '--data', path.join(dataRoot(), 'camvid'), '--split', 'val', '--class-weights', ref.class_weights.join(','), '--json', '--per-image', '--out', out],
+      [cli, 'eval', '--checkpoint', ckpt, '--data', dataset('camvid'), '--split', 'val', '--class-weights', ref.class_weights.join(','), '--json', '--per-image', '--out', out],
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 0, r.stderr);

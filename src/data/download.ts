@@ -275,6 +275,21 @@ export function checkLayout(dir: string, src: Pick<Source, 'format' | 'expect'>)
   return counts;
 }
 
+/**
+ * STREETSEG_DOWNLOAD_MIRROR=URL: fetch every dataset as URL/<name>.zip instead of from its source (an
+ * offline mirror, or a local server in tests). Its archives are not the sources' bytes, so the table's
+ * checksum does not apply to them (give --sha256 to verify one).
+ */
+export function mirrorUrl(name: DatasetName, env: NodeJS.ProcessEnv = process.env): string | null {
+  const m = env.STREETSEG_DOWNLOAD_MIRROR?.trim();
+  if (!m) return null;
+  try {
+    return new URL(`${name}.zip`, m.endsWith('/') ? m : m + '/').toString();
+  } catch {
+    throw new Error(`STREETSEG_DOWNLOAD_MIRROR=${JSON.stringify(m)}: expected an http(s) URL, e.g. http://mirror.example/streetseg/`);
+  }
+}
+
 /** Download (or take --from), verify, extract, check. See the file header about checksums. */
 export async function downloadDataset(name: DatasetName, opts: DownloadOptions): Promise<DownloadResult> {
   const table = { ...SOURCES, ...(opts.sources ?? {}) };
@@ -282,7 +297,8 @@ export async function downloadDataset(name: DatasetName, opts: DownloadOptions):
   if (!src) throw new Error(`unknown dataset "${name}" (expected ${Object.keys(SOURCES).join(' or ')})`);
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(dir, { recursive: true });
-  const url = opts.url ?? src.url;
+  const mirror = opts.url || opts.from ? null : mirrorUrl(name);
+  const url = opts.url ?? mirror ?? src.url;
   let archive: string;
   if (opts.from) {
     archive = path.resolve(opts.from);
@@ -297,7 +313,7 @@ export async function downloadDataset(name: DatasetName, opts: DownloadOptions):
       await downloadFile(url, archive, opts);
     }
   }
-  const expected = (opts.sha256 ?? (opts.url ? null : src.sha256))?.toLowerCase() ?? null;
+  const expected = (opts.sha256 ?? (opts.url || mirror ? null : src.sha256))?.toLowerCase() ?? null;
   const sum = await sha256File(archive);
   if (expected && sum !== expected) {
     if (!opts.from) fs.rmSync(archive, { force: true });

@@ -1,6 +1,5 @@
 // Named starting points for `streetseg train --preset NAME`; flags and config files override them.
-import * as path from 'node:path';
-import { dataRoot } from '../util/paths.js';
+import { datasetPath } from '../util/paths.js';
 import { ConfigError, type TrainConfig } from './config.js';
 
 type Preset = { about: string; config: () => Partial<TrainConfig> };
@@ -12,7 +11,7 @@ export const PRESETS: Record<string, Preset> = {
     config: () => ({
       model: 'segformer-b0',
       modelConfig: { drop_path_rate: 0.1, classifier_dropout_prob: 0.1 },
-      data: path.join(dataRoot(), 'camvid'),
+      data: datasetPath('camvid'),
       format: 'camvid',
       trainSplit: 'train',
       valSplit: 'val',
@@ -54,7 +53,7 @@ export const PRESETS: Record<string, Preset> = {
       // Output stride 8 (HF's dilated last two stages): logits of 23×30 instead of 12×15 at 180×240.
       // +2.9 mIoU at 6 epochs for 2.3× the time per epoch (docs/recipes.md).
       modelConfig: { output_stride: 8 },
-      data: path.join(dataRoot(), 'camvid'),
+      data: datasetPath('camvid'),
       format: 'camvid',
       trainSplit: 'train',
       valSplit: 'val',
@@ -96,7 +95,7 @@ export const PRESETS: Record<string, Preset> = {
     about: 'SegFormer on CamSeq01 (12 classes, Void as a class), Adam 2e-5, early stopping on val_loss',
     config: () => ({
       model: 'segformer-b0',
-      data: path.join(dataRoot(), 'camseq01'),
+      data: datasetPath('camseq01'),
       format: 'camseq01',
       trainSplit: '',
       valSplit: '',

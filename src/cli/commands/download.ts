@@ -8,7 +8,7 @@ export const downloadCommand: Command = {
   options: [
     { name: 'dir', type: 'string', help: 'folder to extract the dataset into', required: true },
     { name: 'from', type: 'string', help: 'use this local zip instead of downloading' },
-    { name: 'url', type: 'string', help: 'download from this URL instead of the default source' },
+    { name: 'url', type: 'string', help: 'download from this URL instead of the default source (or $STREETSEG_DOWNLOAD_MIRROR/<name>.zip when that is set)' },
     { name: 'sha256', type: 'string', help: 'expected SHA-256 of the archive (verified; a mismatch is an error)' },
     { name: 'keep-zip', type: 'boolean', help: 'keep the downloaded archive in DIR' },
     { name: 'retries', type: 'int', min: 0, help: 'resumed attempts after an interrupted transfer', default: 3 },
