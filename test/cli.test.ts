@@ -5,10 +5,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fixturesRoot, repoRoot } from '../src/util/paths.js';
+import { repoRoot } from '../src/util/paths.js';
+import { hfFixture } from './helpers/test-inputs.js';
 import { parseArgs, UsageError, type Command } from '../src/cli/command.js';
 import { COMMANDS } from '../src/cli/registry.js';
 import { closest, editDistance } from '../src/util/suggest.js';
+import sharp from 'sharp';
+import { camvidClasses } from '../src/data/camvid.js';
+import { createModel, savePretrained } from '../src/models/index.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -65,7 +69,7 @@ describe('streetseg CLI', () => {
   });
 
   it('forward writes the HF logits of the tiny fixture; a wrong input size is a clear error', () => {
-    const dir = path.join(fixturesRoot(), 'segformer', 'tiny');
+    const dir = hfFixture('segformer/tiny');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-fwd-'));
     const out = path.join(tmp, 'logits.bin');
     const r = run(['forward', '--checkpoint', dir, '--input', path.join(dir, 'input.bin'), '--shape', '2,3,64,96', '--out', out]);
@@ -85,6 +89,36 @@ describe('streetseg CLI', () => {
     assert.equal(shape.status, 2);
     assert.match(shape.stderr, /expected four positive integers/);
     fs.rmSync(tmp, { recursive: true });
+  });
+});
+
+describe('streetseg eval on a split', () => {
+  it('a CamVid folder holding only test/ + testannot/: --split test evaluates it; the default split is named as missing', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-evalsplit-'));
+    try {
+      const data = path.join(tmp, 'camvid');
+      for (const d of ['test', 'testannot']) fs.mkdirSync(path.join(data, d), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        const rgb = Buffer.alloc(64 * 48 * 3, 50 * i);
+        const ids = Buffer.from(Array.from({ length: 64 * 48 }, (_, p) => (p + i) % 12)); // 11 = void
+        await sharp(rgb, { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(path.join(data, 'test', `f${i}.png`));
+        await sharp(ids, { raw: { width: 64, height: 48, channels: 1 } }).png().toFile(path.join(data, 'testannot', `f${i}.png`));
+      }
+      const ckpt = path.join(tmp, 'ckpt');
+      const m = createModel('segformer-b0', camvidClasses('ignore').names, { hidden_sizes: [8, 8, 8, 8], decoder_hidden_size: 8, num_attention_heads: [1, 1, 1, 1], depths: [1, 1, 1, 1] });
+      savePretrained(m, ckpt);
+      m.dispose();
+      const r = run(['eval', '--checkpoint', ckpt, '--data', data, '--split', 'test', '--json', '--workers', '0', '--out', path.join(tmp, 'out')]);
+      assert.equal(r.status, 0, r.stderr);
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.equal(j.numImages, 3);
+      assert.ok(fs.existsSync(path.join(tmp, 'out', 'confusion.csv')));
+      const dflt = run(['eval', '--checkpoint', ckpt, '--data', data, '--json', '--workers', '0', '--out', path.join(tmp, 'out2')]);
+      assert.equal(dflt.status, 1);
+      assert.match(dflt.stderr, /CamVid split "val" not found \(available: test\)/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -81,8 +81,9 @@ export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: s
   const split = o.split ?? 'val';
   const voidMode = o.void ?? (labels.some((l) => /^void$/i.test(l)) ? 'class' : 'ignore');
   const openOpts: OpenOptions = { void: voidMode, ...(o.format ? { format: o.format } : {}) };
-  let spec = openDataset(o.data, openOpts);
-  if (spec.format !== 'camseq01') spec = openDataset(o.data, { ...openOpts, split });
+  // One open, of the split asked for (CamSeq01 has none and ignores it): opening the default split first
+  // would fail on a folder that holds only the one evaluated (e.g. CamVid's test/ alone).
+  const spec = openDataset(o.data, { ...openOpts, split });
   if (spec.classes.names.length !== labels.length) {
     throw new EvalInputError(`${checkpoint} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
   }
