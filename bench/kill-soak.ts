@@ -1,6 +1,6 @@
-// Kill soak: trains with a checkpoint every step, SIGKILLs the process at random moments, resumes each
-// time, and finally compares the weights with an uninterrupted run of the same command. Every checkpoint
-// found after a kill must load. Used by the test suite (5 kills) and on its own (`node
+// Kill soak: trains with a checkpoint every step, SIGKILLs the process at random moments after it has
+// written a checkpoint of its own, resumes each time, and finally compares the weights bit for bit with an
+// uninterrupted run of the same command. Every checkpoint found after a kill must load. Used by the test suite (5 kills) and on its own (`node
 // dist/bench/kill-soak.js --kills 20`, JSON out).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPretrained } from '../src/models/hf.js';
 import { readSafetensors } from '../src/torch/index.js';
-import { findCheckpoint, readTrainerState } from '../src/train/checkpoint.js';
+import { findCheckpoint, readTrainerState, STATE_FILE } from '../src/train/checkpoint.js';
 import type { TrainConfig } from '../src/train/config.js';
 import { repoRoot } from '../src/util/paths.js';
 import { rng } from '../src/util/random.js';
@@ -18,11 +18,28 @@ const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 export interface SoakResult {
   kills: number;
   attempts: number;
+  /** Kills that landed while a checkpoint newer than the attempt's starting one existed (each resume made progress). */
+  killsAfterCheckpoint: number;
   checkpointsLoaded: number;
+  /** The step of the `last` checkpoint found after each kill: strictly increasing when every resume progressed. */
+  stepsAtKills: number[];
   steps: number;
   maxWeightDiff: number;
+  /** Every float32 weight equal, bit for bit, to the uninterrupted run's. */
+  identical: boolean;
   uninterruptedSeconds: number;
   totalSeconds: number;
+}
+
+/** The loop step of a run's complete `last` checkpoint, 0 when there is none (or it is being swapped). */
+function lastStep(runDir: string): number {
+  const dir = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
+  if (!dir) return 0;
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as { loop: { step: number } }).loop.step;
+  } catch {
+    return 0; // renamed away between the lookup and the read
+  }
 }
 
 /** Float32 weights of a run's complete `last` checkpoint. */
@@ -38,15 +55,26 @@ export function lastWeights(runDir: string): Map<string, Float32Array> {
 }
 
 export function maxWeightDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  return compareWeights(a, b).maxDiff;
+}
+
+/** The largest |difference| and whether every weight is bit-identical (same float32 bytes, so -0 ≠ 0 and NaN = NaN). */
+export function compareWeights(a: Map<string, Float32Array>, b: Map<string, Float32Array>): { maxDiff: number; identical: boolean } {
   const keys = [...a.keys()].sort();
   if (keys.join() !== [...b.keys()].sort().join()) throw new Error('the two checkpoints have different tensors');
   let m = 0;
+  let identical = true;
   for (const k of keys) {
     const x = a.get(k)!;
     const y = b.get(k)!;
-    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+    const xb = new Uint32Array(x.buffer, x.byteOffset, x.length);
+    const yb = new Uint32Array(y.buffer, y.byteOffset, y.length);
+    for (let i = 0; i < x.length; i++) {
+      m = Math.max(m, Math.abs(x[i]! - y[i]!));
+      if (xb[i] !== yb[i]) identical = false;
+    }
   }
-  return m;
+  return { maxDiff: m, identical };
 }
 
 /** Runs the soak in `dir` for a training config (which should save every step). */
@@ -64,41 +92,66 @@ export async function killSoak(config: Partial<TrainConfig>, dir: string, kills:
   let done = 0;
   let attempts = 0;
   let loaded = 0;
+  let afterCheckpoint = 0;
+  const stepsAtKills: number[] = [];
+  // Time per step of the uninterrupted run (its startup included): kills are drawn within about one step.
+  const stepMs = span / Math.max(1, lastStep(refDir));
   while (done < kills && attempts < kills * 8) {
     attempts++;
     const resume = findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
     if (!resume) fs.rmSync(runDir, { recursive: true, force: true });
+    const startStep = lastStep(runDir);
     const args = resume ? ['train', '--resume', runDir] : ['train', '--config', cfgFile, '--out', runDir];
     const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), span * (0.25 + 0.6 * r.next()));
+    // Armed once this attempt has written a checkpoint of its own; then the kill lands at a random moment
+    // of the next step or so (possibly mid-write of the next checkpoint).
+    let timer: NodeJS.Timeout | null = null;
+    const poll = setInterval(() => {
+      if (timer || lastStep(runDir) <= startStep) return;
+      timer = setTimeout(() => child.kill('SIGKILL'), stepMs * 1.5 * r.next());
+    }, 20);
     const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    clearTimeout(timer);
+    clearInterval(poll);
+    if (timer) clearTimeout(timer);
     if (code === 0) {
       fs.rmSync(runDir, { recursive: true, force: true }); // finished before the kill: start over
       continue;
     }
     if (code !== null) throw new Error(`train exited with ${code}: ${err}`);
     done++;
-    // Whatever the moment, the checkpoint that exists is complete and loads.
+    // Whatever the moment, the checkpoint that exists is complete and loads, and is past the attempt's start.
     const last = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
     if (last) {
       const st = readTrainerState(last);
       st.optimizer.tensors.forEach((t) => t.dispose());
       loadPretrained(last, { log: () => undefined }).model.dispose();
       loaded++;
-    }
+      if (st.state.loop.step > startStep) afterCheckpoint++;
+      stepsAtKills.push(st.state.loop.step);
+    } else stepsAtKills.push(0);
   }
   if (done < kills) throw new Error(`only ${done} of ${kills} kills landed in ${attempts} attempts`);
-  // The last kill may have landed before the first checkpoint: then the run starts over.
   const canResume = findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
   if (!canResume) fs.rmSync(runDir, { recursive: true, force: true });
   const fin = spawnSync(process.execPath, [cli, 'train', ...(canResume ? ['--resume', runDir] : ['--config', cfgFile, '--out', runDir])], { encoding: 'utf8' });
   if (fin.status !== 0) throw new Error(`final resume failed: ${fin.stderr}`);
   const out = JSON.parse(fin.stdout.trim().split('\n').pop()!) as { status: string; steps: number };
   if (out.status !== 'finished') throw new Error(`final resume ended ${out.status}`);
-  return { kills: done, attempts, checkpointsLoaded: loaded, steps: out.steps, maxWeightDiff: maxWeightDiff(lastWeights(runDir), lastWeights(refDir)), uninterruptedSeconds: span / 1000, totalSeconds: (Date.now() - t0) / 1000 };
+  const cmp = compareWeights(lastWeights(runDir), lastWeights(refDir));
+  return {
+    kills: done,
+    attempts,
+    killsAfterCheckpoint: afterCheckpoint,
+    checkpointsLoaded: loaded,
+    stepsAtKills,
+    steps: out.steps,
+    maxWeightDiff: cmp.maxDiff,
+    identical: cmp.identical,
+    uninterruptedSeconds: span / 1000,
+    totalSeconds: (Date.now() - t0) / 1000,
+  };
 }
 
 // As a script: a 20-kill soak on a tiny synthetic dataset.

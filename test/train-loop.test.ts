@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { killSoak, lastWeights, maxWeightDiff } from '../bench/kill-soak.js';
+import { compareWeights, killSoak, lastWeights } from '../bench/kill-soak.js';
 import { Callback, type TrainContext } from '../src/train/callback.js';
 import { defaultCallbacks } from '../src/train/callbacks/index.js';
 import { CheckpointError, findCheckpoint, readTrainerState, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -13,7 +13,7 @@ import { resolveConfig, type TrainConfig } from '../src/train/config.js';
 import { Trainer, NonFiniteLossError } from '../src/train/trainer.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { readTfEvents } from '../src/train/tfevents.js';
-import { Adam } from '../src/torch/index.js';
+import { Adam, tidy } from '../src/torch/index.js';
 import { repoRoot } from '../src/util/paths.js';
 import { tinyConfig, tinyDataset, tmpRun } from './helpers/train-fixture.js';
 
@@ -92,7 +92,8 @@ describe('training loop', () => {
     assert.deepEqual([first.state.epoch, first.state.batchInEpoch, first.state.step], [1, 1, 3]);
     const { result } = await trainRun(cfg, dir, [], true);
     assert.equal(result.how, 'finished');
-    assert.ok(maxWeightDiff(lastWeights(dir), lastWeights(ref.dir)) <= 1e-6, 'weights differ from the uninterrupted run');
+    const cmp = compareWeights(lastWeights(dir), lastWeights(ref.dir));
+    assert.ok(cmp.identical, `weights differ from the uninterrupted run (max |diff| ${cmp.maxDiff})`);
     const cols = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 7).map(Number));
     const a = cols(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8'));
     const b = cols(ref.csv);
@@ -100,11 +101,16 @@ describe('training loop', () => {
     a.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) <= 1e-6, `metrics.csv row ${i} col ${j}: ${v} vs ${b[i]![j]}`)));
   });
 
-  it('SIGKILL at random moments (5 kills), resumed each time, ends with the uninterrupted weights; every checkpoint loads', async () => {
+  it('SIGKILL at random moments (5 kills, each after a checkpoint of its own), resumed each time, ends with the uninterrupted weights bit for bit', async () => {
     const res = await killSoak(tinyConfig(data, { epochs: 8 }), tmpRun('kill'), 5);
     assert.equal(res.kills, 5);
+    // every kill hit a run that had progressed past where it started, and left a checkpoint that loads
+    assert.equal(res.killsAfterCheckpoint, 5, `kills after a checkpoint: ${res.killsAfterCheckpoint} (steps at the kills: ${res.stepsAtKills})`);
+    assert.equal(res.checkpointsLoaded, 5);
+    assert.ok(res.stepsAtKills.every((s) => s >= 1 && s <= 16), `steps at the kills: ${res.stepsAtKills}`);
     assert.equal(res.steps, 16);
-    assert.ok(res.maxWeightDiff <= 1e-6, `weights differ from the uninterrupted run by ${res.maxWeightDiff}`);
+    assert.ok(res.identical, `weights differ from the uninterrupted run (max |diff| ${res.maxWeightDiff})`);
+    assert.equal(res.maxWeightDiff, 0);
   });
 
   it('SIGINT saves last, exits 130 with a resume hint, and the resumed run finishes', () => {
@@ -134,14 +140,28 @@ describe('training loop', () => {
   it('a non-finite loss stops with an error naming the step and the files; the last good checkpoint stays', async () => {
     const dir = tmpRun('nan');
     const cfg = resolveConfig(tinyConfig(data, { lr: 1e30, warmupIters: 0, saveEverySteps: 1, weightDecay: 0 }));
+    let failedStep = 0;
     await assert.rejects(trainRun(cfg, dir), (e: Error) => {
       assert.ok(e instanceof NonFiniteLossError, String(e));
-      assert.match(e.message, /step \d+ \(epoch \d+, batch \d+\): the loss is (NaN|Infinity|-Infinity); batch files: \S+/);
+      const m = /step (\d+) \(epoch \d+, batch \d+\): the loss is (NaN|Infinity|-Infinity); batch files: \S+/.exec(e.message);
+      assert.ok(m, e.message);
+      failedStep = Number(m[1]);
       return true;
     });
+    assert.ok(failedStep >= 2, `the loss went non-finite at step ${failedStep}: no good checkpoint before it`);
     const last = findCheckpoint(path.join(dir, 'checkpoints'), 'last');
     assert.ok(last, 'the last good checkpoint is kept');
-    loadPretrained(last, { log: () => undefined }).model.dispose();
+    // "good": the step before the failing one (saved every step), and every weight finite
+    const st = readTrainerState(last);
+    st.optimizer.tensors.forEach((t) => t.dispose());
+    assert.equal(st.state.loop.step, failedStep - 1);
+    const { model } = loadPretrained(last, { log: () => undefined });
+    for (const [name, t] of model.stateDict()) {
+      if (t.dtype !== 'float32') continue;
+      // max |x| is NaN or Infinity as soon as one value is
+      assert.ok(Number.isFinite(tidy(() => t.abs().max().item())), `${name} has a non-finite value in the kept checkpoint`);
+    }
+    model.dispose();
   });
 
   it('a failed checkpoint write is a clear error and the previous checkpoint stays intact', async () => {
