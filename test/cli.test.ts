@@ -13,6 +13,7 @@ import { closest, editDistance } from '../src/util/suggest.js';
 import sharp from 'sharp';
 import { camvidClasses } from '../src/data/camvid.js';
 import { createModel, savePretrained } from '../src/models/index.js';
+import { within } from './helpers/tolerance.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -81,7 +82,7 @@ describe('streetseg CLI', () => {
     assert.equal(ours.length, ref.length);
     let d = 0;
     for (let i = 0; i < ref.length; i++) d = Math.max(d, Math.abs(ours[i]! - ref[i]!));
-    assert.ok(d <= 1e-4, `max |diff| ${d}`);
+    within('forward vs the fixture logits: max |diff|', d, 1e-4);
     const bad = run(['forward', '--checkpoint', dir, '--input', path.join(dir, 'input.bin'), '--shape', '1,3,64,96', '--out', out]);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /input\.bin: 147456 bytes, but shape 1x3x64x96 of float32 needs 73728/);

@@ -21,6 +21,7 @@ import { repoRoot } from '../src/util/paths.js';
 import { hfFixture } from './helpers/test-inputs.js';
 import { onnxCheck } from './helpers/onnx-checker.js';
 import { checkTransformersJs } from './helpers/transformersjs.js';
+import { within } from './helpers/tolerance.js';
 
 type Dims = [number, number, number, number];
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -74,13 +75,13 @@ async function checkSizes(model: SegmentationModel, f: Fixture | null, file: str
       const ref = torchLogits(model, x, dims);
       assert.ok(absMax(ref) > 0.5, `logits scale ${absMax(ref)} makes the tolerance meaningful`);
       const d = maxAbsDiff(y.data, ref);
-      assert.ok(d <= 1e-4, `opset ${opset} ${dims}: max |ORT − libtorch| = ${d}`);
+      within(`opset ${opset} ${dims}: max |ORT − libtorch|`, d, 1e-4);
     }
     // HF's own logits on the fixture's input, from the same graph.
     if (f && opset === 17) {
       const y = await runLogits(session, f.x, f.dims);
       const d = maxAbsDiff(y.data, readF32(path.join(f.dir, 'logits.bin')));
-      assert.ok(d <= 1e-4, `fixture input ${f.dims}: max |ORT − HF| = ${d}`);
+      within(`fixture input ${f.dims}: max |ORT − HF|`, d, 1e-4);
     }
   } finally {
     await session.release();
@@ -159,7 +160,7 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
       const x = crops(mvit, 2, 37, 53);
       const d = maxAbsDiff((await runLogits(session, x, dims)).data, torchLogits(model, x, dims));
       await session.release();
-      assert.ok(d <= 1e-4, `max |ORT − libtorch| = ${d}`);
+      within('max |ORT − libtorch|', d, 1e-4);
     } finally {
       model.dispose();
     }
@@ -217,13 +218,13 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
         const y = (await runLogits(session, x, dims)).data;
         await session.release();
         const dq = torchLogits(model, x, dims, built.builder.dequantized);
-        assert.ok(maxAbsDiff(y, dq) <= 1e-4, `vs libtorch with dequantised weights: ${maxAbsDiff(y, dq)}`);
+        within('int8: vs libtorch with dequantised weights', maxAbsDiff(y, dq), 1e-4);
         // Per-channel int8 of these random (untrained) weights: a relative RMS error of 6–10% (measured).
         const ref = torchLogits(model, x, dims);
         const rel = Math.sqrt(y.reduce((a, v, i) => a + (v - ref[i]!) ** 2, 0) / ref.reduce((a, v) => a + v * v, 0));
         assert.ok(rel > 0 && rel <= 0.15, `int8 vs fp32: relative RMS error ${rel}`);
         // The export's own self-check agrees (N(0,1) input).
-        assert.ok((await checkOnnx(model, file, built, { dims: [1, 3, 37, 53] })).maxAbsDiff <= 1e-4);
+        within('checkOnnx at 37×53', (await checkOnnx(model, file, built, { dims: [1, 3, 37, 53] })).maxAbsDiff, 1e-4);
       } finally {
         model.dispose();
       }
@@ -247,7 +248,7 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
     assert.equal(j.onnx, out);
     assert.equal(j.bytes, fs.statSync(out).size);
     assert.equal(j.opset, 13);
-    assert.ok(j.maxAbsDiff <= 1e-4, `${j.maxAbsDiff}`);
+    within('export command self-check', j.maxAbsDiff, 1e-4);
     assert.deepEqual(j.checkDims, [1, 12, Math.ceil(75 / 8), Math.ceil(101 / 8)]);
     const hf = path.join(tmp, 'cli', 'mnet-transformersjs');
     assert.deepEqual(fs.readFileSync(path.join(hf, 'onnx', 'model.onnx')), fs.readFileSync(out));

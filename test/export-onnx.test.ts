@@ -16,6 +16,7 @@ import { repoRoot } from '../src/util/paths.js';
 import { hfFixture } from './helpers/test-inputs.js';
 import { onnxCheck } from './helpers/onnx-checker.js';
 import { checkTransformersJs } from './helpers/transformersjs.js';
+import { within } from './helpers/tolerance.js';
 
 const tinyDir = hfFixture('segformer/tiny');
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
@@ -47,7 +48,7 @@ describe('ONNX export (SegFormer)', () => {
         const ref = torchLogits(model, x, dims);
         assert.ok(absMax(ref) > 0.5, `logits scale ${absMax(ref)} makes the tolerance meaningful`);
         const d = maxAbsDiff(y.data, ref);
-        assert.ok(d <= 1e-4, `${dims}: max |ORT − libtorch| = ${d}`);
+        within(`${dims}: max |ORT − libtorch|`, d, 1e-4);
       }
       await session.release();
       assert.deepEqual(onnxCheck(file), { irVersion: 8, opset, nodes: built.nodes });
@@ -65,7 +66,7 @@ describe('ONNX export (SegFormer)', () => {
     assert.equal(ops.length, 4);
     assert.ok(ops.every((n) => n.domain === 'com.microsoft'));
     const check = await checkOnnx(model, file, built, { dims: [1, 3, 45, 31] });
-    assert.ok(check.maxAbsDiff <= 1e-4, `${check.maxAbsDiff}`);
+    within('self-check max |ORT − libtorch|', check.maxAbsDiff, 1e-4);
   });
 
   it('int8: per-channel scales and values as computed by hand; close to fp32; equal to libtorch on the dequantised weights', async () => {
@@ -96,7 +97,7 @@ describe('ONNX export (SegFormer)', () => {
     assert.equal(init('decode_head.classifier.bias').data_type, 1);
     assert.equal(init('segformer.encoder.patch_embeddings.0.proj.weight').data_type, 1); // 16·3·7·7 < 4096
     const check = await checkOnnx(model, file, built, { dims: [2, 3, 37, 53], seed: 3 });
-    assert.ok(check.maxAbsDiff <= 1e-4, `vs libtorch with dequantised weights: ${check.maxAbsDiff}`);
+    within('int8: vs libtorch with dequantised weights', check.maxAbsDiff, 1e-4);
     const ref = torchLogits(model, randomInput([2, 3, 37, 53], 3), [2, 3, 37, 53]);
     assert.ok(check.maxAbsDiffVsFp32! <= 0.05 * absMax(ref), `int8 vs fp32: ${check.maxAbsDiffVsFp32} (logits up to ${absMax(ref)})`);
     assert.ok(check.maxAbsDiffVsFp32! > 0, 'int8 really changes the weights');
@@ -105,7 +106,7 @@ describe('ONNX export (SegFormer)', () => {
     const [kept, folded] = [await createOrtSession(file, { dequantizeAtLoad: false }), await createOrtSession(file)];
     const a = await runLogits(kept, x, [1, 3, 29, 35]);
     const b = await runLogits(folded, x, [1, 3, 29, 35]);
-    assert.ok(maxAbsDiff(a.data, b.data) <= 1e-5, `kept vs folded: ${maxAbsDiff(a.data, b.data)}`);
+    within('kept vs folded', maxAbsDiff(a.data, b.data), 1e-5);
     await kept.release();
     await folded.release();
   });
@@ -157,7 +158,7 @@ describe('ONNX export (SegFormer)', () => {
     assert.equal(j.bytes, fs.statSync(out).size);
     assert.equal(j.opset, 15);
     assert.equal(j.int8, true);
-    assert.ok(j.maxAbsDiff <= 1e-4);
+    within('export command self-check', j.maxAbsDiff, 1e-4);
     assert.ok(j.nodes > 100 && j.exportMs > 0);
     const hf = path.join(tmp, 'cli', 'm-transformersjs');
     assert.deepEqual(fs.readFileSync(path.join(hf, 'onnx', 'model_quantized.onnx')), fs.readFileSync(out));

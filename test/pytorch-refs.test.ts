@@ -15,6 +15,7 @@ import { hfFixture } from './helpers/test-inputs.js';
 import { PYTHON } from '../src/util/python.js';
 import { maxAbsDiff } from './helpers/hf-fixture.js';
 import { requirePythonTorch } from './helpers/python.js';
+import { within } from './helpers/tolerance.js';
 
 const refDir = path.join(repoRoot, 'bench', 'pytorch');
 
@@ -30,11 +31,11 @@ describe('PyTorch references against the HF fixtures', () => {
       requirePythonTorch();
       const r = runPython('check_fixture.py', [hfFixture(fixture)]);
       assert.equal(r.num_parameters, r.expected_num_parameters, 'parameter count');
-      assert.ok(r.logits_max_abs_diff <= 1e-4, `logits max |diff| ${r.logits_max_abs_diff}`);
-      assert.ok(r.loss_rel_diff <= 1e-5, `loss ${r.loss} vs ${r.expected_loss}`);
+      within(`${fixture}: reference logits max |diff|`, r.logits_max_abs_diff, 1e-4);
+      within(`${fixture}: reference loss relative diff`, r.loss_rel_diff, 1e-5);
       assert.equal(Object.keys(r.grads).length, 8);
       for (const [name, g] of Object.entries(r.grads as Record<string, { rel_diff: number; tolerance: number }>)) {
-        assert.ok(g.rel_diff <= g.tolerance, `grad ${name}: ${g.rel_diff} > ${g.tolerance}`);
+        within(`${fixture}: reference grad ${name}`, g.rel_diff, g.tolerance);
       }
     });
   }
@@ -64,7 +65,7 @@ describe('PyTorch references against our models', () => {
           const buf = fs.readFileSync(path.join(tmp, 'out.bin'));
           const ref = fromArray(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), ours.shape, 'float32');
           const d = maxAbsDiff(ours, ref);
-          assert.ok(d <= 1e-4, `logits max |diff| ${d}`);
+          within(`${name}: our checkpoint in the reference, logits max |diff|`, d, 1e-4);
           assert.equal(r.params, model.numParameters(), 'parameters of the loaded reference');
           assert.equal(r.build_params, model.numParameters(), "parameters of bench_mobile.py's build(variant)");
         });

@@ -2,6 +2,7 @@
 // differences of L = Σ out·w with fixed random w.
 import assert from 'node:assert/strict';
 import { fromArray, noGrad, tidy, type Tensor } from '../../src/torch/index.js';
+import { recordTolerance } from './tolerance.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -28,6 +29,7 @@ export function gradcheck(name: string, fn: (...xs: Tensor[]) => Tensor, inputs:
     const w = fromArray(wArr, out.shape).to(out.dtype);
     out.mul(w).sum().backward();
     const loss = (): number => noGrad(() => tidy(() => fn(...inputs).mul(w).sum().item()));
+    let worst = 0;
     inputs.forEach((x, xi) => {
       if (!x.requiresGrad) return;
       const g = x.grad;
@@ -46,19 +48,24 @@ export function gradcheck(name: string, fn: (...xs: Tensor[]) => Tensor, inputs:
         x.copyFromArray(data);
         const numeric = (lp - lm) / (2 * eps);
         const diff = Math.abs(numeric - analytic[j]!);
+        worst = Math.max(worst, diff / (atol + rtol * Math.abs(numeric)));
         assert.ok(
           diff <= atol + rtol * Math.abs(numeric),
           `${name}: d/dinput${xi}[${j}] analytic ${analytic[j]} vs numeric ${numeric} (diff ${diff})`,
         );
       }
     });
+    recordTolerance(`gradcheck ${name}: max |analytic − numeric| / (atol + rtol·|numeric|)`, worst, 1);
   });
 }
 
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-6, msg = ''): void {
   assert.equal(actual.length, expected.length, `${msg} length ${actual.length} vs ${expected.length}`);
+  let worst = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(Number(actual[i]) - Number(expected[i]));
+    worst = Math.max(worst, d);
     assert.ok(d <= atol, `${msg} [${i}]: ${actual[i]} vs expected ${expected[i]} (diff ${d}, atol ${atol})`);
   }
+  recordTolerance(`assertClose ${msg || `[${expected.length} values]`}`, worst, atol);
 }
