@@ -132,6 +132,14 @@ describe('resolving a repo into the cache', () => {
     assert.deepEqual(hub.requests.map((q) => `${q.method} ${q.path}`), ['HEAD /org/bin-only/resolve/main/config.json']);
   });
 
+  it('the ONNX runtime\'s files: onnx/model.onnx in a nested snapshot folder, linked relatively', async () => {
+    const r = await resolveHubCheckpoint('org/tiny-onnx', opts({}, { files: 'onnx' }));
+    assert.deepEqual(r.files, ['config.json', 'onnx/model.onnx']);
+    const graph = hubRepos(t)['org/tiny-onnx']!.commits[C1]!['onnx/model.onnx']!;
+    assert.equal(fs.readlinkSync(path.join(r.dir, 'onnx', 'model.onnx')), `../../../blobs/${sha256(graph)}`);
+    assert.deepEqual(fs.readFileSync(path.join(r.dir, 'onnx', 'model.onnx')), Buffer.from(graph));
+  });
+
   it('an interrupted download resumes with a Range request, also in a later run', async () => {
     hub.faults = { cut: { afterBytes: 600_000, count: 1 } };
     const r = await resolveHubCheckpoint('org/tiny', opts());

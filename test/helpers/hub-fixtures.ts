@@ -67,5 +67,7 @@ export function hubRepos(t: TinyFiles = tinyFiles()): Record<string, HubRepo> {
     'org/gated': { refs: { main: C1 }, commits: { [C1]: full }, lfs: ['model.safetensors'], token: TOKEN, gated: true },
     'org/evil': { refs: { main: C1 }, commits: { [C1]: { 'config.json': t.config, 'model.safetensors.index.json': Buffer.from(JSON.stringify({ weight_map: { 'a.weight': '../../../../escape.safetensors' } })) } } },
     'org/no-weights': { refs: { main: C1 }, commits: { [C1]: { 'config.json': t.config } } },
+    // a Transformers.js-style repo: the graph under onnx/ (its bytes do not matter to the resolver)
+    'org/tiny-onnx': { refs: { main: C1 }, commits: { [C1]: { 'config.json': t.config, 'onnx/model.onnx': Buffer.from('onnx graph bytes'.repeat(1000)) } }, lfs: ['onnx/model.onnx'] },
   };
 }
