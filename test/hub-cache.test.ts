@@ -9,10 +9,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hubSettings, resolveHubCheckpoint } from '../src/hub/index.js';
 import { withFileLock } from '../src/hub/lock.js';
-import { loadPretrained } from '../src/models/hf.js';
-import { fromArray, inferenceMode, tidy } from '../src/torch/index.js';
 import { repoRoot } from '../src/util/paths.js';
-import { C1, hubRepos, tinyDir, tinyFiles, type TinyFiles } from './helpers/hub-fixtures.js';
+import { C1, hubRepos, tinyDir, tinyFiles, tinyLogitsDiff, type TinyFiles } from './helpers/hub-fixtures.js';
 import { gitSha1, HubServer, sha256 } from './helpers/hub-server.js';
 
 let t: TinyFiles;
@@ -28,20 +26,6 @@ after(async () => {
   await hub.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** Logits of the checkpoint in `dir` on the fixture's input, against the fixture's own (HF transformers). */
-function checkLogits(dir: string): void {
-  const { model } = loadPretrained(dir, { log: () => undefined });
-  model.eval();
-  const input = fs.readFileSync(path.join(tinyDir(), 'input.bin'));
-  const want = new Float32Array(new Uint8Array(fs.readFileSync(path.join(tinyDir(), 'logits.bin'))).buffer);
-  const got = inferenceMode(() => tidy(() => model.forward(fromArray(new Uint8Array(input), [2, 3, 64, 96], 'float32')).logits.toArray() as Float32Array));
-  model.dispose();
-  let d = 0;
-  for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i]! - want[i]!));
-  assert.equal(got.length, want.length);
-  assert.ok(d <= 1e-4, `max |logits - HF| = ${d}`);
-}
 
 describe('the huggingface_hub cache', () => {
   it('a cache laid out by hand as huggingface_hub lays it is used as it is', async () => {
@@ -67,7 +51,7 @@ describe('the huggingface_hub cache', () => {
     const env = { HF_HUB_CACHE: cacheDir, HF_ENDPOINT: hub.endpoint };
     const off = await resolveHubCheckpoint('org/tiny', { settings: hubSettings({ ...env, HF_HUB_OFFLINE: '1' }) });
     assert.deepEqual([off.dir, off.commit, off.files], [snap, C1, ['config.json', 'model.safetensors']]);
-    checkLogits(off.dir);
+    assert.ok(tinyLogitsDiff(off.dir) <= 1e-4);
     // online: one HEAD learns main is still C1; the cached files and the recorded absence are trusted
     hub.requests.length = 0;
     const on = await resolveHubCheckpoint('org/tiny', { settings: hubSettings(env), log: () => undefined });

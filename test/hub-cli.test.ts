@@ -109,6 +109,13 @@ describe('Hub repo ids in the CLI', () => {
     assert.equal(m.confusionCsv, path.join(tmp, 'runs', 'hub', 'org--tiny', 'eval-val', 'confusion.csv'));
     assert.ok(fs.existsSync(path.join(tmp, 'runs', 'hub', 'org--tiny', 'eval-val', 'metrics.json')));
     assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'models--org--tiny', 'snapshots', C1)).sort(), ['config.json', 'model.safetensors', 'preprocessor_config.json']);
+
+    // compare takes Hub ids among its inputs: the same metrics as eval, the commit in the note
+    const c = await run(['compare', 'org/tiny', '--data', mini, '--runtimes', 'torch', '--iters', '1', '--warmup', '0', '--height', '64', '--width', '96', '--workers', '0', '--json'], { HF_HUB_OFFLINE: '1' });
+    assert.equal(c.code, 0, c.stderr);
+    const row = JSON.parse(c.stdout.trim().split('\n').at(-1)!).models[0];
+    assert.deepEqual([row.input, row.kind, row.checkpoint, row.note], ['org/tiny', 'checkpoint', path.join(cacheDir, 'models--org--tiny', 'snapshots', C1), `Hub org/tiny, revision main = commit ${C1}`]);
+    assert.equal(row.numImages, 3);
   });
 
   it('train --model ORG/NAME on an encoder-only repo: encoder loaded, head initialised (logged), the commit recorded', async () => {

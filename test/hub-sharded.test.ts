@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hubSettings, resolveHubCheckpoint } from '../src/hub/index.js';
 import { findWeights, loadPretrained } from '../src/models/hf.js';
-import { fromArray, inferenceMode, readStateDict, tidy, weightsBytes } from '../src/torch/index.js';
-import { C1, hubRepos, shardFiles, tinyDir, tinyFiles, type TinyFiles } from './helpers/hub-fixtures.js';
+import { readStateDict, weightsBytes } from '../src/torch/index.js';
+import { C1, hubRepos, shardFiles, tinyDir, tinyFiles, tinyLogitsDiff, type TinyFiles } from './helpers/hub-fixtures.js';
 import { HubServer } from './helpers/hub-server.js';
 
 let t: TinyFiles;
@@ -28,17 +28,6 @@ function writeDir(name: string, files: Record<string, Uint8Array | string>): str
   return dir;
 }
 
-function maxLogitDiff(dir: string): number {
-  const { model } = loadPretrained(dir, { log: () => undefined });
-  model.eval();
-  const input = new Uint8Array(fs.readFileSync(path.join(tinyDir(), 'input.bin')));
-  const want = new Float32Array(new Uint8Array(fs.readFileSync(path.join(tinyDir(), 'logits.bin'))).buffer);
-  const got = inferenceMode(() => tidy(() => model.forward(fromArray(input, [2, 3, 64, 96], 'float32')).logits.toArray() as Float32Array));
-  model.dispose();
-  assert.equal(got.length, want.length);
-  return got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0);
-}
-
 describe('sharded checkpoints', () => {
   it('a safetensors index and its shards load as the whole checkpoint (HF logits within 1e-4)', () => {
     const files = shardFiles(t);
@@ -47,7 +36,7 @@ describe('sharded checkpoints', () => {
     const sd = readStateDict(findWeights(dir));
     assert.deepEqual([...sd.keys()].sort(), [...t.tensors.keys()].sort());
     for (const [k, v] of t.tensors) assert.deepEqual(Buffer.from(sd.get(k)!.data), Buffer.from(v.data), k);
-    assert.ok(maxLogitDiff(dir) <= 1e-4);
+    assert.ok(tinyLogitsDiff(dir) <= 1e-4);
     const shards = Object.keys(files).filter((f) => f.endsWith('.safetensors'));
     assert.equal(weightsBytes(findWeights(dir)), shards.reduce((n, f) => n + files[f]!.byteLength, 0));
   });
@@ -57,7 +46,7 @@ describe('sharded checkpoints', () => {
     const index = JSON.stringify({ metadata: {}, weight_map: Object.fromEntries(names.map((k) => [k, 'pytorch_model-00001-of-00001.bin'])) });
     const dir = writeDir('bin-sharded', { 'pytorch_model.bin.index.json': index, 'pytorch_model-00001-of-00001.bin': t.bin });
     assert.equal(findWeights(dir), path.join(dir, 'pytorch_model.bin.index.json'));
-    assert.ok(maxLogitDiff(dir) <= 1e-4);
+    assert.ok(tinyLogitsDiff(dir) <= 1e-4);
     fs.writeFileSync(path.join(dir, 'model.safetensors'), t.weights);
     assert.equal(findWeights(dir), path.join(dir, 'model.safetensors'));
   });
@@ -92,7 +81,7 @@ describe('sharded checkpoints', () => {
       assert.deepEqual(r.files, ['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
       assert.equal(r.commit, C1);
       assert.equal(hub.count('cdn', 'GET'), 2);
-      assert.ok(maxLogitDiff(r.dir) <= 1e-4);
+      assert.ok(tinyLogitsDiff(r.dir) <= 1e-4);
       const off = await resolveHubCheckpoint('org/tiny-sharded', { settings: { ...settings, offline: true } });
       assert.deepEqual(off.files, r.files);
     } finally {

@@ -3,6 +3,8 @@
 // private and gated copies, and an index whose shard name climbs out of the snapshot.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { loadPretrained } from '../../src/models/hf.js';
+import { fromArray, inferenceMode, tidy } from '../../src/torch/index.js';
 import { encodeSafetensors, parseSafetensors } from '../../src/torch/serialization/index.js';
 import type { RawTensor } from '../../src/torch/serialization/types.js';
 import { fixturesRoot } from '../../src/util/paths.js';
@@ -12,6 +14,17 @@ export const tinyDir = (): string => path.join(fixturesRoot(), 'segformer', 'tin
 
 export const C1 = '1'.repeat(40);
 export const C2 = '2'.repeat(40);
+
+/** Max |logits − HF's| of the checkpoint in `dir` on the tiny fixture's input (the fixture's logits.bin). */
+export function tinyLogitsDiff(dir: string): number {
+  const { model } = loadPretrained(dir, { log: () => undefined });
+  model.eval();
+  const input = new Uint8Array(fs.readFileSync(path.join(tinyDir(), 'input.bin')));
+  const want = new Float32Array(new Uint8Array(fs.readFileSync(path.join(tinyDir(), 'logits.bin'))).buffer);
+  const got = inferenceMode(() => tidy(() => model.forward(fromArray(input, [2, 3, 64, 96], 'float32')).logits.toArray() as Float32Array));
+  model.dispose();
+  return got.length === want.length ? got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0) : Infinity;
+}
 
 const concat = (parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 
