@@ -10,21 +10,26 @@ import { scaledSize } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
 import { svgToPng } from '../report/charts.js';
 import { addReportLink } from '../report/links.js';
-import { getNumThreads } from '../torch/index.js';
+import { getNumThreads, weightsBytes } from '../torch/index.js';
+import { isHubCheckpoint, resolveCheckpoint } from '../hub/index.js';
 import { evaluateCheckpoint } from '../train/eval-checkpoint.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { compareChartSvg } from './chart.js';
 import { compareHtml } from './html.js';
 import { CompareInputError } from './errors.js';
-import { resolveInput } from './inputs.js';
+import { resolveInput, type CompareInput } from './inputs.js';
 import { measureInChild } from './measure.js';
 import { compareRuntimes } from './runtimes.js';
 import { compareTable, markdownTable, settingsText } from './table.js';
 import { toMB, type CompareResult, type CompareRow, type RuntimeResult } from './types.js';
 
 export interface CompareOptions {
-  /** Run directories or HF checkpoint directories. */
+  /** Run directories, HF checkpoint directories or Hub repo ids (ORG/NAME). */
   inputs: string[];
+  /** The revision of every Hub repo id among the inputs (default main). */
+  revision?: string;
+  /** No download progress (quiet runs). */
+  quiet?: boolean;
   data: string;
   format?: DatasetFormat;
   split?: string;
@@ -50,7 +55,11 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   if (o.inputs.length === 0) throw new CompareInputError('expected one or more run or checkpoint directories');
   // Everything that can be refused is refused before the first evaluation.
   const runtimes = compareRuntimes(o.runtimes);
-  const inputs = o.inputs.map(resolveInput);
+  const inputs: CompareInput[] = [];
+  for (const input of o.inputs) {
+    const ref = await resolveCheckpoint(input, { revision: isHubCheckpoint(input) ? o.revision : undefined, quiet: !!o.quiet, log });
+    inputs.push(ref.hub ? { ...resolveInput(ref.dir), input, note: `Hub ${ref.hub.repo}, revision ${ref.hub.revision} = commit ${ref.hub.commit}` } : resolveInput(input));
+  }
   for (const inp of inputs) {
     for (const rt of runtimes) {
       const why = await rt.supports(inp.modelType);
@@ -94,7 +103,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
         ({ height: latencyHeight, width: latencyWidth } = scaledSize(o.height, o.width, latencyScale));
         split = spec.format === 'camseq01' ? 'all' : s;
         data = spec.root;
-        const sizeBytes = fs.statSync(weightsFile).size;
+        const sizeBytes = weightsBytes(weightsFile);
         row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [], latencyHeight, latencyWidth };
         log(`  ${ev.numImages} images: mIoU ${ev.metrics.meanIou.toFixed(4)}  mAcc ${ev.metrics.meanAccuracy.toFixed(4)}  aAcc ${ev.metrics.overallAccuracy.toFixed(4)}`);
       } finally {
@@ -104,7 +113,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
         const dir = fs.mkdtempSync(path.join(tmp, `${models.length}-`));
         const file = await rt.prepare(inp.checkpoint, dir);
         const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: latencyHeight, width: latencyWidth, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
-        const fileBytes = fs.statSync(file).size;
+        const fileBytes = weightsBytes(file);
         const r: RuntimeResult = { runtime: rt.name, latencyMs: c.medianMs, fps: 1000 / c.medianMs, peakRssMiB: c.peakRssMiB, file: rt.name === 'torch' ? file : path.basename(file), fileBytes, fileMB: toMB(fileBytes), timesMs: c.timesMs };
         row.runtimes.push(r);
         log(`  ${rt.name}: ${r.latencyMs.toFixed(1)} ms (${r.fps.toFixed(2)} FPS), peak RSS ${r.peakRssMiB} MiB, ${r.fileMB.toFixed(2)} MB`);

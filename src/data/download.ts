@@ -8,10 +8,9 @@
 // with --sha256 (or a Source with sha256 set) is always verified, and a mismatch deletes the download.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { writeJsonAtomic, writeFileAtomic } from '../util/fs.js';
+import { downloadResumable, type DownloadOptions as HttpDownloadOptions } from '../util/http.js';
 import { ZipReader } from '../util/zip.js';
 import { openDataset } from './dataset.js';
 import type { DatasetSpec } from './types.js';
@@ -45,112 +44,7 @@ export const SOURCES: Record<DatasetName, Source> = {
   },
 };
 
-export interface FetchOptions {
-  /** Extra attempts after a failed or interrupted transfer, each resuming from the .part file (default 3). */
-  retries?: number;
-  /** Milliseconds between attempts (default 1000). */
-  retryDelayMs?: number;
-  /** Socket idle timeout in ms (default 60000). */
-  timeoutMs?: number;
-  onProgress?: (bytes: number, total: number | null) => void;
-  log?: (msg: string) => void;
-}
-
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function request(url: string, headers: Record<string, string>, timeoutMs: number): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
-    if (!mod) return reject(new Error(`${url}: unsupported protocol ${u.protocol}`));
-    const req = mod.get(u, { headers: { 'user-agent': 'streetseg', ...headers } }, resolve);
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${url}: no data for ${timeoutMs} ms`)));
-    req.on('error', reject);
-  });
-}
-
-/** One attempt: GET (following redirects) with a Range header if `.part` has bytes; appends to `.part`. */
-async function attempt(url: string, part: string, opts: FetchOptions): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 60000;
-  let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  let res: http.IncomingMessage;
-  let cur = url;
-  for (let hops = 0; ; hops++) {
-    res = await request(cur, have > 0 ? { range: `bytes=${have}-` } : {}, timeoutMs);
-    const loc = res.headers.location;
-    if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc) {
-      res.resume();
-      if (hops >= 10) throw new Error(`${url}: too many redirects`);
-      cur = new URL(loc, cur).toString();
-      continue;
-    }
-    break;
-  }
-  const status = res.statusCode ?? 0;
-  let total: number | null = null;
-  let flags: 'a' | 'w' = 'a';
-  if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
-    if (!m || Number(m[1]) !== have) {
-      res.resume();
-      throw new Error(`${cur}: bad Content-Range "${res.headers['content-range']}" for a request from byte ${have}`);
-    }
-    total = m[3] === '*' ? null : Number(m[3]);
-  } else if (status === 200) {
-    if (have > 0) opts.log?.(`server ignored the range request; restarting from byte 0`);
-    have = 0;
-    flags = 'w';
-    const len = res.headers['content-length'];
-    total = len !== undefined ? Number(len) : null;
-  } else if (status === 416 && have > 0) {
-    // Range not satisfiable: complete already if the size matches, else start over.
-    res.resume();
-    const m = /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
-    if (m && Number(m[1]) === have) return;
-    fs.rmSync(part, { force: true });
-    throw new Error(`${cur}: server rejected resuming at byte ${have}; the partial file was discarded`);
-  } else {
-    res.resume();
-    throw new HttpStatusError(status, `${cur}: HTTP ${status} ${res.statusMessage ?? ''}`.trim());
-  }
-  const out = fs.createWriteStream(part, { flags });
-  let got = have;
-  await new Promise<void>((resolve, reject) => {
-    let done = false;
-    const fail = (e: Error): void => {
-      if (done) return;
-      done = true;
-      out.end(() => reject(e));
-    };
-    res.on('data', (chunk: Buffer) => {
-      got += chunk.length;
-      if (!out.write(chunk)) {
-        res.pause();
-        out.once('drain', () => res.resume());
-      }
-      opts.onProgress?.(got, total);
-    });
-    res.on('aborted', () => fail(new Error(`${cur}: connection closed after ${got} bytes`)));
-    res.on('error', (e) => fail(e));
-    res.on('close', () => fail(new Error(`${cur}: connection closed after ${got} bytes`)));
-    out.on('error', (e) => fail(e));
-    res.on('end', () => {
-      if (done) return;
-      done = true;
-      out.end((err?: Error | null) => (err ? reject(err) : resolve()));
-    });
-  });
-  if (res.complete === false || (total !== null && got !== total)) {
-    throw new Error(`${cur}: transfer incomplete (${got} of ${total ?? '?'} bytes)`);
-  }
-}
+export type FetchOptions = Omit<HttpDownloadOptions, 'headers'>;
 
 /**
  * Downloads url to `dest`, via `dest.part`, resuming an existing `.part` with a Range request and retrying
@@ -160,18 +54,7 @@ async function attempt(url: string, part: string, opts: FetchOptions): Promise<v
 export async function downloadFile(url: string, dest: string, opts: FetchOptions = {}): Promise<void> {
   const part = dest + '.part';
   fs.mkdirSync(path.dirname(dest), { recursive: true });
-  const retries = opts.retries ?? 3;
-  for (let i = 0; ; i++) {
-    try {
-      await attempt(url, part, opts);
-      break;
-    } catch (e) {
-      if (e instanceof HttpStatusError || i >= retries) throw e;
-      const have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-      opts.log?.(`${(e as Error).message}; retrying from byte ${have} (${i + 1}/${retries})`);
-      await new Promise((r) => setTimeout(r, opts.retryDelayMs ?? 1000));
-    }
-  }
+  await downloadResumable(url, part, opts);
   fs.renameSync(part, dest);
 }
 

@@ -1,11 +1,12 @@
 // HuggingFace checkpoint directories, for any registered family: config.json (its model_type picks
-// the family) + model.safetensors (or legacy pytorch_model.bin). Loading accepts full checkpoints,
+// the family) + model.safetensors (or sharded: model.safetensors.index.json + its shards; or legacy
+// pytorch_model.bin, whole or sharded). Loading accepts full checkpoints,
 // foreign ones the family adapts (SegFormer: encoder-only nvidia/mit-b*), and a different label set
 // (the classifier is re-initialised); anything else that does not fit is an error listing the keys.
 // Saving writes what HF's from_pretrained loads unchanged.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dispose, loadTensors, noGrad, saveTensors, StateDictError } from '../torch/index.js';
+import { dispose, loadTensors, noGrad, saveTensors, SHARD_INDEX_FILES, StateDictError } from '../torch/index.js';
 import { readJsonObject, writeJsonAtomic } from '../util/fs.js';
 import { labelMaps, lacksHead, type BaseSegConfig, type SegmentationModel } from './contract.js';
 import { getFamily } from './registry.js';
@@ -44,12 +45,15 @@ export function readConfig(dir: string): BaseSegConfig {
   return family.parseConfig(raw, file);
 }
 
+/** The weights files a checkpoint directory is searched for, in order (as transformers does). */
+export const WEIGHTS_FILES = ['model.safetensors', SHARD_INDEX_FILES[0], 'pytorch_model.bin', SHARD_INDEX_FILES[1]] as const;
+
 export function findWeights(dir: string): string {
-  for (const f of ['model.safetensors', 'pytorch_model.bin']) {
+  for (const f of WEIGHTS_FILES) {
     const p = path.join(dir, f);
     if (fs.existsSync(p)) return p;
   }
-  throw new Error(`${dir}: no model.safetensors or pytorch_model.bin`);
+  throw new Error(`${dir}: no ${WEIGHTS_FILES.join(', ')}`);
 }
 
 /** Loads a model of any registered family from an HF checkpoint directory. */

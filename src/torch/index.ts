@@ -9,5 +9,5 @@ export * from './nn/layers.js';
 export * from './optim/adam.js';
 export * from './optim/schedule.js';
 export * from './optim/clip.js';
-export { readStateDict, detectCheckpointFormat, readSafetensors, writeSafetensors, parseSafetensors, encodeSafetensors, readTorchBin, type RawTensor } from './serialization/index.js';
+export { readStateDict, detectCheckpointFormat, readSafetensors, writeSafetensors, parseSafetensors, encodeSafetensors, readTorchBin, SHARD_INDEX_FILES, checkRelativeFileName, parseShardIndex, weightsBytes, type RawTensor } from './serialization/index.js';
 export * from './serialization/tensors.js';

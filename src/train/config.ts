@@ -21,7 +21,8 @@ const unit = z.number().min(0).max(1);
 /** Every setting: its schema, default and help. Keys are config keys; flags are their kebab-case. */
 export const SETTINGS = {
   // model
-  model: { schema: z.string().min(1), default: 'segformer-b0', help: 'a model name from scratch (segformer-b0…b5 or b0…b5, mobilenet-v2, mobilevit-xxs/xs/s), or an HF checkpoint directory to fine-tune' },
+  model: { schema: z.string().min(1), default: 'segformer-b0', help: 'a model name from scratch (segformer-b0…b5 or b0…b5, mobilenet-v2, mobilevit-xxs/xs/s), or an HF checkpoint directory or Hub repo id ORG/NAME to fine-tune' },
+  revision: { schema: z.string(), default: '', help: 'with --model a Hub repo id: its branch, tag or commit (empty = main)' },
   modelConfig: { schema: z.record(z.string(), z.unknown()), default: {}, help: 'JSON object of HF config overrides, e.g. {"drop_path_rate":0.1}' },
   // data
   data: { schema: z.string(), default: '', help: 'dataset folder (camseq01, camvid/SegNet or images/+masks/ layout)' },

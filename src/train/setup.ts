@@ -80,17 +80,18 @@ export function makeLoaders(cfg: TrainConfig, data: DataSetup, shard?: { rank: n
 }
 
 /**
- * The model: a registered architecture from scratch, or an HF checkpoint directory (fine-tuning). Its
- * config records the run's evaluation scales, so that its checkpoints are evaluated the same way later.
+ * The model: a registered architecture from scratch, or an HF checkpoint directory (fine-tuning; `dir`
+ * when cfg.model was resolved elsewhere, e.g. a Hub snapshot). Its config records the run's evaluation
+ * scales, so that its checkpoints are evaluated the same way later.
  */
-export function setupModel(cfg: TrainConfig, classes: string[], log: (l: string) => void): SegmentationModel {
-  const model = loadOrCreateModel(cfg, classes, log);
+export function setupModel(cfg: TrainConfig, classes: string[], log: (l: string) => void, dir?: string): SegmentationModel {
+  const model = loadOrCreateModel(cfg, classes, log, dir);
   setEvalScales(model.config, cfg.evalScales);
   return model;
 }
 
-function loadOrCreateModel(cfg: TrainConfig, classes: string[], log: (l: string) => void): SegmentationModel {
-  const asDir = path.resolve(cfg.model);
+function loadOrCreateModel(cfg: TrainConfig, classes: string[], log: (l: string) => void, dir?: string): SegmentationModel {
+  const asDir = path.resolve(dir ?? cfg.model);
   if (fs.existsSync(asDir) && fs.statSync(asDir).isDirectory()) {
     const { model, initialised } = loadPretrained(asDir, { labels: classes, log });
     if (initialised.length) log(`model: ${initialised.length} tensors initialised (not in ${asDir})`);

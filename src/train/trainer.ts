@@ -37,6 +37,8 @@ export interface TrainOptions {
    * callbacks to rank 0 only).
    */
   distributed?: { group: ProcessGroup; syncBn?: boolean; bucketBytes?: number };
+  /** cfg.model resolved to a local directory elsewhere (a Hub repo id: its snapshot in the cache, and which commit). */
+  pretrained?: { dir: string; hub: { repo: string; revision: string; commit: string } | null };
 }
 
 export interface TrainResult {
@@ -98,6 +100,7 @@ export class Trainer {
           valImages: data.val.samples.length,
           host: os.hostname(),
           node: process.version,
+          ...(this.opts.pretrained?.hub ? { pretrained: this.opts.pretrained.hub } : {}),
           ...(dist ? { worldSize, backend: dist.group.backend } : {}),
         },
       });
@@ -106,7 +109,7 @@ export class Trainer {
     const perEpoch = loaders.train.batchesPerEpoch;
     const totalSteps = cfg.maxSteps > 0 ? Math.min(cfg.maxSteps, perEpoch * cfg.epochs) : perEpoch * cfg.epochs;
     manualSeed(cfg.seed);
-    const model = resumeFrom ? loadPretrained(resumeFrom, { log }).model : setupModel(cfg, data.classes, log);
+    const model = resumeFrom ? loadPretrained(resumeFrom, { log }).model : setupModel(cfg, data.classes, log, this.opts.pretrained?.dir);
     model.train();
     const ddp = dist ? new DistributedDataParallel(model, dist.group, { syncBn: dist.syncBn, bucketBytes: dist.bucketBytes }) : null;
     ddp?.broadcastState();

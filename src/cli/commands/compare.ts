@@ -6,13 +6,15 @@ import { RUNTIME_NAMES } from '../../compare/runtimes.js';
 import { compareTable, markdownTable, settingsText, textTable } from '../../compare/table.js';
 import type { DatasetFormat } from '../../data/dataset.js';
 import { EvalInputError } from '../../train/eval-checkpoint.js';
+import { revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
 export const compareCommand: Command = {
   name: 'compare',
-  usage: 'RUN_OR_CHECKPOINT… --data DIR [--split val] [--json|--markdown] [--out DIR] [--runtimes torch,onnx,onnx-int8] [--height 360 --width 480] [--iters N]',
+  usage: 'RUN_OR_CHECKPOINT_OR_ORG/NAME… --data DIR [--revision REV] [--split val] [--json|--markdown] [--out DIR] [--runtimes torch,onnx,onnx-int8] [--height 360 --width 480] [--iters N]',
   options: [
     { name: 'data', type: 'string', help: 'dataset folder to evaluate on', required: true },
+    { ...revisionOption, help: 'branch, tag or commit of every Hub repo id (ORG/NAME) among the inputs [default: main]' },
     { name: 'format', type: 'string', help: 'dataset layout (auto-detected if omitted)', choices: ['camseq01', 'camvid', 'folder'] },
     { name: 'split', type: 'string', help: 'camvid: split name (default val); folder: images/SPLIT; or a list file' },
     { name: 'runtimes', type: 'list', help: `runtimes to time, comma-separated (${RUNTIME_NAMES.join(', ')})`, default: 'torch' },
@@ -35,6 +37,8 @@ export const compareCommand: Command = {
     try {
       r = await compareModels({
         inputs: positional,
+        ...(opts.revision !== undefined ? { revision: opts.revision as string } : {}),
+        quiet,
         data: opts.data as string,
         ...(opts.format ? { format: opts.format as DatasetFormat } : {}),
         ...(opts.split ? { split: opts.split as string } : {}),

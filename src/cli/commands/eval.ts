@@ -6,14 +6,17 @@ import { metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
 import { isScaleList } from '../../models/contract.js';
 import { loadPretrained } from '../../models/hf.js';
 import { evaluateCheckpoint, EvalInputError } from '../../train/eval-checkpoint.js';
+import { hubOutputDir, resolveCheckpoint } from '../../hub/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: '--checkpoint DIR --data DIR [--split val] [--json] [--per-image] [--out DIR]',
+  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--json] [--per-image] [--out DIR]',
   options: [
-    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors)', required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors)'), required: true },
+    revisionOption,
     { name: 'data', type: 'string', help: 'dataset folder', required: true },
     { name: 'format', type: 'string', help: 'dataset layout (auto-detected if omitted)', choices: ['camseq01', 'camvid', 'folder'] },
     { name: 'split', type: 'string', help: 'camvid: split name (default val); folder: images/SPLIT; or a list file' },
@@ -26,11 +29,12 @@ export const evalCommand: Command = {
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
     { name: 'class-weights', type: 'string', help: 'weights of the loss: auto (the training run\'s), none, or comma-separated numbers', default: 'auto' },
     { name: 'per-image', type: 'boolean', help: 'rank images by their own mIoU (worst first)' },
-    { name: 'out', type: 'string', help: 'write metrics.json, confusion.csv (and per-image.csv) here (default: the checkpoint directory\'s eval-<split>/)' },
+    { name: 'out', type: 'string', help: 'write metrics.json, confusion.csv (and per-image.csv) here (default: the checkpoint directory\'s eval-<split>/; for a Hub repo id runs/hub/ORG--NAME/eval-<split>/)' },
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
   ],
   async run({ opts }) {
-    const ckpt = opts.checkpoint as string;
+    const ref = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, quiet: !!opts.json });
+    const ckpt = ref.dir;
     const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
     const { model } = loadPretrained(ckpt, { log: () => undefined });
@@ -58,7 +62,8 @@ export const evalCommand: Command = {
         throw e;
       }
       const { ev, spec, split, weights } = r;
-      const outDir = (opts.out as string | undefined) ?? path.join(ckpt, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
+      // Never into a Hub snapshot: the cache is shared and holds only what the Hub has.
+      const outDir = (opts.out as string | undefined) ?? path.join(ref.hub ? hubOutputDir(ref.hub) : ckpt, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
       const result = {
         ...metricsJson(ev.metrics, labels),
         numImages: ev.numImages,
@@ -70,6 +75,7 @@ export const evalCommand: Command = {
         scales: r.scales,
         flip: !!opts.flip,
         checkpoint: path.resolve(ckpt),
+        ...(ref.hub ? { hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : {}),
         data: spec.root,
         confusionCsv: path.resolve(outDir, 'confusion.csv'),
       };

@@ -6,7 +6,9 @@ import { loadPretrained, readConfig } from '../../models/index.js';
 import { buildOnnx, checkOnnx, writeTransformersJsDir } from '../../export/export.js';
 import { onnxEmitter } from '../../export/families.js';
 import { MAX_OPSET, MIN_OPSET } from '../../export/graph.js';
+import { resolveCheckpoint } from '../../hub/index.js';
 import { readJsonObject, writeFileAtomic } from '../../util/fs.js';
+import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import type { Command } from '../command.js';
 
 /** Fails early, naming the path, when `file` cannot be written (its folder is not a writable directory). */
@@ -33,18 +35,21 @@ export const defaultHfDir = (out: string): string => `${out.replace(/\.onnx$/i, 
 
 export const exportCommand: Command = {
   name: 'export',
-  usage: '--checkpoint DIR --onnx OUT [--opset 17] [--int8] [--hf-dir DIR]',
+  usage: '--checkpoint DIR|ORG/NAME --onnx OUT [--revision REV] [--opset 17] [--int8] [--hf-dir DIR] [--quiet]',
   options: [
-    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + weights)', required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + weights)'), required: true },
+    revisionOption,
     { name: 'onnx', type: 'string', help: 'the .onnx file to write', required: true },
     { name: 'opset', type: 'int', min: MIN_OPSET, max: MAX_OPSET, help: 'ONNX opset (below 17, LayerNorm is decomposed)', default: 17 },
     { name: 'int8', type: 'boolean', help: 'per-channel symmetric int8 weights (QDQ) for Conv/MatMul weights of ≥ 4096 elements' },
     { name: 'hf-dir', type: 'string', help: 'Transformers.js folder (onnx/, config.json, preprocessor_config.json); default OUT minus .onnx + "-transformersjs"' },
     { name: 'transformersjs', type: 'boolean', help: 'write the Transformers.js folder (--no-transformersjs: only OUT)', default: true },
     { name: 'seed', type: 'int', min: 0, help: 'seed of the self-check input', default: 0 },
+    { name: 'quiet', type: 'boolean', help: 'no download progress or log lines; only the final JSON line' },
   ],
   async run({ opts }) {
-    const ckpt = opts.checkpoint as string;
+    const quiet = opts.quiet === true;
+    const ckpt = (await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, quiet })).dir;
     const out = opts.onnx as string;
     const int8 = !!opts.int8;
     // Cheap checks first: config (and its model_type), exporter, and the output path, before loading weights.
@@ -53,7 +58,7 @@ export const exportCommand: Command = {
     checkWritable(out);
     const hfDir = opts.transformersjs === false ? null : ((opts['hf-dir'] as string | undefined) ?? defaultHfDir(out));
     if (hfDir) checkWritable(path.join(hfDir, 'config.json'));
-    const { model } = loadPretrained(ckpt);
+    const { model } = loadPretrained(ckpt, quiet ? { log: () => undefined } : {});
     try {
       const t0 = performance.now();
       const built = buildOnnx(model, { opset: opts.opset as number, int8 });

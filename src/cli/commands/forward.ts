@@ -2,17 +2,21 @@
 import * as fs from 'node:fs';
 import { fromArray, inferenceMode, tidy } from '../../torch/index.js';
 import { loadPretrained } from '../../models/index.js';
+import { resolveCheckpoint } from '../../hub/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
 export const forwardCommand: Command = {
   name: 'forward',
-  usage: '--checkpoint DIR --input FILE --shape N,C,H,W --out FILE',
+  usage: '--checkpoint DIR|ORG/NAME [--revision REV] --input FILE --shape N,C,H,W --out FILE [--quiet]',
   options: [
-    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + weights)', required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + weights)'), required: true },
+    revisionOption,
     { name: 'input', type: 'string', help: 'raw little-endian float32, C order', required: true },
     { name: 'shape', type: 'list', help: 'N,C,H,W of the input', required: true },
     { name: 'out', type: 'string', help: 'where to write the logits (raw float32)', required: true },
+    { name: 'quiet', type: 'boolean', help: 'no download progress or log lines; only the final JSON line' },
   ],
   async run({ opts }) {
     // A list option: its elements are checked here (specs type whole values, not list items).
@@ -27,7 +31,9 @@ export const forwardCommand: Command = {
     if (buf.byteLength !== need) {
       throw new Error(`${file}: ${buf.byteLength} bytes, but shape ${shape.join('x')} of float32 needs ${need}`);
     }
-    const { model } = loadPretrained(opts.checkpoint as string);
+    const quiet = opts.quiet === true;
+    const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, quiet });
+    const { model } = loadPretrained(dir, quiet ? { log: () => undefined } : {});
     model.eval();
     const out = inferenceMode(() =>
       tidy(() => {

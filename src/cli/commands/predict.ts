@@ -1,12 +1,15 @@
 // `streetseg predict`: class-id PNGs, colour masks and overlays of images, folders and videos.
 import { predict } from '../../predict/index.js';
+import { resolveCheckpoint } from '../../hub/index.js';
+import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--quiet]',
+  usage: '--checkpoint DIR|ORG/NAME [--revision REV] INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--quiet]',
   options: [
-    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)', required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)'), required: true },
+    revisionOption,
     { name: 'out', type: 'string', help: 'output folder: NAME.png (class ids), NAME_color.png, NAME_overlay.png, NAME_overlay.mp4 / NAME_color.mp4', required: true },
     { name: 'overlay', type: 'boolean', help: 'also write the image blended with the colour mask (videos: the overlay video instead of the mask video)' },
     { name: 'alpha', type: 'number', min: 0, max: 1, help: 'weight of the colour mask in the overlay', default: 0.5 },
@@ -27,8 +30,10 @@ export const predictCommand: Command = {
     if ((h === undefined) !== (w === undefined)) throw new UsageError('streetseg predict: give both --height and --width, or neither');
     if (opts.onnx !== undefined && opts.runtime !== 'onnx') throw new UsageError('streetseg predict: --onnx needs --runtime onnx');
     const quiet = opts.quiet === true;
+    const files = opts.runtime === 'onnx' && opts.onnx === undefined ? 'onnx' : 'torch';
+    const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
     const summary = await predict({
-      checkpoint: opts.checkpoint as string,
+      checkpoint: dir,
       inputs: positional,
       out: opts.out as string,
       runtime: opts.runtime as 'torch' | 'onnx',

@@ -10,6 +10,7 @@ import { initProcessGroup, type ProcessGroup } from '../../torch/distributed.js'
 import { setNumThreads } from '../../torch/index.js';
 import { availableParallelism } from 'node:os';
 import { coerceFlag, ConfigError, flagName, readConfigFile, resolveConfig, SETTING_KEYS, SETTINGS, validatePartial, type SettingKey, type TrainConfig } from '../../train/config.js';
+import { resolveCheckpoint } from '../../hub/index.js';
 import { PRESETS, presetConfig } from '../../train/presets.js';
 import { Trainer } from '../../train/trainer.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
@@ -38,7 +39,7 @@ function defaultRunDir(preset: string | undefined, model: string): string {
 
 export const trainCommand: Command = {
   name: 'train',
-  usage: '[--preset NAME] [--config FILE.json|yaml] [--data DIR] [--model b0|DIR] [--out RUN_DIR] [settings…] | --resume RUN_DIR',
+  usage: '[--preset NAME] [--config FILE.json|yaml] [--data DIR] [--model b0|DIR|ORG/NAME [--revision REV]] [--out RUN_DIR] [settings…] | --resume RUN_DIR',
   options: [
     { name: 'preset', type: 'string', help: `starting settings: ${Object.entries(PRESETS).map(([n, p]) => `${n} (${p.about})`).join('; ')}`, choices: Object.keys(PRESETS) },
     { name: 'config', type: 'string', help: 'a JSON or YAML file of settings (a run directory\'s config.json works too)' },
@@ -74,6 +75,9 @@ export const trainCommand: Command = {
       }
     }
     const distEnv = readDistEnv();
+    // A Hub repo id is fetched once here (by the launcher too, so that its workers find it cached).
+    const quiet = cfg.progress === 'none' || (!!distEnv && distEnv.rank !== 0);
+    const ref = resume ? null : await resolveCheckpoint(cfg.model, { revision: cfg.revision || undefined, quiet });
     if (!distEnv && cfg.nproc > 1) {
       // The launcher: the same command in nproc workers, all on this run directory.
       const argv = process.argv.slice(2);
@@ -90,7 +94,8 @@ export const trainCommand: Command = {
     // reduced across ranks, so every rank runs it and stops at the same epoch.
     const callbacks: Callback[] = isMain ? std.callbacks : std.callbacks.filter((c) => c instanceof EarlyStopping);
     const log = progress === 'none' ? () => undefined : (l: string) => console.error(l);
-    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log, ...(group ? { distributed: { group, syncBn: cfg.syncBn } } : {}) });
+    const pretrained = ref?.hub ? { dir: ref.dir, hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : undefined;
+    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log, ...(group ? { distributed: { group, syncBn: cfg.syncBn } } : {}), ...(pretrained ? { pretrained } : {}) });
     const onSignal = (sig: NodeJS.Signals): void => {
       console.error(`\n${sig}: finishing the current step and saving checkpoints/last…`);
       trainer.interrupt(sig);

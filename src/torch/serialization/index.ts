@@ -1,6 +1,7 @@
 // Tensor-free checkpoint serialization: safetensors (read/write) and torch.save zips (read).
 import * as fs from 'node:fs';
 import { parseSafetensors } from './safetensors.js';
+import { isShardIndex, readShardedStateDict } from './sharded.js';
 import { parseTorchBin } from './torch-pickle.js';
 import type { RawTensor } from './types.js';
 
@@ -9,6 +10,7 @@ export {
   type SafetensorsFile, parseSafetensors, readSafetensors, encodeSafetensors, writeSafetensors,
 } from './safetensors.js';
 export { parseTorchBin, readTorchBin, restrictedUnpickle } from './torch-pickle.js';
+export { SHARD_INDEX_FILES, checkRelativeFileName, isShardIndex, parseShardIndex, readShardedStateDict, weightsBytes, type ShardIndex } from './sharded.js';
 
 export type CheckpointFormat = 'safetensors' | 'torch';
 
@@ -30,9 +32,14 @@ export function detectCheckpointFormat(buf: Uint8Array, file: string): Checkpoin
 
 /**
  * Read a state_dict from a .safetensors file or a torch.save zip (pytorch_model.bin, *.pt),
- * chosen by content (then extension). Tensor data may alias the file buffer (see RawTensor).
+ * chosen by content (then extension), or from the shards a `*.index.json` lists. Tensor data may alias
+ * the file buffers (see RawTensor).
  */
 export function readStateDict(file: string): Map<string, RawTensor> {
+  return isShardIndex(file) ? readShardedStateDict(file, readOne) : readOne(file);
+}
+
+function readOne(file: string): Map<string, RawTensor> {
   const buf = fs.readFileSync(file);
   return detectCheckpointFormat(buf, file) === 'safetensors'
     ? parseSafetensors(buf, file).tensors
