@@ -1,10 +1,11 @@
 // `streetseg predict`: class-id PNGs, colour masks and overlays of images, folders and videos.
 import { predict } from '../../predict/index.js';
 import { UsageError, type Command } from '../command.js';
+import { smoothOption, smoothSpecOf } from '../smooth-option.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--quiet]',
+  usage: '--checkpoint DIR INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--sequence] [--smooth [METHOD[:PARAM=V,…]]] [--quiet]',
   options: [
     { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)', required: true },
     { name: 'out', type: 'string', help: 'output folder: NAME.png (class ids), NAME_color.png, NAME_overlay.png, NAME_overlay.mp4 / NAME_color.mp4', required: true },
@@ -18,6 +19,8 @@ export const predictCommand: Command = {
     { name: 'scale', type: 'number', min: 0.05, max: 8, help: "without --height/--width: model input = each image's size × this (default: the checkpoint's own inference scale, 0.5 for camvid-best, else 1)" },
     { name: 'frames', type: 'boolean', help: 'videos: also write each frame\'s class ids as NAME_frames/NNNNNN.png' },
     { name: 'palette', type: 'string', help: 'class colours: auto (by class name, CamVid/CamSeq01), camvid, camvid32, or a file of "R G B Name" lines', default: 'auto' },
+    { name: 'sequence', type: 'boolean', help: "images are video frames: each folder's images, in name order, form sequences (split where the name's prefix before its frame number changes), smoothed with --smooth and measured for flicker like a video" },
+    smoothOption('videos (each on its own) and --sequence images'),
     { name: 'quiet', type: 'boolean', help: 'no progress output; only the final JSON line' },
   ],
   async run({ opts, positional }) {
@@ -27,6 +30,7 @@ export const predictCommand: Command = {
     if ((h === undefined) !== (w === undefined)) throw new UsageError('streetseg predict: give both --height and --width, or neither');
     if (opts.onnx !== undefined && opts.runtime !== 'onnx') throw new UsageError('streetseg predict: --onnx needs --runtime onnx');
     const quiet = opts.quiet === true;
+    const smooth = smoothSpecOf('predict', opts.smooth);
     const summary = await predict({
       checkpoint: opts.checkpoint as string,
       inputs: positional,
@@ -39,6 +43,8 @@ export const predictCommand: Command = {
       overlayAlpha: opts.overlay ? (opts.alpha as number) : null,
       frames: opts.frames === true,
       palette: opts.palette as string,
+      sequence: opts.sequence === true,
+      ...(smooth ? { smooth } : {}),
       progress: quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'log',
       log: quiet ? () => undefined : (l) => console.error(l),
     });
