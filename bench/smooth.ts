@@ -11,7 +11,7 @@ import type { DatasetSpec } from '../src/data/types.js';
 import { ConfusionMatrix } from '../src/metrics/confusion.js';
 import { computeMetrics } from '../src/metrics/miou.js';
 import { loadPretrained } from '../src/models/hf.js';
-import { formatSmoothSpec, meanFrameDifference, parseSmoothSpec, sequenceKey, TemporalStream, type StreamFrame } from '../src/temporal/index.js';
+import { areaResizeRgb, formatSmoothSpec, meanFrameDifference, parseSmoothSpec, sequenceKey, TemporalStream, type StreamFrame } from '../src/temporal/index.js';
 import { batchToTensors } from '../src/data/tensors.js';
 import { inferenceMode, tidy } from '../src/torch/index.js';
 import { denormalize, smoothingScores } from '../src/train/evaluate.js';
@@ -66,8 +66,12 @@ export interface SetInfo {
   split: string;
   sequences: string[];
   frames: number;
-  /** mean absolute RGB difference (0–255) of consecutive frames within a sequence: what a scene cut must exceed */
-  frameDifference: { median: number; max: number };
+  /**
+   * Mean absolute RGB difference (0–255) of consecutive frames at the probabilities' size (what the cut test
+   * sees): within sequences (what a cut threshold must stay above), and from the last frame of one sequence
+   * to the first of the next (real scene changes, which it must catch).
+   */
+  frameDifference: { median: number; max: number; betweenSequences: number[] };
 }
 
 export interface SmoothBench {
@@ -100,13 +104,14 @@ async function runSet(
   scales: number[],
   o: SmoothBenchOptions,
   timing: { modelMs: number; probsMs: number; frames: number },
-): Promise<{ results: Acc[]; diffs: number[] }> {
+): Promise<{ results: Acc[]; diffs: number[]; jumps: number[] }> {
   const k = model.labels.length;
   const ignore = spec.classes.ignoreIndex;
   const accs: Acc[] = specs.map((s) => ({ stream: new TemporalStream({ numClasses: k, smooth: parseSmoothSpec(s), ignoreIndex: ignore }), cm: new ConfusionMatrix(k, ignore), ms: 0, frames: 0 }));
   const loader = new DataLoader({ dataset: spec, indices, batchSize: o.batchSize ?? 8, workers: o.workers ?? 1, augment: 'none' });
   const diffs: number[] = [];
-  let prev: { key: string; image: Uint8Array } | null = null;
+  const jumps: number[] = [];
+  let prev: { key: string; small: Uint8Array } | null = null;
   try {
     for await (const batch of loader.epoch(0)) {
       const t0 = performance.now();
@@ -128,8 +133,10 @@ async function runSet(
         const id = batch.ids[i]!;
         const image = denormalize(batch, i);
         const key = sequenceKey(id);
-        if (prev && prev.key === key && prev.image.length === image.length) diffs.push(meanFrameDifference(prev.image, image));
-        prev = { key, image };
+        // at the probabilities' size, where the smoother's cut test looks
+        const small = areaResizeRgb(image, batch.width, batch.height, out.probs.width, out.probs.height);
+        if (prev && prev.small.length === small.length) (prev.key === key ? diffs : jumps).push(meanFrameDifference(prev.small, small));
+        prev = { key, small };
         const label = batch.labels.subarray(i * hw, (i + 1) * hw);
         const ph = k * out.probs.height * out.probs.width;
         const frame: StreamFrame = {
@@ -155,7 +162,7 @@ async function runSet(
   } finally {
     await loader.close();
   }
-  return { results: accs, diffs };
+  return { results: accs, diffs, jumps };
 }
 
 const setResult = (a: Acc, k: number): SetResult => {
@@ -163,9 +170,10 @@ const setResult = (a: Acc, k: number): SetResult => {
   return { meanIou: computeMetrics(a.cm.matrix, k).meanIou, flicker: t.flicker, consistency: t.consistency, cuts: t.cuts };
 };
 
-function setInfo(spec: DatasetSpec, split: string, indices: number[], diffs: number[]): SetInfo {
+function setInfo(spec: DatasetSpec, split: string, indices: number[], d: { diffs: number[]; jumps: number[] }): SetInfo {
   const seqs = [...new Set(indices.map((i) => sequenceKey(spec.samples[i]!.id)))];
-  return { data: spec.root, split, sequences: seqs, frames: indices.length, frameDifference: { median: diffs.length ? median(diffs) : NaN, max: diffs.length ? Math.max(...diffs) : NaN } };
+  const { diffs, jumps } = d;
+  return { data: spec.root, split, sequences: seqs, frames: indices.length, frameDifference: { median: diffs.length ? median(diffs) : NaN, max: diffs.length ? Math.max(...diffs) : NaN, betweenSequences: jumps } };
 }
 
 export async function benchSmooth(o: SmoothBenchOptions): Promise<SmoothBench> {
@@ -188,7 +196,7 @@ export async function benchSmooth(o: SmoothBenchOptions): Promise<SmoothBench> {
     };
     const evalSet = open(o.split ?? 'val', undefined);
     const tuneSet = o.tuneSplit ? open(o.tuneSplit, o.tuneSequences) : null;
-    let tune: { results: Acc[]; diffs: number[] } | null = null;
+    let tune: Awaited<ReturnType<typeof runSet>> | null = null;
     if (tuneSet) {
       log(`bench smooth: ${specs.length} candidates on ${tuneSet.indices.length} tuning frames (${tuneSet.split})`);
       tune = await runSet(model, tuneSet.spec, tuneSet.indices, specs, scales, o, timing);
@@ -210,8 +218,8 @@ export async function benchSmooth(o: SmoothBenchOptions): Promise<SmoothBench> {
       scales,
       modelMsPerFrame: timing.modelMs / timing.frames,
       probsMsPerFrame: timing.probsMs / timing.frames,
-      tune: tuneSet && tune ? setInfo(tuneSet.spec, tuneSet.split, tuneSet.indices, tune.diffs) : null,
-      eval: setInfo(evalSet.spec, evalSet.split, evalSet.indices, ev.diffs),
+      tune: tuneSet && tune ? setInfo(tuneSet.spec, tuneSet.split, tuneSet.indices, tune) : null,
+      eval: setInfo(evalSet.spec, evalSet.split, evalSet.indices, ev),
       rows,
       best: ok[0]?.smooth ?? 'none',
       rule: `lowest flicker on ${on} among candidates with mIoU at most ${100 * maxDrop} points below the unsmoothed model's and consistency not below it`,

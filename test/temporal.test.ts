@@ -71,10 +71,10 @@ const grey = (hw: number, v: number) => new Uint8Array(hw * 3).fill(v);
 
 describe('smoothers', () => {
   it('spec text: defaults per method, canonical form, clear errors', () => {
-    assert.equal(formatSmoothSpec(parseSmoothSpec('ema')), 'ema:alpha=0.5,margin=0,cut=40');
+    assert.equal(formatSmoothSpec(parseSmoothSpec('ema')), 'ema:alpha=0.7,margin=0,cut=40');
+    assert.equal(formatSmoothSpec(parseSmoothSpec(DEFAULT_SMOOTH)), 'hysteresis:margin=0.3,cut=40');
     assert.equal(formatSmoothSpec(parseSmoothSpec('motion:alpha=0.25, tau=64')), 'motion:alpha=0.25,tau=64,margin=0,cut=40');
     assert.equal(formatSmoothSpec(parseSmoothSpec('none')), 'none');
-    assert.equal(parseSmoothSpec(DEFAULT_SMOOTH).method !== 'none', true);
     assert.throws(() => parseSmoothSpec('emaa'), /unknown method "emaa" \(did you mean ema\?\); expected none, ema, motion, hysteresis/);
     assert.throws(() => parseSmoothSpec('ema:tau=3'), /ema has no parameter "tau" \(its parameters: alpha, margin, cut\)/);
     assert.throws(() => parseSmoothSpec('ema:alpha=0'), /alpha=0: expected a number in \(0, 1\]/);

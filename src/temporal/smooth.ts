@@ -39,16 +39,20 @@ const PARAM_RANGE: Record<Param, { ok: (v: number) => boolean; text: string }> =
   cut: { ok: (v) => v >= 0 && v <= 255, text: 'a number in [0, 255] (0 = no cut detection)' },
 };
 
-/** Each method's parameters and their defaults (the values `METHOD` alone means). */
+/**
+ * Each method's parameters and their defaults (what `METHOD` alone means): per method, the setting that
+ * `bench smooth` chose on CamVid train drives (docs/temporal.md). A cut at 40 lies above every frame
+ * difference within CamVid's 15 fps val drive (at most 22) and below the jumps between drives.
+ */
 export const SMOOTH_METHODS: Record<SmoothMethod, Partial<Record<Param, number>>> = {
   none: {},
-  ema: { alpha: 0.5, margin: 0, cut: 40 },
-  motion: { alpha: 0.3, tau: 16, margin: 0, cut: 40 },
-  hysteresis: { margin: 0.2, cut: 40 },
+  ema: { alpha: 0.7, margin: 0, cut: 40 },
+  motion: { alpha: 0.3, tau: 64, margin: 0, cut: 40 },
+  hysteresis: { margin: 0.3, cut: 40 },
 };
 
 /** What a bare `--smooth` means: the method and parameters that measured best (docs/temporal.md). */
-export const DEFAULT_SMOOTH = 'motion';
+export const DEFAULT_SMOOTH = 'hysteresis';
 
 export class SmoothSpecError extends Error {
   override name = 'SmoothSpecError';

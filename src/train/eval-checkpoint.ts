@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
-import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
+import { detectFormat, openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
 import { checkpointEvalScales, EVAL_SCALES_KEY, isScaleList, type SegmentationModel } from '../models/contract.js';
 import type { SmoothSpec } from '../temporal/index.js';
@@ -92,8 +92,9 @@ export function openCheckpointSplit(labels: readonly string[], checkpoint: strin
   const split = o.split ?? 'val';
   const voidMode = o.void ?? (labels.some((l) => /^void$/i.test(l)) ? 'class' : 'ignore');
   const openOpts: OpenOptions = { void: voidMode, ...(o.format ? { format: o.format } : {}) };
-  let spec = openDataset(o.data, openOpts);
-  if (spec.format !== 'camseq01') spec = openDataset(o.data, { ...openOpts, split });
+  // camseq01 has no splits (evaluated whole); the others open the split itself (a folder dataset may have nothing outside its splits)
+  const format = o.format ?? detectFormat(o.data);
+  const spec = openDataset(o.data, format === 'camseq01' ? openOpts : { ...openOpts, split });
   if (spec.classes.names.length !== labels.length) {
     throw new EvalInputError(`${checkpoint} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
   }
