@@ -14,7 +14,12 @@ import { predictCommand } from '../src/cli/commands/predict.js';
 import { createModel, savePretrained } from '../src/models/index.js';
 import { sequenceKey, TemporalMeter, DEFAULT_SMOOTH } from '../src/temporal/index.js';
 import { manualSeed } from '../src/torch/index.js';
+import { defaultCallbacks } from '../src/train/callbacks/index.js';
+import { ConfigError, resolveConfig } from '../src/train/config.js';
+import { makeLoaders, setupData } from '../src/train/setup.js';
+import { Trainer } from '../src/train/trainer.js';
 import { repoRoot } from '../src/util/paths.js';
+import { tinyConfig, tinyDataset, tmpRun } from './helpers/train-fixture.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -178,6 +183,27 @@ describe('predict --smooth on videos', () => {
     const noSeq = run(['eval', '--checkpoint', ckpt, '--data', data, '--smooth']);
     assert.notEqual(noSeq.status, 0);
     assert.match(noSeq.stderr, /--smooth smooths a video over time; give --sequence too/);
+  });
+});
+
+describe('training with evalSequence', () => {
+  it("measures the val frames' flicker in name order, and the report draws it; data-parallel runs refuse it", async () => {
+    const ds = await tinyDataset();
+    const runDir = tmpRun('seq');
+    const cfg = resolveConfig(tinyConfig(ds, { epochs: 1, evalSequence: true }));
+    const { callbacks } = defaultCallbacks(cfg, 'none');
+    const fit = await new Trainer(cfg, runDir, { callbacks, log: () => undefined }).fit();
+    const t = fit.lastEval!.temporal!;
+    assert.equal(t.pairs, 1, 'two val frames of one synthetic drive');
+    assert.equal(t.smooth, null);
+    const [a, b] = fit.lastEval!.perImage.map((p) => p.id);
+    assert.ok(a! < b!, `evaluated in name order: ${a}, ${b}`);
+    assert.deepEqual([t.perPair[0]!.from, t.perPair[0]!.to], [a, b]);
+    const html = fs.readFileSync(path.join(runDir, 'report', 'index.html'), 'utf8');
+    assert.match(html, /<section id="temporal"><h2>Temporal stability<\/h2>\s*<p>Over 1 consecutive frame pairs/);
+    assert.match(html, /<img src="temporal-[0-9a-f]{12}\.svg" alt="flicker per frame pair">/);
+    const data = setupData(cfg);
+    assert.throws(() => makeLoaders(cfg, data, { rank: 0, worldSize: 2 }), (e: Error) => e instanceof ConfigError && /evalSequence: .* nproc is 2/.test(e.message));
   });
 });
 
