@@ -82,6 +82,22 @@ describe('streetseg compare', () => {
     }
   });
 
+  it('--sequence adds flicker and consistency columns, exactly eval --sequence\'s', () => {
+    const r = run(['compare', runDir, '--data', data, '--sequence', '--markdown', '--height', '64', '--width', '96', '--iters', '1', '--warmup', '0', '--workers', '0']);
+    assert.equal(r.status, 0, r.stderr);
+    const row = (lastJson(r.stdout) as unknown as CompareResult).models[0]!;
+    const e = run(['eval', '--checkpoint', row.checkpoint, '--data', data, '--sequence', '--json', '--workers', '0', '--out', path.join(out, '..', 'eval-seq')]);
+    assert.equal(e.status, 0, e.stderr);
+    const t = lastJson(e.stdout).temporal as { flicker: number; consistency: number; pairs: number };
+    assert.deepEqual(row.temporal, { flicker: t.flicker, consistency: t.consistency, pairs: t.pairs });
+    assert.equal(t.pairs, 9, 'the 10 synthetic frames are one sequence');
+    const head = r.stdout.split('\n').find((l) => l.startsWith('| model'))!;
+    assert.match(head, /\| aAcc % \| flicker % \| consistency % \| params \(M\) \|/);
+    const cells = r.stdout.split('\n').find((l) => l.startsWith(`| ${row.name}`))!.split('|').map((c) => c.trim());
+    assert.deepEqual(cells.slice(6, 8), [(100 * t.flicker).toFixed(2), (100 * t.consistency).toFixed(2)]);
+    assert.ok(!stdout.includes('flicker'), 'without --sequence there is no temporal column');
+  });
+
   it('params are the parameters\' numel sum, MB the weights file\'s size, FPS = 1000/latency', () => {
     for (const m of result.models) {
       const { model } = loadPretrained(m.checkpoint, { log: () => undefined });

@@ -200,6 +200,29 @@ describe('training report in headless Chromium', { timeout: 180_000 }, () => {
     assert.match(await p.text('#worst'), /No images yet/);
   });
 
+  it('a sequence evaluation adds flicker and consistency cards and draws flicker per frame pair', async () => {
+    const dir = path.join(tmp, 'temporal');
+    const perPair = [0.1, 0.04, 0.25, 0.02].map((f, i) => ({ from: `synth_00${i}`, to: `synth_00${i + 1}`, flicker: f, consistency: 1 - f / 2 }));
+    const temporal = { flicker: 0.1025, consistency: 0.94875, pairs: 4, smooth: 'hysteresis:margin=0.3,cut=40', perPair };
+    const index = await writeReport(dir, { ...data, eval: { ...data.eval!, temporal } });
+    const p = await openPage(index);
+    assert.deepEqual([p.errors, p.failed], [[], []]);
+    const chart = p.images.find((i) => i.src.startsWith('temporal-'));
+    assert.ok(chart && chart.naturalWidth > 0, 'the flicker chart loads');
+    const summary = await p.text('#summary');
+    assert.ok(summary.includes(`${formatPercent(0.1025)}flicker`) && summary.includes(`${formatPercent(0.94875)}temporal consistency`), summary);
+    assert.match(await p.text('#temporal'), /Over 4 consecutive frame pairs, smoothed \(hysteresis:margin=0\.3,cut=40\)/);
+    // one point per pair, at x = 1…4 (pair 3 has the most flicker, so it is the highest point: smallest y)
+    const svg = fs.readFileSync(path.join(dir, chart.src), 'utf8');
+    const pts = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.equal(pts.length, 4);
+    assert.deepEqual(pts.map((q) => q[1]).indexOf(Math.min(...pts.map((q) => q[1]!))), 2);
+    // without a sequence evaluation the section says how to get one
+    const plain = await openPage(await writeReport(path.join(tmp, 'plain'), data));
+    assert.match(await plain.text('#temporal'), /Not measured: .*--eval-sequence/);
+    await assert.rejects(writeReport(path.join(tmp, 'bad-t'), { ...data, eval: { ...data.eval!, temporal: { ...temporal, pairs: 5 } } }), /eval\.temporal\.perPair has 4 pairs, expected pairs = 5/);
+  });
+
   it('an empty report (no history, no evaluation, no samples) still renders', async () => {
     const dir = path.join(tmp, 'empty');
     const index = await writeReport(dir, { title: 'fresh', config: {}, history: [], samples: [], worst: [], palette: classes.palette, ignoreIndex: IGNORE, timing: {} });

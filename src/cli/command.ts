@@ -15,6 +15,13 @@ export interface OptionSpec {
   min?: number;
   /** Largest allowed value ('int' and 'number'). */
   max?: number;
+  /**
+   * A 'string' option that may also be given bare (`--smooth`): this is its value then. The next argument
+   * is its value only if it does not start with "--" and matches `valuePattern` (so that a positional
+   * argument after a bare flag stays positional); `--name=value` always works.
+   */
+  bare?: string;
+  valuePattern?: RegExp;
 }
 
 export interface ParsedArgs {
@@ -92,6 +99,11 @@ export function parseArgs(cmd: Command, argv: string[]): ParsedArgs {
       opts[key] = val === undefined ? true : !['false', '0', 'no'].includes(val);
       continue;
     }
+    if (val === undefined && spec.bare !== undefined) {
+      const next = argv[i + 1];
+      const takes = next !== undefined && !next.startsWith('--') && (spec.valuePattern?.test(next) ?? true);
+      val = takes ? argv[++i]! : spec.bare;
+    }
     if (val === undefined) {
       val = argv[++i];
       if (val === undefined) throw new UsageError(`streetseg ${cmd.name}: option --${key} needs a value`);
@@ -124,7 +136,8 @@ export function formatHelp(cmd: Command, summary: string): string {
   if (cmd.options.length) {
     lines.push('', 'options:');
     for (const o of cmd.options) {
-      const arg = o.type === 'boolean' ? '' : ` <${o.choices ? o.choices.join('|') : o.type}>`;
+      const shape = `<${o.choices ? o.choices.join('|') : o.type}>`;
+      const arg = o.type === 'boolean' ? '' : o.bare !== undefined ? ` [${shape}]` : ` ${shape}`;
       const range = rangeText(o) ? ` (${rangeText(o)})` : '';
       const def = o.default !== undefined ? ` (default: ${o.default})` : o.required ? ' (required)' : '';
       lines.push(`  --${o.name}${arg}`.padEnd(34) + ` ${o.help}${range}${def}`);

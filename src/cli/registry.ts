@@ -19,6 +19,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench data', summary: 'data-loader throughput (images/s) with augmentation, no model', load: async () => (await import('./commands/bench-data.js')).benchDataCommand },
   { name: 'bench model', summary: 'inference or training step time of a model on random input (JSON)', load: async () => (await import('./commands/bench-model.js')).benchModelCommand },
   { name: 'bench train', summary: 'seconds per training epoch, images/s and peak RSS of the camvid-scratch recipe, optionally beside PyTorch (JSON)', load: async () => (await import('./commands/bench-train.js')).benchTrainCommand },
+  { name: 'bench smooth', summary: 'temporal smoothers side by side on video splits: mIoU, flicker, consistency, ms per frame (table + JSON)', load: async () => (await import('./commands/bench-smooth.js')).benchSmoothCommand },
   { name: 'forward', summary: 'run a checkpoint on raw float32 NCHW input and write the logits (float32)', load: async () => (await import('./commands/forward.js')).forwardCommand },
   { name: 'export', summary: 'export a checkpoint to ONNX (fp32 or --int8), with a Transformers.js folder; checked in onnxruntime', load: async () => (await import('./commands/export.js')).exportCommand },
   { name: 'stats', summary: 'per-class pixel counts, frequencies and class weights of a dataset', load: async () => (await import('./commands/stats.js')).statsCommand },

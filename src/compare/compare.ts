@@ -44,6 +44,8 @@ export interface CompareOptions {
   workers: number;
   /** evaluate each run at the size it was trained at (frames and labels resized), not the data's own */
   evalAtTrainSize?: boolean;
+  /** the split is video: add each model's flicker and consistency (eval --sequence) */
+  sequence?: boolean;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -96,16 +98,18 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
           workers: o.workers,
           ...(o.evalAtTrainSize && inp.training ? { height: inp.training.height, width: inp.training.width } : {}),
           ...evalAs,
+          ...(o.sequence ? { sequence: {} } : {}),
           classWeights: 'auto',
         });
+        const t = ev.temporal;
         // One inference scale (no TTA) is how the model is deployed: time it at that size.
         const latencyScale = scales.length === 1 && !ev0?.flip ? scales[0]! : 1;
         ({ height: latencyHeight, width: latencyWidth } = scaledSize(o.height, o.width, latencyScale));
         split = spec.format === 'camseq01' ? 'all' : s;
         data = spec.root;
         const sizeBytes = weightsBytes(weightsFile);
-        row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [], latencyHeight, latencyWidth };
-        log(`  ${ev.numImages} images: mIoU ${ev.metrics.meanIou.toFixed(4)}  mAcc ${ev.metrics.meanAccuracy.toFixed(4)}  aAcc ${ev.metrics.overallAccuracy.toFixed(4)}`);
+        row = { ...inp, numImages: ev.numImages, meanIou: ev.metrics.meanIou, meanAccuracy: ev.metrics.meanAccuracy, overallAccuracy: ev.metrics.overallAccuracy, ...(t ? { temporal: { flicker: t.flicker, consistency: t.consistency, pairs: t.pairs } } : {}), params, weightsFile, sizeBytes, sizeMB: toMB(sizeBytes), runtimes: [], latencyHeight, latencyWidth };
+        log(`  ${ev.numImages} images: mIoU ${ev.metrics.meanIou.toFixed(4)}  mAcc ${ev.metrics.meanAccuracy.toFixed(4)}  aAcc ${ev.metrics.overallAccuracy.toFixed(4)}${t ? `  flicker ${t.flicker.toFixed(4)}  consistency ${t.consistency.toFixed(4)}` : ''}`);
       } finally {
         model.dispose();
       }

@@ -27,16 +27,18 @@ export const formatMs = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.
 
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : 'n/a');
 
-/** One row per model: name, training, metrics (%), size, then latency / FPS / peak RSS (and file MB for exports) per runtime. */
+/** One row per model: name, training, metrics (%; flicker and consistency after a sequence evaluation), size, then latency / FPS / peak RSS (and file MB for exports) per runtime. */
 export function compareTable(r: CompareResult): Table {
   const runtimes = r.models[0]?.runtimes.map((x) => x.runtime) ?? [];
-  const headers = ['model', 'trained', 'mIoU %', 'mAcc %', 'aAcc %', 'params (M)', 'MB'];
+  const temporal = r.models.some((m) => m.temporal);
+  const headers = ['model', 'trained', 'mIoU %', 'mAcc %', 'aAcc %', ...(temporal ? ['flicker %', 'consistency %'] : []), 'params (M)', 'MB'];
   for (const rt of runtimes) {
     headers.push(`${rt} ms`, `${rt} FPS`, `${rt} peak MiB`);
     if (rt !== 'torch') headers.push(`${rt} MB`);
   }
   const rows = r.models.map((m) => {
-    const cells = [m.name, trainedText(m.training), pct(m.meanIou), pct(m.meanAccuracy), pct(m.overallAccuracy), (m.params / 1e6).toFixed(3), m.sizeMB.toFixed(2)];
+    const t = temporal ? [pct(m.temporal?.flicker ?? NaN), pct(m.temporal?.consistency ?? NaN)] : [];
+    const cells = [m.name, trainedText(m.training), pct(m.meanIou), pct(m.meanAccuracy), pct(m.overallAccuracy), ...t, (m.params / 1e6).toFixed(3), m.sizeMB.toFixed(2)];
     for (const x of m.runtimes) {
       cells.push(formatMs(x.latencyMs), x.fps.toFixed(2), String(x.peakRssMiB));
       if (x.runtime !== 'torch') cells.push(x.fileMB.toFixed(2));

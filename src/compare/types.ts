@@ -22,6 +22,8 @@ export interface CompareRow extends CompareInput {
   meanIou: number;
   meanAccuracy: number;
   overallAccuracy: number;
+  /** with --sequence: flicker and consistency of consecutive frames (eval --sequence's) */
+  temporal?: { flicker: number; consistency: number; pairs: number };
   /** Σ numel of the model's parameters (buffers such as BatchNorm statistics not counted). */
   params: number;
   /** model.safetensors (or pytorch_model.bin) in bytes and in MB (10^6 bytes). */

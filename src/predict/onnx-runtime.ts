@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { fromArray, getNumThreads } from '../torch/index.js';
-import { checkpointLabels, classIdsFromLogits, type SegmentBatch, type Segmenter } from './segmenter.js';
+import { fromArray, getNumThreads, type Tensor } from '../torch/index.js';
+import { checkpointLabels, classIdsFromLogits, idsAndProbabilities, type SegmentBatch, type SegmentedWithProbabilities, type Segmenter } from './segmenter.js';
 import { checkCheckpointDir } from './torch-runtime.js';
 
 type Ort = typeof import('onnxruntime-node');
@@ -41,6 +41,15 @@ export class OnnxSegmenter implements Segmenter {
   }
 
   async segment(b: SegmentBatch): Promise<Uint8Array[]> {
+    return this.withLogits(b, (logits) => classIdsFromLogits(logits, b.sizes));
+  }
+
+  async segmentWithProbabilities(b: SegmentBatch): Promise<SegmentedWithProbabilities[]> {
+    return this.withLogits(b, (logits) => idsAndProbabilities(logits, b.sizes));
+  }
+
+  /** Runs the session on a batch and hands its logits, as a tensor, to `use`. */
+  private async withLogits<T>(b: SegmentBatch, use: (logits: Tensor) => T): Promise<T> {
     const input = new this.ort.Tensor('float32', b.pixels, [b.n, 3, b.height, b.width]);
     let out;
     try {
@@ -54,7 +63,7 @@ export class OnnxSegmenter implements Segmenter {
     }
     const logits = fromArray(out.data as Float32Array, dims);
     try {
-      return classIdsFromLogits(logits, b.sizes);
+      return use(logits);
     } finally {
       logits.dispose();
       out.dispose();

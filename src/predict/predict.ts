@@ -1,5 +1,6 @@
 // `streetseg predict` as a library call: expand the inputs, load a runtime, then stream every image and
-// video frame through batches of the model and write the outputs (outputs.ts, video.ts).
+// video frame through batches of the model and write the outputs (outputs.ts, video.ts). Videos (and images
+// with `sequence`) go through a TemporalStream in order: optionally smoothed, and their flicker measured.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage } from '../data/decode.js';
@@ -13,6 +14,7 @@ import { checkpointLabels, checkpointScale, preprocessImage, type Segmenter } fr
 import { scaledSize } from '../models/contract.js';
 import { TorchSegmenter } from './torch-runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { sequenceKey, TemporalStream, type Plane, type SmoothSpec } from '../temporal/index.js';
 import { decodeFrames, probeVideo, VideoEncoder, type VideoInfo } from './video.js';
 
 export interface PredictOptions {
@@ -39,6 +41,14 @@ export interface PredictOptions {
   frames?: boolean;
   /** 'auto' | 'camvid' | 'camvid32' | palette file; see colors.ts. */
   palette?: string;
+  /**
+   * Images are video frames: in input order, each folder's images (and runs of image files in one folder)
+   * form sequences, split where sequenceKey of the name changes, like eval --sequence. They are smoothed
+   * with `smooth` and their flicker is measured, as a video's frames are.
+   */
+  sequence?: boolean;
+  /** Smooth videos (and image sequences) over time; each video has its own smoother state. */
+  smooth?: SmoothSpec | null;
   progress?: ProgressMode;
   log?: (line: string) => void;
 }
@@ -51,15 +61,25 @@ export interface PredictSummary {
   framesPerSecond: number;
   runtime: 'torch' | 'onnx';
   out: string;
+  /** mean fraction of pixels whose class changes between consecutive frames written (videos, image sequences); null without frame pairs */
+  flicker: number | null;
+  /** the consecutive frame pairs it is the mean of */
+  pairs: number;
+  /** the smoothing applied (canonical spec), or null */
+  smooth: string | null;
+  /** scene cuts at which the smoother restarted */
+  sceneCuts: number;
 }
 
-/** One image (or frame) waiting for its batch; `sink` gets its class ids. */
+/** One image (or frame) waiting for its batch; `sink` gets its class ids (and, if asked, its probabilities). */
 interface Pending {
   pixels: Float32Array;
   height: number;
   width: number;
   out: { height: number; width: number };
-  sink: (ids: Uint8Array) => Promise<void>;
+  /** also the class probabilities (for a smoother) */
+  probs: boolean;
+  sink: (ids: Uint8Array, probs?: Plane<Float32Array>) => Promise<void>;
 }
 
 /** Collects preprocessed images of one model-input size into batches of `size` and runs them in order. */
@@ -72,7 +92,7 @@ class Batcher {
 
   async add(p: Pending): Promise<void> {
     const first = this.items[0];
-    if (first && (first.height !== p.height || first.width !== p.width)) await this.flush();
+    if (first && (first.height !== p.height || first.width !== p.width || first.probs !== p.probs)) await this.flush();
     this.items.push(p);
     if (this.items.length >= this.size) await this.flush();
   }
@@ -85,8 +105,14 @@ class Batcher {
     const plane = 3 * height * width;
     const pixels = items.length === 1 ? items[0]!.pixels : new Float32Array(items.length * plane);
     if (items.length > 1) items.forEach((it, i) => pixels.set(it.pixels, i * plane));
-    const ids = await this.seg.segment({ pixels, n: items.length, height, width, sizes: items.map((it) => it.out) });
-    for (let i = 0; i < items.length; i++) await items[i]!.sink(ids[i]!);
+    const batch = { pixels, n: items.length, height, width, sizes: items.map((it) => it.out) };
+    if (items[0]!.probs) {
+      const out = await this.seg.segmentWithProbabilities(batch);
+      for (let i = 0; i < items.length; i++) await items[i]!.sink(out[i]!.ids, out[i]!.probs);
+    } else {
+      const ids = await this.seg.segment(batch);
+      for (let i = 0; i < items.length; i++) await items[i]!.sink(ids[i]!);
+    }
   }
 }
 
@@ -107,6 +133,10 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const pal = labelPalette(labels, o.palette ?? 'auto');
   if (pal.fallback.length) log(`predict: no palette colour for ${pal.fallback.join(', ')}; using fallback colours (PASCAL VOC colormap)`);
   const inputs = expandInputs(o.inputs);
+  const smooth = o.smooth && o.smooth.method !== 'none' ? o.smooth : null;
+  if (smooth && !o.sequence && inputs.every((i) => i.kind === 'image')) {
+    throw new Error('predict: smoothing works over time, on videos and on images given as a sequence (--sequence); these inputs are only separate images');
+  }
   const videos = new Map<PredictInput, VideoInfo>(inputs.filter((i) => i.kind === 'video').map((i) => [i, probeVideo(i.file)]));
   const total = inputs.reduce((s, i) => s + (i.kind === 'image' ? 1 : (videos.get(i)!.frames ?? 0)), 0);
   fs.mkdirSync(o.out, { recursive: true });
@@ -119,13 +149,16 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   const progress = new PredictProgress(o.progress ?? 'none', total, log);
   const t0 = performance.now();
   let frames = 0;
+  const stream = new TemporalStream({ numClasses: seg.labels.length, smooth });
   try {
     const batcher = new Batcher(seg, batch);
     for (let k = 0; k < inputs.length; ) {
       const input = inputs[k]!;
       if (input.kind === 'video') {
         await batcher.flush();
-        frames += await predictVideo(input, videos.get(input)!, batcher, o, pal.colors, modelSize, alpha, progress);
+        stream.break();
+        frames += await predictVideo(input, videos.get(input)!, batcher, stream, o, pal.colors, modelSize, alpha, progress);
+        stream.break();
         k++;
         continue;
       }
@@ -135,13 +168,18 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
       const decoded = await Promise.all(group.map((g) => decodeImage(g.file)));
       for (let i = 0; i < group.length; i++) {
         const img = decoded[i]!;
-        const name = group[i]!.name;
+        const { name, file } = group[i]!;
         const size = modelSize(img.height, img.width);
         await batcher.add({
           pixels: preprocessImage(img.data, img.width, img.height, size),
           ...size,
           out: { height: img.height, width: img.width },
-          sink: async (ids) => {
+          probs: !!o.sequence && stream.smoothing,
+          sink: async (raw, probs) => {
+            // a sequence: frames of one folder whose names share the prefix before their frame number
+            const ids = o.sequence
+              ? stream.frame({ id: name, sequence: `${path.dirname(path.resolve(file))}/${sequenceKey(name)}`, width: img.width, height: img.height, ids: raw, ...(probs ? { probs, image: { data: img.data, width: img.width, height: img.height } } : {}) })
+              : raw;
             await writeImageOutputs(o.out, { name, width: img.width, height: img.height, image: img.data, ids }, pal.colors, alpha);
             frames++;
             progress.tick(1, name);
@@ -155,7 +193,19 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
     seg.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { inputs: inputs.length, frames, seconds, framesPerSecond: frames / seconds, runtime: seg.runtime, out: path.resolve(o.out) };
+  const t = stream.result();
+  return {
+    inputs: inputs.length,
+    frames,
+    seconds,
+    framesPerSecond: frames / seconds,
+    runtime: seg.runtime,
+    out: path.resolve(o.out),
+    flicker: t.pairs > 0 ? t.flicker : null,
+    pairs: t.pairs,
+    smooth: t.smooth,
+    sceneCuts: t.cuts,
+  };
 }
 
 /**
@@ -166,6 +216,7 @@ async function predictVideo(
   input: PredictInput,
   info: VideoInfo,
   batcher: Batcher,
+  stream: TemporalStream,
   o: PredictOptions,
   palette: readonly RGB[],
   modelSize: (height: number, width: number) => { height: number; width: number },
@@ -188,7 +239,9 @@ async function predictVideo(
         pixels: preprocessImage(rgb, width, height, size),
         ...size,
         out: { height, width },
-        sink: async (ids) => {
+        probs: stream.smoothing,
+        sink: async (raw, probs) => {
+          const ids = stream.frame({ id: `${input.name} frame ${k}`, sequence: input.file, width, height, ids: raw, ...(probs ? { probs, image: { data: rgb, width, height } } : {}) });
           const color = colorMask(ids, palette, `${input.file} frame ${k}`);
           await enc.write(alpha !== null ? blendOverlay(rgb, color, alpha) : color);
           if (o.frames) writeFileAtomic(path.join(framesTmp, `${String(k).padStart(6, '0')}.png`), await encodePng(ids, width, height, 1));

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { IMAGENET, resizeImageRgb, toCHWFloat } from '../data/preprocess.js';
 import { checkpointEvalScales } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
+import type { Plane } from '../temporal/index.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 
 export interface SegmentBatch {
@@ -17,12 +18,20 @@ export interface SegmentBatch {
   sizes: readonly { height: number; width: number }[];
 }
 
+/** Class ids of an image and its class probabilities at the model's output size (what a smoother takes). */
+export interface SegmentedWithProbabilities {
+  ids: Uint8Array;
+  probs: Plane<Float32Array>;
+}
+
 export interface Segmenter {
   readonly runtime: 'torch' | 'onnx';
   /** Class names in id order (the checkpoint's id2label). */
   readonly labels: readonly string[];
   /** Class ids (height·width uint8, row-major) of each image of the batch. */
   segment(batch: SegmentBatch): Promise<Uint8Array[]>;
+  /** The same ids, with each image's softmax probabilities (class-major) at the model's output size. */
+  segmentWithProbabilities(batch: SegmentBatch): Promise<SegmentedWithProbabilities[]>;
   dispose(): void;
 }
 
@@ -62,6 +71,15 @@ export function classIdsFromLogits(logits: Tensor, sizes: SegmentBatch['sizes'])
       return sizes.map((s, i) => ids(logits.narrow(0, i, 1), s).toArray() as Uint8Array);
     }),
   );
+}
+
+/** classIdsFromLogits, plus each image's softmax over classes at the logits' own size. */
+export function idsAndProbabilities(logits: Tensor, sizes: SegmentBatch['sizes']): SegmentedWithProbabilities[] {
+  const ids = classIdsFromLogits(logits, sizes);
+  const [, k, height, width] = logits.shape as [number, number, number, number];
+  const all = inferenceMode(() => tidy(() => F.softmax(logits, 1).toArray() as Float32Array));
+  const plane = k * height * width;
+  return ids.map((id, i) => ({ ids: id, probs: { data: all.subarray(i * plane, (i + 1) * plane), width, height } }));
 }
 
 /**

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadPretrained } from '../models/hf.js';
 import type { SegmentationModel } from '../models/contract.js';
-import { fromArray, inferenceMode, tidy } from '../torch/index.js';
-import { checkLabelCount, classIdsFromLogits, type SegmentBatch, type Segmenter } from './segmenter.js';
+import { fromArray, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+import { checkLabelCount, classIdsFromLogits, idsAndProbabilities, type SegmentBatch, type SegmentedWithProbabilities, type Segmenter } from './segmenter.js';
 
 export function checkCheckpointDir(dir: string): void {
   if (!fs.existsSync(dir)) throw new Error(`${dir}: checkpoint directory not found`);
@@ -42,12 +42,15 @@ export class TorchSegmenter implements Segmenter {
   }
 
   async segment(b: SegmentBatch): Promise<Uint8Array[]> {
-    return inferenceMode(() =>
-      tidy(() => {
-        const x = fromArray(b.pixels, [b.n, 3, b.height, b.width]);
-        return classIdsFromLogits(this.model.forward(x).logits, b.sizes);
-      }),
-    );
+    return inferenceMode(() => tidy(() => classIdsFromLogits(this.logits(b), b.sizes)));
+  }
+
+  async segmentWithProbabilities(b: SegmentBatch): Promise<SegmentedWithProbabilities[]> {
+    return inferenceMode(() => tidy(() => idsAndProbabilities(this.logits(b), b.sizes)));
+  }
+
+  private logits(b: SegmentBatch): Tensor {
+    return this.model.forward(fromArray(b.pixels, [b.n, 3, b.height, b.width])).logits;
   }
 
   dispose(): void {

@@ -10,6 +10,8 @@ export interface ReportFiles {
   curves: Array<{ title: string; file: string }>;
   classes?: string;
   confusion?: string;
+  /** flicker per frame pair (a sequence evaluation) */
+  temporal?: string;
   samples: Array<{ file: string; sample: ReportSample }>;
   worst: Array<{ file: string; sample: ReportSample }>;
   /** Links to pages about this run made elsewhere (links.json, e.g. a model comparison). */
@@ -102,6 +104,7 @@ export function renderReportHtml(data: ReportData, files: ReportFiles, generated
         card('validation loss', value(ev.loss, (x) => x.toFixed(4))) +
         card('images', value(ev.numImages, String)) +
         card('epoch / step', `${value(ev.epoch, String)} / ${value(ev.step, String)}`) +
+        (ev.temporal ? card('flicker', value(ev.temporal.flicker, formatPercent)) + card('temporal consistency', value(ev.temporal.consistency, formatPercent)) : '') +
         '</div>',
     );
   } else parts.push(empty('No evaluation yet.'));
@@ -126,6 +129,17 @@ export function renderReportHtml(data: ReportData, files: ReportFiles, generated
 
   parts.push('<section id="confusion"><h2>Confusion matrix (rows: truth, normalised per row, %)</h2>');
   parts.push(files.confusion ? `<img src="${esc(files.confusion)}" alt="confusion matrix">` : empty('No evaluation yet.'));
+  parts.push('</section>');
+
+  parts.push('<section id="temporal"><h2>Temporal stability</h2>');
+  const tm = ev?.temporal;
+  if (tm) {
+    parts.push(
+      `<p>Over ${tm.pairs} consecutive frame pairs${tm.smooth ? `, smoothed (${esc(tm.smooth)})` : ''}: flicker ${value(tm.flicker, formatPercent)} ` +
+        `(pixels whose predicted class changes), consistency ${value(tm.consistency, formatPercent)} (where the truth stays, the prediction stays too).</p>`,
+    );
+    if (files.temporal) parts.push(`<img src="${esc(files.temporal)}" alt="flicker per frame pair">`);
+  } else parts.push(empty('Not measured: the validation frames were evaluated one by one (train with --eval-sequence to treat them as video).'));
   parts.push('</section>');
 
   parts.push('<section id="samples"><h2>Sample predictions</h2>');

@@ -10,18 +10,18 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { barChartSvg, heatmapSvg } from './charts.js';
+import { barChartSvg, heatmapSvg, lineChartSvg } from './charts.js';
 import { historyCharts } from './curves.js';
 import { renderReportHtml, type ReportFiles } from './html.js';
 import { checkSample, sampleStrip } from './images.js';
 import { readReportLinks } from './links.js';
 import type { ReportData, ReportEval } from './types.js';
 
-export type { ReportData, ReportEval, ReportSample, RGB } from './types.js';
+export type { ReportData, ReportEval, ReportSample, ReportTemporal, RGB } from './types.js';
 export { addReportLink, readReportLinks, type ReportLink } from './links.js';
 
 /** Files this module writes (and may remove when a newer report no longer uses them). */
-const OWN_FILE = /^(curve|classes|confusion|sample|worst)-[A-Za-z0-9_-]+\.(svg|png)$/;
+const OWN_FILE = /^(curve|classes|confusion|temporal|sample|worst)-[A-Za-z0-9_-]+\.(svg|png)$/;
 
 function contentName(stem: string, ext: string, data: string | Uint8Array): string {
   return `${stem}-${createHash('sha256').update(data).digest('hex').slice(0, 12)}.${ext}`;
@@ -38,6 +38,8 @@ function checkEval(ev: ReportEval): void {
   for (const [name, got, want] of lengths) {
     if (got !== want) throw new Error(`writeReport: ${name} has ${got} values, expected ${want} for ${k} classes`);
   }
+  const t = ev.temporal;
+  if (t && t.perPair.length !== t.pairs) throw new Error(`writeReport: eval.temporal.perPair has ${t.perPair.length} pairs, expected pairs = ${t.pairs}`);
 }
 
 function checkData(data: ReportData): void {
@@ -90,6 +92,17 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
       colTitle: 'predicted class',
       cell: ev.classes.length > 20 ? 24 : 32,
     }));
+    if (ev.temporal && ev.temporal.pairs > 0) {
+      files.temporal = put('temporal', 'svg', lineChartSvg({
+        title: `Flicker per frame pair${ev.temporal.smooth ? ` (smoothed: ${ev.temporal.smooth})` : ''}`,
+        xLabel: 'frame pair',
+        yLabel: 'pixels whose class changes',
+        percent: true,
+        yMin: 0,
+        width: 720,
+        series: [{ name: 'flicker', color: '#d62728', points: ev.temporal.perPair.map((p, i) => [i + 1, p.flicker] as const) }],
+      }));
+    }
   }
 
   // Strips one at a time: each holds four decoded tiles, and the training process is memory-bound already.

@@ -18,6 +18,17 @@ export interface ReportSample {
   miou?: number;
 }
 
+/** Temporal stability of a sequence evaluation (src/temporal): fractions in [0, 1], NaN allowed. */
+export interface ReportTemporal {
+  flicker: number;
+  consistency: number;
+  pairs: number;
+  /** the smoothing the predictions had (canonical spec), or null */
+  smooth: string | null;
+  /** per consecutive frame pair, in order */
+  perPair: Array<{ from: string; to: string; flicker: number; consistency: number }>;
+}
+
 export interface ReportEval {
   classes: string[];
   /** NaN allowed. */
@@ -33,6 +44,8 @@ export interface ReportEval {
   confusion: number[];
   epoch: number;
   step: number;
+  /** present when the split was evaluated as video (evalSequence) */
+  temporal?: ReportTemporal;
 }
 
 export interface ReportData {

@@ -5,6 +5,7 @@ import type { Batch } from '../data/loader.js';
 import type { SegMetrics } from '../metrics/miou.js';
 import type { ReportSample } from '../report/types.js';
 import type { SegmentationModel } from '../models/contract.js';
+import type { StreamResult } from '../temporal/index.js';
 import type { TrainConfig } from './config.js';
 
 /** Where the loop is; saved in checkpoints so that a resumed run continues exactly here. */
@@ -42,6 +43,8 @@ export interface EvalResult {
   perImage: { id: string; miou: number }[];
   samples: ReportSample[];
   worst: ReportSample[];
+  /** over a video split (evaluate's `sequence`): flicker and consistency of consecutive frames */
+  temporal?: StreamResult;
 }
 
 export interface EpochSummary {

@@ -38,6 +38,7 @@ export const SETTINGS = {
   evalWidth: { schema: int(0), default: 0, help: 'evaluation frame and label width (0 = width)' },
   evalScales: { schema: z.array(pos).min(1), default: [1], help: 'evaluation input scales relative to the evaluation size, comma-separated; logits are upsampled to the label size. One scale is inference at that resolution; several (or --eval-flip) are test-time augmentation' },
   evalFlip: { schema: z.boolean(), default: false, help: 'test-time augmentation: also evaluate the mirrored input and average the probabilities' },
+  evalSequence: { schema: z.boolean(), default: false, help: "the val split is video: evaluate its frames in name order and add flicker and consistency of consecutive frames (the report draws flicker per frame pair)" },
   cacheFrames: { schema: z.boolean(), default: true, help: 'keep decoded frames in memory after their first use' },
   // loop
   batchSize: { schema: int(1), default: 8, help: 'training batch size' },

@@ -8,6 +8,7 @@ import { DataLoader } from '../data/loader.js';
 import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
 import { checkpointEvalScales, EVAL_SCALES_KEY, isScaleList, type SegmentationModel } from '../models/contract.js';
+import type { SmoothSpec } from '../temporal/index.js';
 import { tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 import { evaluate } from './evaluate.js';
@@ -32,6 +33,8 @@ export interface CheckpointEvalOptions {
   /** input scales and flip (evaluate()'s options): resolution or test-time augmentation; default scales: defaultEvalScales */
   scales?: number[];
   flip?: boolean;
+  /** the split is video: frames in name order, flicker and consistency (evaluate's `sequence`), optionally smoothed */
+  sequence?: { smooth?: SmoothSpec | null };
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -75,9 +78,17 @@ export function defaultEvalScales(model: SegmentationModel, checkpoint: string):
   return isScaleList(fromRun) ? fromRun : own;
 }
 
-/** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */
-export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: string, o: CheckpointEvalOptions): Promise<CheckpointEval> {
-  const labels = model.labels;
+/** The dataset's sample indices ordered by sample id (frame name): a video split's frames in time order. */
+export function framesInNameOrder(spec: DatasetSpec): number[] {
+  const ids = spec.samples.map((s) => s.id);
+  return ids.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : a - b));
+}
+
+/**
+ * The split `o` names, opened with the label set of a checkpoint that predicts `labels` (Void as a class when
+ * the labels have one); labels that do not fit the data are an EvalInputError.
+ */
+export function openCheckpointSplit(labels: readonly string[], checkpoint: string, o: Pick<CheckpointEvalOptions, 'data' | 'format' | 'split' | 'void'>): { spec: DatasetSpec; split: string } {
   const split = o.split ?? 'val';
   const voidMode = o.void ?? (labels.some((l) => /^void$/i.test(l)) ? 'class' : 'ignore');
   const openOpts: OpenOptions = { void: voidMode, ...(o.format ? { format: o.format } : {}) };
@@ -87,12 +98,34 @@ export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: s
   if (spec.classes.names.length !== labels.length) {
     throw new EvalInputError(`${checkpoint} predicts ${labels.length} classes (${labels.join(', ')}) but ${spec.root} has ${spec.classes.names.length} (${spec.classes.names.join(', ')}); try --void ${voidMode === 'class' ? 'ignore' : 'class'}`);
   }
+  return { spec, split };
+}
+
+/** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */
+export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: string, o: CheckpointEvalOptions): Promise<CheckpointEval> {
+  const labels = model.labels;
+  const { spec, split } = openCheckpointSplit(labels, checkpoint, o);
   const weights = evalWeights(o.classWeights, checkpoint, labels.length);
-  const loader = new DataLoader({ dataset: spec, batchSize: o.batchSize, workers: o.workers, augment: 'none', ...(o.height && o.width ? { height: o.height, width: o.width } : {}) });
+  const loader = new DataLoader({
+    dataset: spec,
+    batchSize: o.batchSize,
+    workers: o.workers,
+    augment: 'none',
+    ...(o.height && o.width ? { height: o.height, width: o.width } : {}),
+    ...(o.sequence ? { indices: framesInNameOrder(spec) } : {}),
+  });
   const weightT = weights ? tensor(weights, [weights.length]) : null;
   try {
     const scales = o.scales ?? defaultEvalScales(model, checkpoint);
-    const ev = await evaluate(model, loader, { numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: weightT, scales, flip: !!o.flip, ...(o.onBatch ? { onBatch: o.onBatch } : {}) });
+    const ev = await evaluate(model, loader, {
+      numClasses: labels.length,
+      ignoreIndex: spec.classes.ignoreIndex,
+      weight: weightT,
+      scales,
+      flip: !!o.flip,
+      ...(o.sequence ? { sequence: o.sequence } : {}),
+      ...(o.onBatch ? { onBatch: o.onBatch } : {}),
+    });
     return { ev, spec, split, weights, scales };
   } finally {
     weightT?.dispose();

@@ -1,6 +1,7 @@
 // Evaluation over a whole split: one confusion matrix accumulated over every labelled pixel (HF
 // evaluate's mean_iou semantics), the exact split-wide weighted loss (Σ w_y·nll / Σ w_y, not a mean of
-// batch means), per-image mIoU for the worst-images ranking, and a few images kept for the report.
+// batch means), per-image mIoU for the worst-images ranking, and a few images kept for the report. Over
+// a video split (`sequence`), also flicker and consistency of consecutive frames, optionally smoothed.
 import type { DataLoader, Batch } from '../data/loader.js';
 import { IMAGENET } from '../data/preprocess.js';
 import { ConfusionMatrix } from '../metrics/confusion.js';
@@ -9,6 +10,7 @@ import { isScaleList, scaledSize, type SegmentationModel } from '../models/contr
 import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
+import { sequenceKey, TemporalStream, type SmoothSpec } from '../temporal/index.js';
 import { aten, F, float, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 
@@ -38,6 +40,13 @@ export interface EvalOptions {
   flip?: boolean;
   /** called after each batch (progress) */
   onBatch?: (done: number, total: number) => void;
+  /**
+   * The loader's frames are video frames in order (sequences split where sequenceKey of the id changes):
+   * the result gets `temporal` (flicker, consistency). With `smooth`, the class probabilities are smoothed
+   * over time and every metric (confusion, per-image mIoU, samples) scores the smoothed predictions; the
+   * loss stays the per-frame model's.
+   */
+  sequence?: { smooth?: SmoothSpec | null };
 }
 
 /** Undoes the loader's ImageNet normalisation: NCHW float → HWC RGB uint8 of image i. */
@@ -58,6 +67,19 @@ export function denormalize(b: Batch, i: number): Uint8Array {
 }
 
 /**
+ * One view's model input: the frames at `scale` of (h, w). Plain bilinear (align_corners false), the
+ * loader's own resize of training frames (resizeImageRgb), so that a model trained on resized frames sees
+ * the same filtering here. At exactly half size it is a 2×2 box filter.
+ */
+function viewInput(pixelValues: Tensor, h: number, w: number, scale: number): Tensor {
+  if (scale === 1) return pixelValues;
+  const s = scaledSize(h, w, scale, 1);
+  return F.interpolate(pixelValues, { size: [s.height, s.width], mode: 'bilinear' });
+}
+
+const toLabelSize = (logits: Tensor, h: number, w: number): Tensor => F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
+
+/**
  * Class scores at the label size (h, w) for a batch of normalised frames: the logits of one plain pass,
  * or, under test-time augmentation, the log of the softmax probabilities averaged over every scale and
  * flip (log-probabilities are valid logits: cross-entropy and argmax read them unchanged).
@@ -66,16 +88,9 @@ export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h
   const views: { scale: number; flip: boolean }[] = [];
   for (const scale of scales) for (const f of flip ? [false, true] : [false]) views.push({ scale, flip: f });
   const one = (v: { scale: number; flip: boolean }): Tensor => {
-    let x = pixelValues;
-    // Plain bilinear (align_corners false), the loader's own resize of training frames (resizeImageRgb),
-    // so that a model trained on resized frames sees the same filtering here. At exactly half size it
-    // is a 2×2 box filter.
-    if (v.scale !== 1) {
-      const s = scaledSize(h, w, v.scale, 1);
-      x = F.interpolate(x, { size: [s.height, s.width], mode: 'bilinear' });
-    }
+    let x = viewInput(pixelValues, h, w, v.scale);
     if (v.flip) x = aten.flip(x, [3]);
-    const up = F.interpolate(model.forward(x).logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
+    const up = toLabelSize(model.forward(x).logits, h, w);
     return v.flip ? aten.flip(up, [3]) : up;
   };
   if (views.length === 1) return one(views[0]!);
@@ -87,10 +102,26 @@ export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h
   return sum!.div(float(views.length)).log();
 }
 
+/**
+ * What temporal smoothing needs besides labelSizeScores' scores (`up`, the same numbers): the class
+ * probabilities to smooth, at the model's output size for one plain view (where smoothing costs little), at
+ * the label size under test-time augmentation (the averaged probabilities).
+ */
+export function smoothingScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): { up: Tensor; probs: Tensor } {
+  if (scales.length === 1 && !flip) {
+    const logits = model.forward(viewInput(pixelValues, h, w, scales[0]!)).logits;
+    return { up: toLabelSize(logits, h, w), probs: F.softmax(logits, 1) };
+  }
+  const up = labelSizeScores(model, pixelValues, h, w, scales, flip);
+  return { up, probs: F.softmax(up, 1) };
+}
+
 export async function evaluate(model: SegmentationModel, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const scales = o.scales ?? [1];
   if (!isScaleList(scales)) throw new RangeError(`evaluate: scales ${JSON.stringify(scales)}: expected positive numbers`);
+  // a rank's shard is not a run of consecutive frames
+  if (o.sequence && o.sumAcrossRanks) throw new RangeError('evaluate: sequence metrics need the whole split in one process, not shards across ranks');
   const cm = new ConfusionMatrix(o.numClasses, o.ignoreIndex);
   const wasTraining = model.training;
   model.eval();
@@ -104,25 +135,40 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
   const nWorst = o.worst ?? 0;
   const total = loader.batchesPerEpoch;
   let done = 0;
+  const stream = o.sequence ? new TemporalStream({ numClasses: o.numClasses, smooth: o.sequence.smooth ?? null, ignoreIndex: o.ignoreIndex }) : null;
+  const smoothing = stream?.smoothing ?? false;
   try {
     for await (const batch of loader.epoch(0)) {
-      const { pred, l, ws } = inferenceMode(() =>
+      const { pred, probs, l, ws } = inferenceMode(() =>
         tidy(() => {
           const { pixelValues, labels } = batchToTensors(batch);
-          const up = labelSizeScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip);
+          const sm = smoothing ? smoothingScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip) : null;
+          const up = sm?.up ?? labelSizeScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip);
           const predT = up.argmax(1);
-          cm.update(predT, labels);
+          if (!smoothing) cm.update(predT, labels);
           const loss = segmentationLoss(up, labels, { weight: o.weight, ignoreIndex: o.ignoreIndex, reduction: 'sum' });
           const wsum = labelWeightSum(labels, o.weight, o.ignoreIndex);
-          return { pred: predT.to('uint8').toArray() as Uint8Array, l: loss.item(), ws: wsum.item() };
+          return {
+            pred: predT.to('uint8').toArray() as Uint8Array,
+            probs: sm ? { data: sm.probs.toArray() as Float32Array, height: sm.probs.size(2), width: sm.probs.size(3) } : null,
+            l: loss.item(),
+            ws: wsum.item(),
+          };
         }),
       );
       lossSum += l;
       weightSum += ws;
       const hw = batch.height * batch.width;
       for (let i = 0; i < batch.n; i++) {
-        const p = pred.subarray(i * hw, (i + 1) * hw);
+        let p = pred.subarray(i * hw, (i + 1) * hw);
         const t = batch.labels.subarray(i * hw, (i + 1) * hw);
+        if (stream) {
+          const id = batch.ids[i]!;
+          const frame = { id, sequence: sequenceKey(id), width: batch.width, height: batch.height, ids: p, label: t };
+          const ph = probs ? probs.height * probs.width * o.numClasses : 0;
+          p = stream.frame(probs ? { ...frame, probs: { ...probs, data: probs.data.subarray(i * ph, (i + 1) * ph) }, image: { data: denormalize(batch, i), width: batch.width, height: batch.height } } : frame);
+          if (smoothing) cm.update(p, t);
+        }
         const miou = imageMiou(p, t, o.numClasses, o.ignoreIndex);
         const id = batch.ids[i]!;
         perImage.push({ id, miou });
@@ -169,5 +215,6 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
     perImage,
     samples,
     worst,
+    ...(stream ? { temporal: stream.result() } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { loadPretrained } from '../models/hf.js';
 import { setEvalScales } from '../models/contract.js';
 import { Adam, AdamW, makeSchedule, type LrSchedule, type Tensor } from '../torch/index.js';
 import { ConfigError, type TrainConfig } from './config.js';
+import { framesInNameOrder } from './eval-checkpoint.js';
 import { DistributedSampler } from './distributed/sampler.js';
 
 export interface DataSetup {
@@ -71,7 +72,8 @@ export function makeLoaders(cfg: TrainConfig, data: DataSetup, shard?: { rank: n
   const common = { height: cfg.height, width: cfg.width, workers: cfg.workers, prefetch: cfg.prefetch, cache: cfg.cacheFrames, seed: cfg.seed };
   const train = { ...common, dataset: data.train, batchSize: cfg.batchSize, dropLast: cfg.dropLast, augment: cfg.augment };
   const val = { ...common, ...(cfg.evalHeight ? { height: cfg.evalHeight, width: cfg.evalWidth } : {}), dataset: data.val, batchSize: cfg.evalBatchSize, dropLast: false, augment: 'none' };
-  if (!shard) return { train: new DataLoader({ ...train, shuffle: true }), val: new DataLoader({ ...val, shuffle: false }) };
+  if (!shard) return { train: new DataLoader({ ...train, shuffle: true }), val: new DataLoader({ ...val, shuffle: false, ...(cfg.evalSequence ? { indices: framesInNameOrder(data.val) } : {}) }) };
+  if (cfg.evalSequence) throw new ConfigError(`evalSequence: a video's consecutive frames must be evaluated in one process, but nproc is ${shard.worldSize}; train with nproc 1, or evaluate the checkpoints with 'streetseg eval --sequence'`);
   const s = { rank: shard.rank, worldSize: shard.worldSize, seed: cfg.seed };
   return {
     train: new DataLoader({ ...train, sampler: new DistributedSampler({ ...s, size: data.train.samples.length, shuffle: true, dropLast: cfg.dropLast }) }),

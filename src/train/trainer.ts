@@ -233,6 +233,7 @@ export class Trainer {
             worst: cfg.reportWorst,
             scales: cfg.evalScales,
             flip: cfg.evalFlip,
+            ...(cfg.evalSequence ? { sequence: {} } : {}),
             epoch: e + 1,
             step: state.step,
             ...(ddp ? { sumAcrossRanks: (t: Float64Array) => ddp.sumAcrossRanks(t) } : {}),

@@ -11,7 +11,7 @@ import { UsageError, type Command } from '../command.js';
 
 export const compareCommand: Command = {
   name: 'compare',
-  usage: 'RUN_OR_CHECKPOINT_OR_ORG/NAME… --data DIR [--revision REV] [--split val] [--json|--markdown] [--out DIR] [--runtimes torch,onnx,onnx-int8] [--height 360 --width 480] [--iters N]',
+  usage: 'RUN_OR_CHECKPOINT_OR_ORG/NAME… --data DIR [--revision REV] [--split val] [--json|--markdown] [--out DIR] [--runtimes torch,onnx,onnx-int8] [--height 360 --width 480] [--iters N] [--sequence]',
   options: [
     { name: 'data', type: 'string', help: 'dataset folder to evaluate on', required: true },
     { ...revisionOption, help: 'branch, tag or commit of every Hub repo id (ORG/NAME) among the inputs [default: main]' },
@@ -25,6 +25,7 @@ export const compareCommand: Command = {
     { name: 'batch-size', type: 'int', min: 1, help: 'evaluation batch size', default: 8 },
     { name: 'eval-at-train-size', type: 'boolean', help: "evaluate a run at its training size (frames and labels resized to it) instead of the data's own size" },
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
+    { name: 'sequence', type: 'boolean', help: 'the split is video (frames in name order): add flicker and consistency columns, as eval --sequence' },
     { name: 'out', type: 'string', help: 'write compare.json, compare.md, compare.png and index.html here (and link it from each run\'s report)' },
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
     { name: 'markdown', type: 'boolean', help: 'print the table as markdown (then the JSON line)' },
@@ -49,6 +50,7 @@ export const compareCommand: Command = {
         warmup: opts.warmup as number,
         evalBatchSize: opts['batch-size'] as number,
         evalAtTrainSize: !!opts['eval-at-train-size'],
+        sequence: opts.sequence === true,
         workers: opts.workers as number,
         log: quiet ? () => undefined : (l) => console.error(l),
       });

@@ -4,16 +4,18 @@ import type { DatasetFormat } from '../../data/dataset.js';
 import { ConfusionMatrix } from '../../metrics/confusion.js';
 import { metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
 import { isScaleList } from '../../models/contract.js';
+import type { PairStat } from '../../temporal/index.js';
 import { loadPretrained } from '../../models/hf.js';
 import { evaluateCheckpoint, EvalInputError } from '../../train/eval-checkpoint.js';
 import { hubOutputDir, resolveCheckpoint } from '../../hub/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
+import { smoothOption, smoothSpecOf } from '../smooth-option.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--json] [--per-image] [--out DIR]',
+  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--json] [--per-image] [--sequence [--smooth [METHOD[:PARAM=V,…]]]] [--out DIR]',
   options: [
     { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors)'), required: true },
     revisionOption,
@@ -29,6 +31,8 @@ export const evalCommand: Command = {
     { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
     { name: 'class-weights', type: 'string', help: 'weights of the loss: auto (the training run\'s), none, or comma-separated numbers', default: 'auto' },
     { name: 'per-image', type: 'boolean', help: 'rank images by their own mIoU (worst first)' },
+    { name: 'sequence', type: 'boolean', help: "the split is video: frames in name order (a new sequence where the name's prefix before its frame number changes); adds temporal: flicker and consistency of consecutive frames, and temporal.csv" },
+    smoothOption('the predictions (with --sequence); every metric then scores the smoothed predictions'),
     { name: 'out', type: 'string', help: 'write metrics.json, confusion.csv (and per-image.csv) here (default: the checkpoint directory\'s eval-<split>/; for a Hub repo id runs/hub/ORG--NAME/eval-<split>/)' },
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
   ],
@@ -37,6 +41,8 @@ export const evalCommand: Command = {
     const ckpt = ref.dir;
     const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
+    const smooth = smoothSpecOf('eval', opts.smooth);
+    if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
       const labels = model.labels;
@@ -53,6 +59,7 @@ export const evalCommand: Command = {
           classWeights: opts['class-weights'] as string,
           ...(given ? { scales: given } : {}),
           flip: !!opts.flip,
+          ...(opts.sequence ? { sequence: { smooth: smooth ?? null } } : {}),
           onBatch: (d, n) => {
             if (!opts.json && process.stderr.isTTY) process.stderr.write(`\revaluating ${d}/${n}${d === n ? '\n' : ''}`);
           },
@@ -62,6 +69,7 @@ export const evalCommand: Command = {
         throw e;
       }
       const { ev, spec, split, weights } = r;
+      const t = ev.temporal;
       // Never into a Hub snapshot: the cache is shared and holds only what the Hub has.
       const outDir = (opts.out as string | undefined) ?? path.join(ref.hub ? hubOutputDir(ref.hub) : ckpt, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
       const result = {
@@ -78,9 +86,11 @@ export const evalCommand: Command = {
         ...(ref.hub ? { hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : {}),
         data: spec.root,
         confusionCsv: path.resolve(outDir, 'confusion.csv'),
+        ...(t ? { temporal: { flicker: t.flicker, consistency: t.consistency, pairs: t.pairs, sequences: t.sequences, smooth: t.smooth, cuts: t.cuts, csv: path.resolve(outDir, 'temporal.csv') } } : {}),
       };
       writeConfusionCsv(path.join(outDir, 'confusion.csv'), ConfusionMatrix.fromJSON({ numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, matrix: Array.from(ev.confusion) }), labels);
       writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
+      if (t) writeFileAtomic(path.join(outDir, 'temporal.csv'), temporalCsv(t.perPair));
       const ranked = ev.perImage.slice().sort((a, b) => (Number.isNaN(a.miou) ? 1 : Number.isNaN(b.miou) ? -1 : a.miou - b.miou));
       if (opts['per-image']) {
         writeFileAtomic(path.join(outDir, 'per-image.csv'), ['id,miou', ...ranked.map((r) => `${r.id},${Number.isNaN(r.miou) ? '' : r.miou.toFixed(6)}`)].join('\n') + '\n');
@@ -89,6 +99,7 @@ export const evalCommand: Command = {
         const m = ev.metrics;
         console.error(`${ev.numImages} images: mIoU ${m.meanIou.toFixed(4)}  mAcc ${m.meanAccuracy.toFixed(4)}  aAcc ${m.overallAccuracy.toFixed(4)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
         labels.forEach((l, i) => console.error(`  ${l.padEnd(20)} IoU ${fmt(m.perClassIou[i]!)}  Acc ${fmt(m.perClassAccuracy[i]!)}`));
+        if (t) console.error(`temporal: flicker ${pct(t.flicker)}  consistency ${pct(t.consistency)}  over ${t.pairs} frame pairs in ${t.sequences} sequence(s)${t.smooth ? `, smoothed (${t.smooth}; ${t.cuts} scene cuts)` : ''}`);
         if (opts['per-image']) console.error(`worst images: ${ranked.slice(0, 5).map((r) => `${r.id} (${fmt(r.miou)})`).join(', ')}`);
       }
       console.log(JSON.stringify(opts['per-image'] ? { ...result, perImage: ranked } : result));
@@ -99,3 +110,10 @@ export const evalCommand: Command = {
 };
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : ' n/a ');
+const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
+
+/** One row per consecutive frame pair: from,to,flicker,consistency (empty where no labelled pixel is stable). */
+function temporalCsv(pairs: readonly PairStat[]): string {
+  const num = (v: number): string => (Number.isFinite(v) ? v.toFixed(6) : '');
+  return ['from,to,flicker,consistency', ...pairs.map((p) => `${p.from},${p.to},${num(p.flicker)},${num(p.consistency)}`)].join('\n') + '\n';
+}

@@ -3,10 +3,11 @@ import { predict } from '../../predict/index.js';
 import { resolveCheckpoint } from '../../hub/index.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
+import { smoothOption, smoothSpecOf } from '../smooth-option.js';
 
 export const predictCommand: Command = {
   name: 'predict',
-  usage: '--checkpoint DIR|ORG/NAME [--revision REV] INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--quiet]',
+  usage: '--checkpoint DIR|ORG/NAME [--revision REV] INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--sequence] [--smooth [METHOD[:PARAM=V,…]]] [--quiet]',
   options: [
     { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)'), required: true },
     revisionOption,
@@ -21,6 +22,8 @@ export const predictCommand: Command = {
     { name: 'scale', type: 'number', min: 0.05, max: 8, help: "without --height/--width: model input = each image's size × this (default: the checkpoint's own inference scale, 0.5 for camvid-best, else 1)" },
     { name: 'frames', type: 'boolean', help: 'videos: also write each frame\'s class ids as NAME_frames/NNNNNN.png' },
     { name: 'palette', type: 'string', help: 'class colours: auto (by class name, CamVid/CamSeq01), camvid, camvid32, or a file of "R G B Name" lines', default: 'auto' },
+    { name: 'sequence', type: 'boolean', help: "images are video frames: each folder's images, in name order, form sequences (split where the name's prefix before its frame number changes), smoothed with --smooth and measured for flicker like a video" },
+    smoothOption('videos (each on its own) and --sequence images'),
     { name: 'quiet', type: 'boolean', help: 'no progress output; only the final JSON line' },
   ],
   async run({ opts, positional }) {
@@ -32,6 +35,7 @@ export const predictCommand: Command = {
     const quiet = opts.quiet === true;
     const files = opts.runtime === 'onnx' && opts.onnx === undefined ? 'onnx' : 'torch';
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
+    const smooth = smoothSpecOf('predict', opts.smooth);
     const summary = await predict({
       checkpoint: dir,
       inputs: positional,
@@ -44,6 +48,8 @@ export const predictCommand: Command = {
       overlayAlpha: opts.overlay ? (opts.alpha as number) : null,
       frames: opts.frames === true,
       palette: opts.palette as string,
+      sequence: opts.sequence === true,
+      ...(smooth ? { smooth } : {}),
       progress: quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'log',
       log: quiet ? () => undefined : (l) => console.error(l),
     });

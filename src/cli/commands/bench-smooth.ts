@@ -1,0 +1,44 @@
+// `streetseg bench smooth`: temporal smoothers side by side on video splits — mIoU, flicker, consistency and
+// cost per frame of each candidate, chosen on a tuning split and reported on another (markdown table on
+// stderr, JSON on stdout).
+import { benchSmooth, DEFAULT_CANDIDATES, smoothTable } from '../../../bench/smooth.js';
+import { EvalInputError } from '../../train/eval-checkpoint.js';
+import { SmoothSpecError } from '../../temporal/index.js';
+import { UsageError, type Command } from '../command.js';
+
+export const benchSmoothCommand: Command = {
+  name: 'bench smooth',
+  usage: '--checkpoint DIR --data DIR [--split val] [--tune-split train --tune-sequences 0006R0_,0001TP_] [--candidates "SPEC;SPEC…"]',
+  options: [
+    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory', required: true },
+    { name: 'data', type: 'string', help: 'dataset folder (camvid, camseq01 or folder layout)', required: true },
+    { name: 'split', type: 'string', help: 'the reported split, frames in name order', default: 'val' },
+    { name: 'tune-split', type: 'string', help: 'the split parameters are chosen on (default: none, then the reported split itself, as the output says)' },
+    { name: 'tune-sequences', type: 'list', help: 'tuning frames: only ids starting with one of these prefixes, comma-separated (e.g. 0006R0_,0001TP_)' },
+    { name: 'candidates', type: 'string', help: `smoothers to measure, separated by ";" (default: ${DEFAULT_CANDIDATES.length} settings of ema, hysteresis and motion)` },
+    { name: 'max-miou-drop', type: 'number', min: 0, max: 100, help: 'largest tolerated mIoU loss on the tuning split, in points', default: 0.5 },
+    { name: 'batch-size', type: 'int', min: 1, help: 'frames per forward pass (eval\'s default, so that the none row is eval --sequence exactly)', default: 8 },
+    { name: 'workers', type: 'int', min: 0, help: 'loader worker threads', default: 1 },
+  ],
+  async run({ opts }) {
+    try {
+      const r = await benchSmooth({
+        checkpoint: opts.checkpoint as string,
+        data: opts.data as string,
+        split: opts.split as string,
+        tuneSplit: (opts['tune-split'] as string | undefined) ?? null,
+        ...(opts['tune-sequences'] ? { tuneSequences: opts['tune-sequences'] as string[] } : {}),
+        ...(opts.candidates ? { candidates: (opts.candidates as string).split(';').map((s) => s.trim()).filter(Boolean) } : {}),
+        maxMiouDrop: (opts['max-miou-drop'] as number) / 100,
+        batchSize: opts['batch-size'] as number,
+        workers: opts.workers as number,
+      });
+      console.error(smoothTable(r));
+      console.error(`best: ${r.best} (${r.rule})`);
+      console.log(JSON.stringify(r));
+    } catch (e) {
+      if (e instanceof SmoothSpecError || e instanceof EvalInputError) throw new UsageError(`streetseg bench smooth: ${e.message}`);
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,5 @@
+// Temporal stability of video segmentation: metrics (flicker, consistency) and smoothing of per-frame class
+// probabilities. Dependency-free (typed arrays in, typed arrays and numbers out), for Node and browsers.
+export { pairConsistency, pairFlicker, sequenceKey, summarizePairs, TemporalMeter, type PairStat, type TemporalFrame, type TemporalMetrics } from './metrics.js';
+export { areaResizeRgb, argmaxClasses, DEFAULT_SMOOTH, formatSmoothSpec, meanFrameDifference, parseSmoothSpec, SMOOTH_METHODS, SmoothSpecError, TemporalSmoother, upsampleArgmax, type SmoothMethod, type SmoothSpec, type SmoothStep } from './smooth.js';
+export { TemporalStream, type Plane, type StreamFrame, type StreamResult } from './stream.js';

@@ -1,0 +1,348 @@
+// Temporal smoothing of per-frame class probabilities, so that a video's segmentation does not flicker. One
+// smoother follows one video: it keeps a running state of class probabilities and the previous frame, and
+// turns each new frame's probabilities into class ids. Plain typed arrays only (no Node, no libtorch), so the
+// same code runs in evaluation, in predict and in a browser.
+//
+// Methods (docs/temporal.md has the measurements they were chosen by):
+//   ema         s ← s + alpha·(p − s): an exponential moving average of the probabilities
+//   motion      the same with a per-pixel weight raised towards 1 where the frame changed (a moving object
+//               takes its new class at once): a = alpha + (1 − alpha)·min(1, d/tau), d the local mean
+//               absolute RGB difference from the previous frame (3×3 box at the probabilities' size)
+//   hysteresis  a pixel keeps its previous class until another beats it by `margin`: the previous class's
+//               score gets the margin added (ema and motion take a margin too; under motion it fades with
+//               the same gate)
+// A frame whose mean absolute difference from the previous one exceeds `cut` (0–255) is a scene cut: the
+// smoother starts again there, so the old scene is not dragged into the new one. The first frame of a video
+// (and of a new scene) is never smoothed: its ids are the argmax of its own probabilities.
+import { closest } from '../util/suggest.js';
+
+export type SmoothMethod = 'none' | 'ema' | 'motion' | 'hysteresis';
+
+export interface SmoothSpec {
+  method: SmoothMethod;
+  /** weight of the new frame in the moving average, (0, 1] (1 = no averaging) */
+  alpha: number;
+  /** motion: the local frame difference (0–255) at which a pixel takes the new frame fully; 0 = no gate */
+  tau: number;
+  /** hysteresis: probability margin a new class needs over the previous one, [0, 1) */
+  margin: number;
+  /** scene cut: mean absolute frame difference (0–255) above which the smoother restarts; 0 = never */
+  cut: number;
+}
+
+type Param = 'alpha' | 'tau' | 'margin' | 'cut';
+
+const PARAM_RANGE: Record<Param, { ok: (v: number) => boolean; text: string }> = {
+  alpha: { ok: (v) => v > 0 && v <= 1, text: 'a number in (0, 1]' },
+  tau: { ok: (v) => v > 0 && v <= 255, text: 'a number in (0, 255]' },
+  margin: { ok: (v) => v >= 0 && v < 1, text: 'a number in [0, 1)' },
+  cut: { ok: (v) => v >= 0 && v <= 255, text: 'a number in [0, 255] (0 = no cut detection)' },
+};
+
+/**
+ * Each method's parameters and their defaults (what `METHOD` alone means): per method, the setting that
+ * `bench smooth` chose on CamVid train drives (docs/temporal.md). A cut at 40 lies above every frame
+ * difference within CamVid's 15 fps val drive (at most 22) and below the jumps between drives.
+ */
+export const SMOOTH_METHODS: Record<SmoothMethod, Partial<Record<Param, number>>> = {
+  none: {},
+  ema: { alpha: 0.7, margin: 0, cut: 40 },
+  motion: { alpha: 0.3, tau: 64, margin: 0, cut: 40 },
+  hysteresis: { margin: 0.3, cut: 40 },
+};
+
+/** What a bare `--smooth` means: the method and parameters that measured best (docs/temporal.md). */
+export const DEFAULT_SMOOTH = 'hysteresis';
+
+export class SmoothSpecError extends Error {
+  override name = 'SmoothSpecError';
+}
+
+/** "METHOD[:PARAM=V,…]" (e.g. "motion:alpha=0.3,tau=16"); unknown methods, parameters and bad values are errors. */
+export function parseSmoothSpec(text: string): SmoothSpec {
+  const s = text.trim();
+  const colon = s.indexOf(':');
+  const name = (colon < 0 ? s : s.slice(0, colon)).trim();
+  const methods = Object.keys(SMOOTH_METHODS) as SmoothMethod[];
+  if (!methods.includes(name as SmoothMethod)) {
+    const near = closest(name, methods);
+    throw new SmoothSpecError(`smoothing "${text}": unknown method "${name}"${near ? ` (did you mean ${near}?)` : ''}; expected ${methods.join(', ')}, optionally with :PARAM=V,… (e.g. ${DEFAULT_SMOOTH})`);
+  }
+  const method = name as SmoothMethod;
+  const allowed = SMOOTH_METHODS[method];
+  const spec: SmoothSpec = { method, alpha: 1, tau: 0, margin: 0, cut: 0, ...allowed };
+  if (colon < 0) return spec;
+  const body = s.slice(colon + 1).trim();
+  if (body === '') return spec;
+  const names = Object.keys(allowed) as Param[];
+  for (const part of body.split(',')) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim();
+    if (!names.includes(key as Param)) {
+      const list = names.length ? names.join(', ') : 'none';
+      throw new SmoothSpecError(`smoothing "${text}": ${method} has no parameter "${key}" (its parameters: ${list})`);
+    }
+    const raw = eq < 0 ? '' : part.slice(eq + 1).trim();
+    const v = Number(raw);
+    const range = PARAM_RANGE[key as Param];
+    if (raw === '' || !Number.isFinite(v) || !range.ok(v)) throw new SmoothSpecError(`smoothing "${text}": ${key}=${raw}: expected ${range.text}`);
+    spec[key as Param] = v;
+  }
+  return spec;
+}
+
+/** The canonical text of a spec, every parameter of its method written out: "motion:alpha=0.3,tau=16,margin=0,cut=40". */
+export function formatSmoothSpec(spec: SmoothSpec): string {
+  const names = Object.keys(SMOOTH_METHODS[spec.method]) as Param[];
+  return names.length ? `${spec.method}:${names.map((k) => `${k}=${spec[k]}`).join(',')}` : spec.method;
+}
+
+/** Mean absolute difference of two RGB frames over every pixel and channel (0–255). */
+export function meanFrameDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new RangeError(`meanFrameDifference: frames of ${a.length} and ${b.length} bytes`);
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return a.length ? sum / a.length : 0;
+}
+
+const GATE_RADIUS = 1;
+
+/** Per-pixel mean absolute RGB difference, averaged over a (2r+1)² box clipped at the borders. */
+function localDifference(a: Uint8Array, b: Uint8Array, width: number, height: number, out: Float32Array, tmp: Float32Array): void {
+  const hw = width * height;
+  for (let p = 0, i = 0; p < hw; p++, i += 3) out[p] = (Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!)) / 3;
+  const r = GATE_RADIUS;
+  // separable box: rows into tmp, then columns back into out
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let sum = 0;
+    for (let x = 0; x < Math.min(r, width); x++) sum += out[row + x]!;
+    for (let x = 0; x < width; x++) {
+      if (x + r < width) sum += out[row + x + r]!;
+      if (x - r - 1 >= 0) sum -= out[row + x - r - 1]!;
+      tmp[row + x] = sum / (Math.min(width - 1, x + r) - Math.max(0, x - r) + 1);
+    }
+  }
+  for (let x = 0; x < width; x++) {
+    let sum = 0;
+    for (let y = 0; y < Math.min(r, height); y++) sum += tmp[y * width + x]!;
+    for (let y = 0; y < height; y++) {
+      if (y + r < height) sum += tmp[(y + r) * width + x]!;
+      if (y - r - 1 >= 0) sum -= tmp[(y - r - 1) * width + x]!;
+      out[y * width + x] = sum / (Math.min(height - 1, y + r) - Math.max(0, y - r) + 1);
+    }
+  }
+}
+
+/** What one step gives: the scores whose argmax is the frame's classes, and whether the smoother (re)started on it. */
+export interface SmoothStep {
+  /**
+   * Class-major scores (numClasses × height × width) at the probabilities' size: the smoothed probabilities
+   * plus the hysteresis margin on each pixel's previous class. Upsample them bilinearly and take the argmax
+   * for full-size ids. Owned by the smoother: valid until the next step.
+   */
+  scores: Float32Array;
+  /** the first frame, a frame of another size, or a scene cut: the scores are the frame's own probabilities */
+  restarted: boolean;
+}
+
+/**
+ * The smoother of one video. Probabilities may be at the model's output size (cheap: smoothing costs a
+ * fraction of the model) while the frame is given at its own size; it is reduced to the probabilities' size
+ * by area averaging for the cut test and the motion gate.
+ */
+export class TemporalSmoother {
+  private state: Float32Array | null = null;
+  private scores: Float32Array | null = null;
+  private small: Uint8Array | null = null;
+  private prevSmall: Uint8Array | null = null;
+  private prevIds: Uint8Array | null = null;
+  private gate: Float32Array | null = null;
+  private tmp: Float32Array | null = null;
+  private width = 0;
+  private height = 0;
+  /** frames seen, and scene cuts detected (restarts other than first frames and size changes) */
+  frames = 0;
+  cuts = 0;
+
+  constructor(
+    readonly spec: SmoothSpec,
+    readonly numClasses: number,
+  ) {
+    if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) throw new RangeError(`TemporalSmoother: ${numClasses} classes; expected 1 to 256 (8-bit class ids)`);
+  }
+
+  /** Forgets the video: the next frame is a first frame. */
+  reset(): void {
+    this.state = null;
+  }
+
+  /**
+   * One frame: its class probabilities (class-major, numClasses × height × width) and the frame itself as
+   * RGB (imageHeight × imageWidth × 3, any size; default the probabilities' size).
+   */
+  step(probs: Float32Array, width: number, height: number, image: Uint8Array, imageWidth = width, imageHeight = height): SmoothStep {
+    const hw = width * height;
+    const k = this.numClasses;
+    if (probs.length !== k * hw) throw new RangeError(`TemporalSmoother: ${probs.length} probabilities, expected ${k} classes × ${width}x${height}`);
+    if (image.length !== imageWidth * imageHeight * 3) throw new RangeError(`TemporalSmoother: the frame has ${image.length} bytes, expected ${imageWidth}x${imageHeight}x3 (RGB)`);
+    this.frames++;
+    let restart = this.state === null || width !== this.width || height !== this.height;
+    if (restart) this.allocate(width, height);
+    const small = areaResizeRgb(image, imageWidth, imageHeight, width, height, this.small!);
+    if (!restart && this.spec.cut > 0 && meanFrameDifference(small, this.prevSmall!) > this.spec.cut) {
+      restart = true;
+      this.cuts++;
+    }
+    const s = this.state!;
+    const { alpha, tau, margin } = this.spec;
+    const gated = tau > 0 && !restart;
+    const gate = this.gate!;
+    if (gated) {
+      localDifference(small, this.prevSmall!, width, height, gate, this.tmp!);
+      for (let p = 0; p < hw; p++) gate[p] = Math.min(1, gate[p]! / tau);
+    }
+    if (restart || alpha >= 1 || this.spec.method === 'none') s.set(probs);
+    else if (gated) {
+      for (let c = 0; c < k; c++) {
+        const base = c * hw;
+        for (let p = 0; p < hw; p++) s[base + p]! += (alpha + (1 - alpha) * gate[p]!) * (probs[base + p]! - s[base + p]!);
+      }
+    } else {
+      for (let i = 0; i < s.length; i++) s[i]! += alpha * (probs[i]! - s[i]!);
+    }
+    const scores = this.scores!;
+    scores.set(s);
+    if (margin > 0 && !restart) {
+      const prev = this.prevIds!;
+      for (let p = 0; p < hw; p++) scores[prev[p]! * hw + p]! += gated ? margin * (1 - gate[p]!) : margin;
+    }
+    argmaxClasses(scores, k, hw, this.prevIds!);
+    this.prevSmall!.set(small);
+    return { scores, restarted: restart };
+  }
+
+  private allocate(width: number, height: number): void {
+    const hw = width * height;
+    this.width = width;
+    this.height = height;
+    this.state = new Float32Array(this.numClasses * hw);
+    this.scores = new Float32Array(this.numClasses * hw);
+    this.small = new Uint8Array(hw * 3);
+    this.prevSmall = new Uint8Array(hw * 3);
+    this.prevIds = new Uint8Array(hw);
+    this.gate = new Float32Array(hw);
+    this.tmp = new Float32Array(hw);
+  }
+}
+
+/** Class ids (argmax over classes, the first of equal maxima) of class-major scores C × hw. */
+export function argmaxClasses(scores: Float32Array, numClasses: number, hw: number, out: Uint8Array = new Uint8Array(hw)): Uint8Array {
+  if (scores.length !== numClasses * hw) throw new RangeError(`argmaxClasses: ${scores.length} scores, expected ${numClasses} × ${hw}`);
+  const best = new Float32Array(hw).fill(-Infinity);
+  out.fill(0);
+  for (let c = 0; c < numClasses; c++) {
+    const base = c * hw;
+    for (let p = 0; p < hw; p++) {
+      const v = scores[base + p]!;
+      if (v > best[p]!) {
+        best[p] = v;
+        out[p] = c;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * An RGB image reduced (or enlarged) to outW × outH by averaging, for each output pixel, the input pixels
+ * whose centres fall in its box (at least the nearest one). The same size returns the input.
+ */
+export function areaResizeRgb(image: Uint8Array, width: number, height: number, outW: number, outH: number, out: Uint8Array = new Uint8Array(outW * outH * 3)): Uint8Array {
+  if (width === outW && height === outH) return image;
+  const span = (i: number, n: number, m: number): [number, number] => {
+    const a = Math.min(n - 1, Math.floor((i * n) / m));
+    return [a, Math.max(a + 1, Math.min(n, Math.floor(((i + 1) * n) / m)))];
+  };
+  for (let y = 0; y < outH; y++) {
+    const [y0, y1] = span(y, height, outH);
+    for (let x = 0; x < outW; x++) {
+      const [x0, x1] = span(x, width, outW);
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0, i = (yy * width + x0) * 3; xx < x1; xx++, i += 3) {
+          r += image[i]!;
+          g += image[i + 1]!;
+          b += image[i + 2]!;
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const o = (y * outW + x) * 3;
+      out[o] = Math.round(r / n);
+      out[o + 1] = Math.round(g / n);
+      out[o + 2] = Math.round(b / n);
+    }
+  }
+  return out;
+}
+
+/**
+ * Class ids at outW × outH of class-major scores C × height × width: bilinear upsampling (PyTorch's
+ * align_corners=False, as predict and evaluation upsample logits), then the argmax. Where the four source
+ * pixels of an output pixel share their argmax, the interpolated argmax is that class (every class's
+ * interpolated score is the same convex combination), so only pixels near a class boundary interpolate
+ * every class: a fraction of the cost of upsampling all of them.
+ */
+export function upsampleArgmax(scores: Float32Array, numClasses: number, width: number, height: number, outW: number, outH: number): Uint8Array {
+  const hw = width * height;
+  if (scores.length !== numClasses * hw) throw new RangeError(`upsampleArgmax: ${scores.length} scores, expected ${numClasses} × ${width}x${height}`);
+  const low = argmaxClasses(scores, numClasses, hw);
+  if (width === outW && height === outH) return low;
+  // source coordinate of each output row / column: (i + 0.5)·in/out − 0.5, clamped at 0
+  const axis = (n: number, m: number) => {
+    const i0 = new Int32Array(m);
+    const i1 = new Int32Array(m);
+    const f = new Float32Array(m);
+    for (let i = 0; i < m; i++) {
+      const src = Math.max(0, ((i + 0.5) * n) / m - 0.5);
+      const a = Math.min(n - 1, Math.floor(src));
+      i0[i] = a;
+      i1[i] = Math.min(n - 1, a + 1);
+      f[i] = src - a;
+    }
+    return { i0, i1, f };
+  };
+  const ax = axis(width, outW);
+  const ay = axis(height, outH);
+  const out = new Uint8Array(outW * outH);
+  for (let y = 0; y < outH; y++) {
+    const r0 = ay.i0[y]! * width;
+    const r1 = ay.i1[y]! * width;
+    const fy = ay.f[y]!;
+    for (let x = 0; x < outW; x++) {
+      const a = ax.i0[x]!;
+      const b = ax.i1[x]!;
+      const q = low[r0 + a]!;
+      if (low[r0 + b] === q && low[r1 + a] === q && low[r1 + b] === q) {
+        out[y * outW + x] = q;
+        continue;
+      }
+      const fx = ax.f[x]!;
+      let best = -Infinity;
+      let id = 0;
+      for (let c = 0, base = 0; c < numClasses; c++, base += hw) {
+        const top = (1 - fx) * scores[base + r0 + a]! + fx * scores[base + r0 + b]!;
+        const bot = (1 - fx) * scores[base + r1 + a]! + fx * scores[base + r1 + b]!;
+        const v = (1 - fy) * top + fy * bot;
+        if (v > best) {
+          best = v;
+          id = c;
+        }
+      }
+      out[y * outW + x] = id;
+    }
+  }
+  return out;
+}
