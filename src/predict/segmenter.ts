@@ -2,10 +2,12 @@
 // Both runtimes end the same way (classIdsFromLogits): the logits are upsampled bilinearly
 // (align_corners=False) to each image's output size and argmax'd over classes, as evaluation does.
 import * as path from 'node:path';
-import { IMAGENET, resizeImageRgb, toCHWFloat } from '../data/preprocess.js';
 import { checkpointEvalScales } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+
+// Evaluation's preprocessing (resize as the loader does, ImageNet normalisation), shared with the web app.
+export { preprocessImage } from '../data/preprocess.js';
 
 export interface SegmentBatch {
   /** (n, 3, height, width) float32, normalised like evaluation's inputs (preprocessImage). */
@@ -62,13 +64,4 @@ export function classIdsFromLogits(logits: Tensor, sizes: SegmentBatch['sizes'])
       return sizes.map((s, i) => ids(logits.narrow(0, i, 1), s).toArray() as Uint8Array);
     }),
   );
-}
-
-/**
- * Evaluation's preprocessing of one RGB HWC uint8 image: resized to (height, width) if given (the
- * loader's bilinear resize to uint8), then x/255 normalised with ImageNet statistics, CHW float32.
- */
-export function preprocessImage(rgb: Uint8Array, width: number, height: number, size?: { height: number; width: number }): Float32Array {
-  const resized = size && (size.width !== width || size.height !== height) ? resizeImageRgb(rgb, width, height, size.width, size.height) : rgb;
-  return toCHWFloat(resized, IMAGENET);
 }
