@@ -109,15 +109,18 @@ function draw(): void {
   paint(els.view, shown);
 }
 
-/** Shows a segmented frame and updates the speed readout (FPS over the last second for video). */
+const FPS_FRAMES = 10;
+
+/** Shows a segmented frame and updates the speed readout. */
 function show(frame: ImageData, r: SegmentResult, live: boolean): void {
   current = { frame, ids: r.classIds };
   draw();
   stats.frames++;
   stats.ms = r.ms;
   stats.modelMs = r.modelMs;
+  // live: frames shown per second over the last FPS_FRAMES frames (what the viewer sees, waits included)
   const now = performance.now();
-  doneTimes = live ? [...doneTimes.filter((t) => now - t < 1000), now] : [];
+  doneTimes = live ? [...doneTimes, now].slice(-FPS_FRAMES) : [];
   stats.fps = live ? (doneTimes.length > 1 ? (1000 * (doneTimes.length - 1)) / (now - doneTimes[0]!) : null) : 1000 / r.ms;
   ui.renderSpeed(els, stats.ms, stats.modelMs, stats.fps);
 }
@@ -222,7 +225,7 @@ async function openFile(file: File): Promise<void> {
 
 async function toggleWebcam(): Promise<void> {
   ui.clearError(els);
-  if (stats.source === 'webcam') {
+  if (stream) {
     stopMedia();
     return;
   }

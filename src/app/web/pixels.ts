@@ -24,11 +24,31 @@ export function rgbaToRgb(rgba: ArrayLike<number>, width: number, height: number
   return out;
 }
 
+/** Argmax over classes of each pixel of logits [classes, h, w] (the first maximum wins, as torch.argmax). */
+function argmaxMap(logits: Float32Array, classes: number, plane: number): Uint8Array {
+  const out = new Uint8Array(plane);
+  for (let i = 0; i < plane; i++) {
+    let best = 0;
+    let max = logits[i]!;
+    for (let c = 1; c < classes; c++) {
+      const v = logits[c * plane + i]!;
+      if (v > max) {
+        max = v;
+        best = c;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}
+
 /**
  * Class ids (height × width, row-major) of logits [classes, h, w]: bilinear upsampling with torch's
- * align_corners=False taps, then argmax (the first maximum wins, as torch.argmax). Separable: each
- * output row first blends its two source rows for every class and column (classes·w values), then
- * each pixel blends two columns per class, which is the same weighted sum of the four taps.
+ * align_corners=False taps, then argmax (the first maximum wins, as torch.argmax). An output pixel whose
+ * four source pixels share their argmax c takes c without blending: its values are a convex combination
+ * of the four, in each of which c is the largest, so c is the largest in the blend too. Elsewhere
+ * (class boundaries) it is blended separably: each output row first mixes its two source rows for every
+ * class and column, then each pixel mixes two columns per class, the same weighted sum of the four taps.
  */
 export function upsampleArgmax(logits: Float32Array, classes: number, h: number, w: number, height: number, width: number): Uint8Array {
   if (logits.length !== classes * h * w) throw new RangeError(`upsampleArgmax: ${logits.length} logits, expected ${classes}x${h}x${w}`);
@@ -36,6 +56,7 @@ export function upsampleArgmax(logits: Float32Array, classes: number, h: number,
   const X = bilinearTaps(w, width);
   const Y = bilinearTaps(h, height);
   const plane = h * w;
+  const low = argmaxMap(logits, classes, plane);
   const row = new Float64Array(classes * w);
   const out = new Uint8Array(height * width);
   for (let y = 0; y < height; y++) {
@@ -43,14 +64,23 @@ export function upsampleArgmax(logits: Float32Array, classes: number, h: number,
     const r1 = Y.i1[y]! * w;
     const b = Y.l1[y]!;
     const a = 1 - b;
-    for (let c = 0; c < classes; c++) {
-      const base = c * plane;
-      for (let j = 0; j < w; j++) row[c * w + j] = a * logits[base + r0 + j]! + b * logits[base + r1 + j]!;
-    }
+    let mixed = false; // this row's blend of the two source rows, computed on its first boundary pixel
     const o = y * width;
     for (let x = 0; x < width; x++) {
       const x0 = X.i0[x]!;
       const x1 = X.i1[x]!;
+      const k = low[r0 + x0]!;
+      if (k === low[r0 + x1] && k === low[r1 + x0] && k === low[r1 + x1]) {
+        out[o + x] = k;
+        continue;
+      }
+      if (!mixed) {
+        for (let c = 0; c < classes; c++) {
+          const base = c * plane;
+          for (let j = 0; j < w; j++) row[c * w + j] = a * logits[base + r0 + j]! + b * logits[base + r1 + j]!;
+        }
+        mixed = true;
+      }
       const q = X.l1[x]!;
       const p = 1 - q;
       let best = 0;
