@@ -7,15 +7,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { CAMVID11_GROUPING, CAMVID32, colorKey, groupedClasses } from '../src/data/palette.js';
 import { renderScene } from '../src/data/synthetic.js';
 import { formatPercent } from '../src/report/format.js';
 import { writeReport } from '../src/report/index.js';
 import type { ReportData, ReportEval, ReportSample } from '../src/report/types.js';
+import { launchChromium } from '../src/util/chromium.js';
 import { hashSeed, rng } from '../src/util/random.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IGNORE = 255;
 const { classes } = groupedClasses(CAMVID32, CAMVID11_GROUPING, 'camvid11', 'ignore', 'error');
 const K = classes.names.length; // 11
@@ -132,11 +132,7 @@ async function openPage(index: string): Promise<PageCheck> {
 describe('training report in headless Chromium', { timeout: 180_000 }, () => {
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-report-'));
-    context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    });
+    context = await launchChromium(path.join(tmp, 'profile'));
   });
   after(async () => {
     await context?.close();

@@ -213,3 +213,21 @@ export function normalizeCHW(chw: Float32Array, norm: Normalization = IMAGENET):
   }
   return chw;
 }
+
+/**
+ * A frame size times an input scale, rounded, and at least `min` on each side (8 by default: the
+ * smallest input every model family accepts; evaluation's internal views use 1).
+ */
+export function scaledSize(height: number, width: number, scale: number, min = 8): { height: number; width: number } {
+  if (scale === 1) return { height, width };
+  return { height: Math.max(min, Math.round(height * scale)), width: Math.max(min, Math.round(width * scale)) };
+}
+
+/**
+ * Evaluation's preprocessing of one RGB HWC uint8 image: resized to (height, width) if given (the
+ * loader's bilinear resize to uint8), then x/255 normalised with ImageNet statistics, CHW float32.
+ */
+export function preprocessImage(rgb: Uint8Array, width: number, height: number, size?: { height: number; width: number }): Float32Array {
+  const resized = size && (size.width !== width || size.height !== height) ? resizeImageRgb(rgb, width, height, size.width, size.height) : rgb;
+  return toCHWFloat(resized, IMAGENET);
+}

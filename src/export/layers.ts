@@ -36,10 +36,7 @@ export function gemm(g: GraphBuilder, x: string, w: string, c?: string): string 
 
 /** A Conv2d module (NCHW), geometry from the module. */
 export function conv2d(g: GraphBuilder, x: string, prefix: string, c: Conv2d): string {
-  const { kernelSize: k, stride: s, padding: p, dilation: d, groups } = c;
-  const inputs = [x, g.weight(`${prefix}.weight`, c.weight, 0)];
-  if (c.bias) inputs.push(g.initializer(`${prefix}.bias`, c.bias));
-  return g.node('Conv', inputs, { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], dilations: [d, d], group: groups });
+  return convNode(g, x, c, g.weight(`${prefix}.weight`, c.weight, 0), c.bias ? g.initializer(`${prefix}.bias`, c.bias) : '');
 }
 
 /** A conv layer as both mobile families name it: `convolution` then an optional `normalization`. */
@@ -49,14 +46,13 @@ export interface ConvBnModule {
 }
 
 /**
- * Conv → eval-mode BatchNorm (running statistics) as one Conv: W·s and (b − μ)·s + β with
- * s = γ/√(σ² + ε), graph ops on the checkpoint's constants that onnxruntime folds at load (in int8 mode
- * the fold applies to the dequantised weight, as the libtorch check does). `pads` ([top, left, bottom,
- * right]) replaces the module's symmetric padding, e.g. with 0 after an explicit Pad.
+ * A conv layer's weight and bias with its eval-mode BatchNorm (running statistics) folded in: W·s and
+ * (b − μ)·s + β with s = γ/√(σ² + ε), graph ops on the checkpoint's constants that onnxruntime folds at
+ * load (in int8 mode the fold applies to the dequantised weight, as the libtorch check does). b is ''
+ * for a conv with neither bias nor batch norm.
  */
-export function convBn(g: GraphBuilder, x: string, prefix: string, m: ConvBnModule, pads?: number[]): string {
+export function foldedConvBn(g: GraphBuilder, prefix: string, m: ConvBnModule): { w: string; b: string } {
   const c = m.convolution;
-  const { kernelSize: k, stride: s, padding: p, dilation: d, groups } = c;
   let w = g.weight(`${prefix}.convolution.weight`, c.weight, 0);
   let b = c.bias ? g.initializer(`${prefix}.convolution.bias`, c.bias) : '';
   const bn = m.normalization;
@@ -71,7 +67,22 @@ export function convBn(g: GraphBuilder, x: string, prefix: string, m: ConvBnModu
     const centred = b ? g.node('Sub', [b, mean]) : g.node('Neg', [mean]);
     b = g.node('Add', [g.node('Mul', [centred, scale]), g.initializer(`${n}.bias`, bn.bias)]);
   }
+  return { w, b };
+}
+
+/** A Conv node with the geometry of `c` (`pads` [top, left, bottom, right] replaces its symmetric padding). */
+export function convNode(g: GraphBuilder, x: string, c: Conv2d, w: string, b: string, pads?: number[]): string {
+  const { kernelSize: k, stride: s, padding: p, dilation: d, groups } = c;
   return g.node('Conv', b ? [x, w, b] : [x, w], { kernel_shape: [k, k], strides: [s, s], pads: pads ?? [p, p, p, p], dilations: [d, d], group: groups });
+}
+
+/**
+ * Conv → eval-mode BatchNorm as one Conv (foldedConvBn). `pads` ([top, left, bottom, right]) replaces the
+ * module's symmetric padding, e.g. with 0 after an explicit Pad.
+ */
+export function convBn(g: GraphBuilder, x: string, prefix: string, m: ConvBnModule, pads?: number[]): string {
+  const { w, b } = foldedConvBn(g, prefix, m);
+  return convNode(g, x, m.convolution, w, b, pads);
 }
 
 /** The activations of the conv layers: ReLU6 is Clip(0, 6) (onnxruntime fuses Conv+Clip and Conv+Relu). */

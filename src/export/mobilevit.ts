@@ -10,7 +10,7 @@
 // the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
 // attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
 import type { GraphBuilder } from './graph.js';
-import { activation, convBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from './layers.js';
+import { activation, convBn, convNode, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from './layers.js';
 import type {
   MobileViTConvLayer, MobileViTForSemanticSegmentation, MobileViTInvertedResidual, MobileViTLayer, MobileViTMobileNetLayer, MobileViTASPPPooling, MobileViTTransformerLayer,
 } from '../models/mobilevit/model.js';
@@ -76,16 +76,30 @@ export function emitMobileViT(model: MobileViTForSemanticSegmentation, g: GraphB
     if ('transformer' in l) y = mobileViTLayer(g, y, p, l as MobileViTLayer, o);
     else [...(l as MobileViTMobileNetLayer).layer].forEach((b, j) => (y = invertedResidual(g, y, `${p}.layer.${j}`, b)));
   });
-  // ASPP: 1×1 and atrous branches, and the pooled branch broadcast over the runtime feature size.
+  // ASPP: the 1×1 and atrous branches, concatenated, through the 1×1 projection. The image-level branch
+  // is constant over the map, so its share of the projection (the last input channels) is a
+  // per-image vector, computed on the 1×1 pooled map and added as a bias: the same sum as projecting the
+  // broadcast map, without a 5th of the projection's multiply-adds or the broadcast itself.
   const aspp = model.segmentation_head.aspp;
   const ap = 'segmentation_head.aspp';
-  const featureHW = g.node('Slice', [g.node('Shape', [y]), g.ints([2]), g.ints([4])]);
-  const branches = aspp.convs.items.map((m, i) => {
-    if (!('conv_1x1' in m)) return conv(g, y, `${ap}.convs.${i}`, m as MobileViTConvLayer);
+  const spatial: string[] = [];
+  let pooled = '';
+  let pooledChannels = 0;
+  aspp.convs.items.forEach((m, i) => {
+    if (!('conv_1x1' in m)) return void spatial.push(conv(g, y, `${ap}.convs.${i}`, m as MobileViTConvLayer));
+    // the image-level branch is the last of HF's pyramid, so its channels are the projection's last inputs
+    if (i !== aspp.convs.items.length - 1) throw new Error(`MobileViT export: the ASPP pooling branch is convs.${i}, expected the last`);
     const pool = (m as MobileViTASPPPooling).conv_1x1;
-    const pooled = conv(g, g.node('GlobalAveragePool', [y]), `${ap}.convs.${i}.conv_1x1`, pool);
-    return g.node('Expand', [pooled, g.node('Concat', [g.ints([1, 1]), featureHW], { axis: 0 })]);
+    pooled = conv(g, g.node('GlobalAveragePool', [y]), `${ap}.convs.${i}.conv_1x1`, pool);
+    pooledChannels = pool.convolution.outChannels;
   });
-  const proj = conv(g, g.node('Concat', branches, { axis: 1 }), `${ap}.project`, aspp.project);
+  const p = aspp.project;
+  const { w, b } = foldedConvBn(g, `${ap}.project`, p);
+  const split = p.convolution.inChannels - pooledChannels;
+  const wSpatial = g.node('Slice', [w, g.ints([0]), g.ints([split]), g.ints([1])]);
+  const wPooled = g.node('Slice', [w, g.ints([split]), g.ints([2 ** 31 - 1]), g.ints([1])]);
+  const imageBias = convNode(g, pooled, p.convolution, wPooled, b);
+  const projected = g.node('Add', [convNode(g, g.node('Concat', spatial, { axis: 1 }), p.convolution, wSpatial, ''), imageBias]);
+  const proj = activation(g, projected, p.act);
   return conv(g, proj, 'segmentation_head.classifier', model.segmentation_head.classifier);
 }

@@ -99,13 +99,13 @@ function decodeHead(g: GraphBuilder, model: SegformerForSemanticSegmentation, st
   ]);
   // Coarse stages: Gemm at their own resolution, bilinear upsampling (NHWC) to the finest grid, summed.
   const fine = withChannels(g, stages[0]!.shape, d);
-  let acc = '';
+  const ups: string[] = [];
   for (let i = n - 1; i >= 1; i--) {
     const s = stages[i]!;
     const y = g.node('Reshape', [gemm(g, s.t, A[i]!, i === n - 1 ? bias : undefined), withChannels(g, s.shape, d)]);
-    const up = g.node('Resize', [y, '', '', fine], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
-    acc = acc ? g.node('Add', [acc, up]) : up;
+    ups.push(g.node('Resize', [y, '', '', fine], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }));
   }
+  const acc = ups.length > 1 ? g.node('Sum', ups) : (ups[0] ?? '');
   // The finest stage joins through Gemm's addend (torch's addmm); a single stage carries the bias itself.
   const sum = gemm(g, stages[0]!.t, A[0]!, acc ? g.node('Reshape', [acc, g.ints([-1, d])]) : bias);
   const features = g.node('Relu', [sum]);

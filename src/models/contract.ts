@@ -6,6 +6,10 @@ import { BatchNorm2d, Conv2d, LayerNorm, Linear, Module, noGrad, normal_, type T
 import { segmentationLoss } from './loss.js';
 import type { ModelFamily } from './registry.js';
 
+// One scaled-size rule for eval's views, compare's latency size, predict's and the web app's model input;
+// it lives with the pixel code so that the browser bundle can use it without libtorch.
+export { scaledSize } from '../data/preprocess.js';
+
 export interface SegmentationOutput {
   /** (B, numLabels, h, w) with h = ⌈H/outputStride⌉. */
   logits: Tensor;
@@ -54,15 +58,6 @@ export function checkpointEvalScales(config: BaseSegConfig, where = 'config.json
   if (v === undefined) return [1];
   if (!isScaleList(v)) throw new TypeError(`${where}: ${EVAL_SCALES_KEY} ${JSON.stringify(v)}: expected a non-empty array of positive numbers`);
   return v;
-}
-
-/**
- * A frame size times an input scale, rounded, and at least `min` on each side (8 by default: the
- * smallest input every model family accepts; evaluation's internal views use 1).
- */
-export function scaledSize(height: number, width: number, scale: number, min = 8): { height: number; width: number } {
-  if (scale === 1) return { height, width };
-  return { height: Math.max(min, Math.round(height * scale)), width: Math.max(min, Math.round(width * scale)) };
 }
 
 /** Records the scales in a config that will be saved with the weights (none for the plain [1]). */

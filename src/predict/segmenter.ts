@@ -2,11 +2,13 @@
 // Both runtimes end the same way (classIdsFromLogits): the logits are upsampled bilinearly
 // (align_corners=False) to each image's output size and argmax'd over classes, as evaluation does.
 import * as path from 'node:path';
-import { IMAGENET, resizeImageRgb, toCHWFloat } from '../data/preprocess.js';
 import { checkpointEvalScales } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import type { Plane } from '../temporal/index.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+
+// Evaluation's preprocessing (resize as the loader does, ImageNet normalisation), shared with the web app.
+export { preprocessImage } from '../data/preprocess.js';
 
 export interface SegmentBatch {
   /** (n, 3, height, width) float32, normalised like evaluation's inputs (preprocessImage). */
@@ -80,13 +82,4 @@ export function idsAndProbabilities(logits: Tensor, sizes: SegmentBatch['sizes']
   const all = inferenceMode(() => tidy(() => F.softmax(logits, 1).toArray() as Float32Array));
   const plane = k * height * width;
   return ids.map((id, i) => ({ ids: id, probs: { data: all.subarray(i * plane, (i + 1) * plane), width, height } }));
-}
-
-/**
- * Evaluation's preprocessing of one RGB HWC uint8 image: resized to (height, width) if given (the
- * loader's bilinear resize to uint8), then x/255 normalised with ImageNet statistics, CHW float32.
- */
-export function preprocessImage(rgb: Uint8Array, width: number, height: number, size?: { height: number; width: number }): Float32Array {
-  const resized = size && (size.width !== width || size.height !== height) ? resizeImageRgb(rgb, width, height, size.width, size.height) : rgb;
-  return toCHWFloat(resized, IMAGENET);
 }
