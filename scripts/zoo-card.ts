@@ -26,16 +26,18 @@ const { values: a } = parseArgs({
     machine: { type: 'string' },
     note: { type: 'string', default: '' },
     data: { type: 'string' },
+    records: { type: 'string' },
   },
 });
 if (!a.run || !a.name || !a.command || !a.machine) {
-  console.error('usage: zoo-card --run RUN_DIR --name NAME --command "streetseg train …" --machine "CPU, cores" [--note TEXT] [--data DIR]');
+  console.error('usage: zoo-card --run RUN_DIR --name NAME --command "streetseg train …" --machine "CPU, cores" [--note TEXT] [--data DIR] [--records docs/runs/NAME]');
   process.exit(2);
 }
 const run = path.resolve(a.run);
 const last = path.join(run, 'checkpoints', 'last');
 const runConfig = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
 const data = a.data ?? (runConfig.data as string);
+const records = a.records ?? `docs/runs/${a.name}`;
 const split = (runConfig.valSplit as string | undefined) ?? 'val';
 
 // The copy is assembled beside its final place and swapped in whole, keeping the old model until then.
@@ -120,7 +122,7 @@ ${perClass.join('\n')}
 
 ## Training
 
-- Command: \`${a.command}\`; every resolved setting is in [docs/runs/${a.name}/config.json](../../docs/runs/${a.name}/config.json).
+- Command: \`${a.command}\`; every resolved setting is in [${records}/config.json](../../${records}/config.json).
 - Data: CamVid train (367 frames, SegNet layout); random init, no pretrained weights.
 - Wall time: **${(Number(lastRow.seconds) / 60).toFixed(1)} min** for ${lastRow.epoch} epochs, evaluations included; median epoch ${epochSeconds.toFixed(1)} s.
 - Machine: ${a.machine}.
