@@ -33,3 +33,15 @@ console.log(`val (${e.numImages} held-out images): mIoU ${f(e.meanIou)}  mAcc ${
 for (const [k, v] of Object.entries(e.perClassIou)) console.log(`  ${k.padEnd(20)} IoU ${f(v)}  Acc ${f(e.perClassAccuracy[k])}`);
 console.log(`\nbest checkpoint: ${r.best}\nreport: ${r.report}`);
 ' "$OUT/train.json"
+
+# The shipped zoo model on a real street frame when CamVid is at hand (DATA, or ../shared/data), else on
+# one of the synthetic scenes above: segmenting needs no training.
+zoo=models/camvid-best
+frame=$(ls "${DATA:-/nonexistent}"/val/*.png "${STREETSEG_DATA:-../shared/data}"/camvid/val/*.png 2>/dev/null | head -n 1 || true)
+[ -n "$frame" ] || frame=$(ls "${data:-$OUT/data}"/*.png 2>/dev/null | grep -v '_L\.png$' | head -n 1 || true)
+if [ -d "$zoo" ] && [ -n "$frame" ]; then
+  echo
+  echo "== streetseg predict --checkpoint $zoo $frame --out $OUT/zoo --overlay =="
+  $CLI predict --checkpoint "$zoo" "$frame" --out "$OUT/zoo" --overlay --quiet
+  echo "zoo model overlay: $OUT/zoo/$(basename "${frame%.*}")_overlay.png"
+fi

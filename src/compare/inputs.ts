@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { BaseSegConfig } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import { getFamily } from '../models/registry.js';
+import { readMetricsCsv } from '../train/callbacks/csv-logger.js';
 import { findCheckpoint } from '../train/checkpoint.js';
 import { PRESETS } from '../train/presets.js';
 import { CompareInputError } from './errors.js';
@@ -75,16 +76,6 @@ export function variantName(modelType: string, variant: string | null): string {
   return alias ?? `${modelType}-${variant}`;
 }
 
-/** metrics.csv's last row as column → number (empty cells null); null when the file has no rows. */
-export function lastCsvRow(file: string): Record<string, number | null> | null {
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
-  if (lines.length < 2) return null;
-  const head = lines[0]!.split(',');
-  const cells = lines[lines.length - 1]!.split(',');
-  if (cells.length !== head.length) throw new Error(`${file}: the last row has ${cells.length} cells, the header ${head.length}`);
-  return Object.fromEntries(head.map((h, i) => [h, cells[i] === '' ? null : Number(cells[i])]));
-}
-
 /** The preset every one of whose recipe settings equals the run's, or null. */
 export function matchRecipe(cfg: Record<string, unknown>): string | null {
   for (const [name, p] of Object.entries(PRESETS)) {
@@ -125,7 +116,7 @@ function readJson(file: string): Record<string, unknown> {
 
 function trainingSummary(runDir: string, cfg: Record<string, unknown>): TrainingSummary {
   const csv = path.join(runDir, 'metrics.csv');
-  const last = fs.existsSync(csv) ? lastCsvRow(csv) : null;
+  const last = fs.existsSync(csv) ? (readMetricsCsv(csv).at(-1) ?? null) : null;
   const resolved = (cfg.resolved ?? {}) as { trainImages?: number };
   return {
     runDir,

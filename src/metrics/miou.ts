@@ -5,6 +5,9 @@
 import { writeFileAtomic } from '../util/fs.js';
 import { ConfusionMatrix, type LabelInput } from './confusion.js';
 
+/** A metric as `streetseg eval` prints it (4 decimals; n/a where undefined): the zoo cards quote these digits. */
+export const formatMetric = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : ' n/a ');
+
 export interface SegMetrics {
   meanIou: number;
   meanAccuracy: number;

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { DatasetFormat } from '../../data/dataset.js';
 import { ConfusionMatrix } from '../../metrics/confusion.js';
-import { metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
+import { formatMetric as fmt, metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
 import { isScaleList } from '../../models/contract.js';
 import type { PairStat } from '../../temporal/index.js';
 import { loadPretrained } from '../../models/hf.js';
@@ -97,7 +97,7 @@ export const evalCommand: Command = {
       }
       if (!opts.json) {
         const m = ev.metrics;
-        console.error(`${ev.numImages} images: mIoU ${m.meanIou.toFixed(4)}  mAcc ${m.meanAccuracy.toFixed(4)}  aAcc ${m.overallAccuracy.toFixed(4)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
+        console.error(`${ev.numImages} images: mIoU ${fmt(m.meanIou)}  mAcc ${fmt(m.meanAccuracy)}  aAcc ${fmt(m.overallAccuracy)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
         labels.forEach((l, i) => console.error(`  ${l.padEnd(20)} IoU ${fmt(m.perClassIou[i]!)}  Acc ${fmt(m.perClassAccuracy[i]!)}`));
         if (t) console.error(`temporal: flicker ${pct(t.flicker)}  consistency ${pct(t.consistency)}  over ${t.pairs} frame pairs in ${t.sequences} sequence(s)${t.smooth ? `, smoothed (${t.smooth}; ${t.cuts} scene cuts)` : ''}`);
         if (opts['per-image']) console.error(`worst images: ${ranked.slice(0, 5).map((r) => `${r.id} (${fmt(r.miou)})`).join(', ')}`);
@@ -109,7 +109,6 @@ export const evalCommand: Command = {
   },
 };
 
-const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : ' n/a ');
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
 
 /** One row per consecutive frame pair: from,to,flicker,consistency (empty where no labelled pixel is stable). */

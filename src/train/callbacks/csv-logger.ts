@@ -1,6 +1,7 @@
 // metrics.csv: one row per epoch, val columns filled at evaluation epochs (RECIPE.md's columns, plus
 // evaluation speed). The rows are callback state, so the file is rewritten whole (atomically) from
 // them: a resumed run never duplicates or loses a row.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/fs.js';
 import { Callback, type EpochSummary, type TrainContext } from '../callback.js';
@@ -48,6 +49,17 @@ const fmt = (v: number | null): string => (v === null || Number.isNaN(v) ? '' : 
 
 export function formatCsv(rows: readonly CsvRow[]): string {
   return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => fmt(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** metrics.csv read back: one record per row, column → number (empty cells null); errors name the file. */
+export function readMetricsCsv(file: string): Record<string, number | null>[] {
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const head = lines[0]!.split(',');
+  return lines.slice(1).map((line, i) => {
+    const cells = line.split(',');
+    if (cells.length !== head.length) throw new Error(`${file}: row ${i + 1} has ${cells.length} cells, the header ${head.length}`);
+    return Object.fromEntries(head.map((h, j) => [h, cells[j] === '' ? null : Number(cells[j])]));
+  });
 }
 
 export class CsvLogger extends Callback {
