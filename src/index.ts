@@ -1,4 +1,4 @@
-// streetseg's library surface: the tensor engine, models, and the data layer.
+// streetseg's library surface: the tensor engine, models, the data layer, and the Hub client.
 export * as torch from './torch/index.js';
 export * from './models/index.js';
 export { openDataset, detectFormat } from './data/dataset.js';
@@ -13,4 +13,5 @@ export type { ReportData, ReportEval, ReportSample } from './report/types.js';
 export { randomSplit, splitDataset } from './data/split.js';
 export { writeSyntheticDataset } from './data/synthetic.js';
 export { downloadDataset } from './data/download.js';
+export * as hub from './hub/index.js';
 export type * from './data/types.js';

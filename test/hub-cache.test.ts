@@ -73,7 +73,13 @@ describe('the huggingface_hub cache', () => {
   it('two processes fetching the same repo at once: one download, both valid, nothing left over', async () => {
     const cacheDir = path.join(tmp, 'shared-cache');
     hub.requests.length = 0;
-    hub.faults = { chunkDelayMs: 15 }; // the weights take ~0.4 s to arrive, so the two overlap
+    // The weights' body is held until both processes have asked for their metadata, then takes ~1.4 s:
+    // whichever downloads, the other finds the lock taken.
+    let open = (): void => undefined;
+    hub.faults = { chunkDelayMs: 50, gate: new Promise<void>((r) => (open = r)) };
+    const poll = setInterval(() => {
+      if (hub.count('hub', 'HEAD', 'model.safetensors') >= 2) open();
+    }, 10);
     const child = path.join(repoRoot, 'dist', 'test', 'helpers', 'hub-fetch-child.js');
     const env = { ...process.env, HF_HUB_CACHE: cacheDir, HF_ENDPOINT: hub.endpoint, HF_TOKEN: '', HF_HUB_OFFLINE: '' };
     const runOne = (): Promise<{ code: number | null; out: string; err: string }> =>
@@ -86,6 +92,7 @@ describe('the huggingface_hub cache', () => {
         p.on('close', (code) => resolve({ code, out, err }));
       });
     const [a, b] = await Promise.all([runOne(), runOne()]);
+    clearInterval(poll);
     hub.faults = {};
     for (const r of [a, b]) assert.equal(r.code, 0, r.err);
     const ra = JSON.parse(a.out);

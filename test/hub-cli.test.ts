@@ -56,7 +56,7 @@ describe('Hub repo ids in the CLI', () => {
     assert.equal(a.code, 0, a.stderr);
     assert.ok(maxDiff(readF32(path.join(tmp, 'a.bin')), want) <= 1e-4);
     const snap = path.join(cacheDir, 'models--org--tiny', 'snapshots', C1);
-    assert.match(a.stderr, /^downloading org\/tiny\/config\.json \(0\.0 MB\)$/m);
+    assert.match(a.stderr, /^downloading org\/tiny\/config\.json \(1\.3 kB\)$/m);
     assert.match(a.stderr, /^downloading org\/tiny\/model\.safetensors \(1\.8 MB\)$/m);
     assert.ok(a.stderr.includes(`org/tiny: revision main = commit ${C1}: ${snap}\n`), a.stderr);
     assert.ok(!a.stderr.includes(TOKEN) && !a.stdout.includes(TOKEN));
@@ -151,6 +151,6 @@ describe('Hub repo ids in the CLI', () => {
     assert.equal(logged.length, 0);
     startProgress('bar', 'org/tiny/config.json', 1_000, (l) => logged.push(l), tty).stop();
     startProgress('none', 'org/tiny/model.safetensors', 2_000_000, (l) => logged.push(l), tty).stop();
-    assert.deepEqual(logged, ['downloading org/tiny/config.json (0.0 MB)']);
+    assert.deepEqual(logged, ['downloading org/tiny/config.json (1.0 kB)']);
   });
 });

@@ -12,11 +12,12 @@ export interface FileProgress {
 const BAR_MIN_BYTES = 1_000_000;
 
 const mb = (n: number): string => (n / 1e6).toFixed(1);
+const size = (n: number): string => (n < 1e5 ? `${(n / 1e3).toFixed(1)} kB` : `${mb(n)} MB`);
 
 export function startProgress(mode: ProgressMode, label: string, total: number | null, log: (l: string) => void, stream: NodeJS.WriteStream = process.stderr): FileProgress {
   if (mode === 'none') return { update: () => undefined, stop: () => undefined };
   if (mode === 'log' || total === null || total < BAR_MIN_BYTES) {
-    log(`downloading ${label}${total !== null ? ` (${mb(total)} MB)` : ''}`);
+    log(`downloading ${label}${total !== null ? ` (${size(total)})` : ''}`);
     return { update: () => undefined, stop: () => undefined };
   }
   const t0 = performance.now();

@@ -35,6 +35,8 @@ export interface Faults {
   chunkDelayMs?: number;
   /** Answer every hub request with this status (e.g. 503). */
   hubStatus?: number;
+  /** CDN bodies wait for this (a test opens it when the moment it wants has come). */
+  gate?: Promise<void>;
 }
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -111,6 +113,11 @@ export class HubServer {
 
   private onCdn(q: http.IncomingMessage, s: http.ServerResponse): void {
     this.record('cdn', q);
+    if (this.faults.gate) void this.faults.gate.then(() => this.serveCdn(q, s));
+    else this.serveCdn(q, s);
+  }
+
+  private serveCdn(q: http.IncomingMessage, s: http.ServerResponse): void {
     const m = /^\/cdn\/([0-9a-f]{64})/.exec(q.url ?? '');
     const blob = m ? this.blobs.get(m[1]!) : undefined;
     if (!blob) {
