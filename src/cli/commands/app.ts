@@ -2,13 +2,16 @@
 // The last line printed is the JSON summary.
 import { buildApp } from '../../app/build.js';
 import { MAX_OPSET, MIN_OPSET } from '../../export/graph.js';
+import { resolveCheckpoint } from '../../hub/index.js';
+import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
 export const appCommand: Command = {
   name: 'app',
-  usage: '--checkpoint DIR --out SITE [--int8] [--height H --width W] [--sample IMAGE] [--palette auto]',
+  usage: '--checkpoint DIR|ORG/NAME [--revision REV] --out SITE [--int8] [--height H --width W] [--sample IMAGE] [--palette auto]',
   options: [
-    { name: 'checkpoint', type: 'string', help: 'HF checkpoint directory (config.json + weights)', required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + weights)'), required: true },
+    revisionOption,
     { name: 'out', type: 'string', help: 'the site folder to write (new, or a site written before, which is replaced whole)', required: true },
     { name: 'int8', type: 'boolean', help: 'int8 weights (QDQ): a 3.7× smaller model.onnx, dequantised when the page loads it' },
     { name: 'height', type: 'int', min: 8, help: "fixed model input height (default: each image's size × the checkpoint's scale, as predict)" },
@@ -22,8 +25,9 @@ export const appCommand: Command = {
     const h = opts.height as number | undefined;
     const w = opts.width as number | undefined;
     if ((h === undefined) !== (w === undefined)) throw new UsageError('streetseg app: give both --height and --width, or neither');
+    const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined });
     const summary = await buildApp({
-      checkpoint: opts.checkpoint as string,
+      checkpoint: dir,
       out: opts.out as string,
       int8: opts.int8 === true,
       ...(h !== undefined && w !== undefined ? { height: h, width: w } : {}),
