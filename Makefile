@@ -46,6 +46,7 @@ bench: setup
 	$(CLI) bench model --model b0 --compare-pytorch
 	$(CLI) bench model --model b0 --train --batch 2 --compare-pytorch
 	$(CLI) bench data --json
+	$(CLI) bench app
 
 clean:
 	rm -rf build dist

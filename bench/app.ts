@@ -57,6 +57,12 @@ export interface AppBenchModelResult {
   node: Times & { threads: number };
   /** Browser model ms / onnxruntime-node model ms. */
   browserVsNode: number;
+  /**
+   * onnxruntime-web's same WASM binary run in Node on one thread: CPU ms of the model per frame (median,
+   * min). CPU time, unlike wall time, barely moves when other processes share the cores, so it is the
+   * figure to compare across runs on a busy machine; FPS on N idle cores is at most N·1000/cpuMs.
+   */
+  wasmCpuMs: { median: number; min: number };
   profile?: ProfileSummary;
 }
 
@@ -78,6 +84,28 @@ function summarize(model: number[], segment: number[], rounds: number[]): Times 
   const m = median(model);
   const s = median(segment);
   return { modelMs: +m.toFixed(1), segmentMs: +s.toFixed(1), minModelMs: +Math.min(...model).toFixed(1), fps: +(1000 / s).toFixed(1), roundsModelMs: rounds.map((r) => +r.toFixed(1)) };
+}
+
+/** CPU ms per run of `file` in onnxruntime-web's WASM (Node build, one thread). */
+async function wasmCpuMs(file: string, pixels: Float32Array, dims: number[], iters: number, warmup: number): Promise<{ median: number; min: number }> {
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(fs.readFileSync(file), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  try {
+    const x = new ort.Tensor('float32', pixels, dims);
+    const feeds = { [session.inputNames[0]!]: x };
+    for (let i = 0; i < warmup; i++) await session.run(feeds);
+    const cpu: number[] = [];
+    for (let i = 0; i < iters; i++) {
+      const c0 = process.cpuUsage();
+      await session.run(feeds);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+    }
+    return { median: +median(cpu).toFixed(1), min: +Math.min(...cpu).toFixed(1) };
+  } finally {
+    await session.release();
+  }
 }
 
 /** `iters` segment calls on the sample frame in the page (after `warmup`): [modelMs[], ms[]]. */
@@ -168,6 +196,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
         }
         await session.release();
         await page.close();
+        const wasmCpu = await wasmCpuMs(path.join(site, 'model.onnx'), pixels, dims, o.iters, o.warmup);
 
         let profile: ProfileSummary | undefined;
         if (o.profile) {
@@ -192,6 +221,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
           browser: { ...browser, runtime: 'wasm', threads: info.threads, crossOriginIsolated: info.isolated },
           node: { ...nodeT, threads: o.threads },
           browserVsNode: +(browser.modelMs / nodeT.modelMs).toFixed(2),
+          wasmCpuMs: wasmCpu,
           ...(profile ? { profile } : {}),
         });
       } finally {

@@ -138,6 +138,20 @@ describe('web app in Chromium: video, webcam, bad input, no isolation', { timeou
     assert.deepEqual(errors, []);
   });
 
+  it('an image dropped on the page is segmented like one opened', { timeout: SLOW }, async () => {
+    await page.evaluate(async () => {
+      const blob = await (await fetch('sample.png')).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+      document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => window.streetseg.stats.name === 'dropped.png', undefined, { timeout: SLOW });
+    const s = await page.evaluate(() => ({ stats: window.streetseg.stats, over: document.getElementById('drop')!.classList.contains('over') }));
+    assert.deepEqual([s.stats.source, s.stats.frames, s.over], ['image', 1, false]);
+    assert.deepEqual(errors, []);
+  });
+
   it('a file that is not an image or video shows a visible error, and the page keeps working', { timeout: SLOW }, async () => {
     await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
     assert.match(await waitForError(page, /notes\.txt/), /^notes\.txt: not an image or a video \(type text\/plain\)/);
