@@ -112,7 +112,8 @@ describe('predict on images', () => {
     const r = runCli(['--checkpoint', ckpt, path.join(tmp, 'in', 'a.png'), path.join(tmp, 'in', 'b.png'), path.join(tmp, 'folder'), '--out', out, '--overlay', '--alpha', '0.3', '--batch', '2', '--quiet']);
     assert.equal(r.status, 0, r.stderr);
     const summary = lastJson(r.stdout);
-    assert.deepEqual(Object.keys(summary), ['inputs', 'frames', 'seconds', 'framesPerSecond', 'runtime', 'out']);
+    assert.deepEqual(Object.keys(summary), ['inputs', 'frames', 'seconds', 'framesPerSecond', 'runtime', 'out', 'flicker', 'pairs', 'smooth', 'sceneCuts']);
+    assert.deepEqual([summary.flicker, summary.pairs, summary.smooth, summary.sceneCuts], [null, 0, null, 0], 'separate images (no --sequence) have no frame pairs');
     assert.equal(summary.inputs, 4);
     assert.equal(summary.frames, 4);
     assert.equal(summary.runtime, 'torch');
