@@ -17,22 +17,7 @@ import { PYTHON } from '../src/util/python.js';
 import { repoRoot, sharedRoot } from '../src/util/paths.js';
 import { fixtureCase, noiseBetween, NOISE_FILE, runCase, type FixtureMeta, type Float32Noise, type FixtureNoise } from '../test/helpers/hf-fixture.js';
 import { hfFixture, SHARED_FIXTURES } from '../test/helpers/test-inputs.js';
-
-/**
- * The CPU-kernel configurations: what other x86-64 machines run. The *-cpu ones cap oneDNN's and ATen's
- * instruction set as an AVX2-only part (e.g. Zen 3) or a pre-AVX one would have it.
- */
-export const CONFIGS: Record<string, Record<string, string>> = {
-  // '' leaves the choice to streetseg (src/torch/blas-core.ts: the best core for this CPU)
-  'openblas-auto': { OPENBLAS_CORETYPE: '' },
-  'openblas-haswell': { OPENBLAS_CORETYPE: 'Haswell' },
-  'openblas-sandybridge': { OPENBLAS_CORETYPE: 'Sandybridge' },
-  'openblas-nehalem': { OPENBLAS_CORETYPE: 'Nehalem' },
-  'threads-1': { OPENBLAS_CORETYPE: 'Haswell', STREETSEG_THREADS: '1' },
-  'avx2-cpu': { OPENBLAS_CORETYPE: 'Zen', ONEDNN_MAX_CPU_ISA: 'AVX2', ATEN_CPU_CAPABILITY: 'avx2' },
-  'avx2-cpu-threads-1': { OPENBLAS_CORETYPE: 'Haswell', ONEDNN_MAX_CPU_ISA: 'AVX2', ATEN_CPU_CAPABILITY: 'avx2', STREETSEG_THREADS: '1' },
-  'sse4-cpu': { OPENBLAS_CORETYPE: 'Nehalem', ONEDNN_MAX_CPU_ISA: 'SSE41', ATEN_CPU_CAPABILITY: 'default' },
-};
+import { CONFIGS } from './cpu-configs.js';
 
 export const FIXTURES = ['segformer/tiny', 'mobilevit/tiny-odd', ...SHARED_FIXTURES];
 
