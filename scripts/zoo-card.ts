@@ -27,6 +27,7 @@ const { values: a } = parseArgs({
     note: { type: 'string', default: '' },
     data: { type: 'string' },
     records: { type: 'string' },
+    'latency-note': { type: 'string', default: '' },
   },
 });
 if (!a.run || !a.name || !a.command || !a.machine) {
@@ -136,7 +137,7 @@ ${curve.join('\n')}
 ${row.params.toLocaleString('en-US')} parameters, ${(row.sizeBytes / 1e6).toFixed(2)} MB of float32 weights.
 Latency at the model's inference size ${row.latencyHeight}×${row.latencyWidth}, batch 1, ${compare.threads} threads,
 median of ${compare.iters} runs (\`streetseg compare models/${a.name} --data … --runtimes torch,onnx,onnx-int8\`),
-measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus()[0]?.model ?? 'this CPU'} (${os.cpus().length} cores):
+measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus()[0]?.model ?? 'this CPU'} (${os.cpus().length} cores)${a['latency-note'] ? `; ${a['latency-note']}` : ''}:
 
 | runtime | ms | FPS | file MB | peak RSS MiB |
 |---|---:|---:|---:|---:|
