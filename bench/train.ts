@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { blasChildEnv } from '../src/torch/blas-core.js';
 import { ompWaitPolicyInjected } from '../src/torch/native.js';
 import { PYTHON } from '../src/util/python.js';
-import { dataRoot, repoRoot, sharedRoot } from '../src/util/paths.js';
+import { datasetPath, repoRoot, sharedRoot } from '../src/util/paths.js';
 
 export interface TrainBenchOptions {
   epochs: number;
@@ -71,8 +71,8 @@ function firstLines(src: string, n: number, dst: string): number {
 }
 
 export function benchTrain(o: TrainBenchOptions): { ours: TrainBenchSide; pytorch?: TrainBenchSide; ratio?: number; options: TrainBenchOptions; cpu: string } {
-  const camvid = path.join(dataRoot(), 'camvid');
-  if (!fs.existsSync(path.join(camvid, 'train.txt'))) throw new Error(`${camvid}: CamVid (SegNet layout) not found; set STREETSEG_DATA`);
+  const camvid = datasetPath('camvid');
+  if (!fs.existsSync(path.join(camvid, 'train.txt'))) throw new Error(`${camvid}: CamVid (SegNet layout) not found; run make data or set STREETSEG_DATA`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-bench-train-'));
   try {
     // The same subsets for both: the first N lines of the list files.

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { openDataset } from '../src/data/dataset.js';
 import { decodeSample } from '../src/data/decode.js';
 import { mirrorUrl } from '../src/data/download.js';
-import { repoRoot } from '../src/util/paths.js';
+import { datasetPath, repoRoot } from '../src/util/paths.js';
 import { REFERENCE_FILES, SHARED_FIXTURES } from './helpers/test-inputs.js';
 import { makeZip, type TestZipEntry } from './helpers/zip.js';
 
@@ -108,6 +108,27 @@ describe('test inputs', () => {
     assert.equal(r.status, 2);
     const cache = path.join(tmp, 'home', '.cache', 'streetseg', 'data');
     assert.ok(r.stderr.includes(`looked in ${path.join(tmp, 'nowhere', 'data')} (STREETSEG_SHARED/data), ${cache} (the download cache, filled by make data)`), r.stderr);
+  });
+
+  it('datasetPath (the presets\' data): the first data folder holding the dataset; STREETSEG_DATA alone when set', () => {
+    const saved = { ...process.env };
+    try {
+      const shared = path.join(tmp, 'paths-shared');
+      const cache = path.join(tmp, 'paths-cache');
+      fs.mkdirSync(path.join(shared, 'data', 'camvid'), { recursive: true });
+      fs.mkdirSync(path.join(cache, 'data', 'camseq01'), { recursive: true });
+      Object.assign(process.env, { STREETSEG_SHARED: shared, STREETSEG_CACHE: cache, STREETSEG_DATA: '' });
+      assert.equal(datasetPath('camvid'), path.join(shared, 'data', 'camvid'));
+      assert.equal(datasetPath('camseq01'), path.join(cache, 'data', 'camseq01'));
+      assert.equal(datasetPath('cityscapes'), path.join(shared, 'data', 'cityscapes')); // where it would go
+      process.env.STREETSEG_DATA = path.join(tmp, 'explicit');
+      assert.equal(datasetPath('camvid'), path.join(tmp, 'explicit', 'camvid'));
+    } finally {
+      for (const k of ['STREETSEG_SHARED', 'STREETSEG_CACHE', 'STREETSEG_DATA']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
   });
 
   it('make data fetches CamVid from the mirror, derives CamSeq01 from its val split, then the check passes', async () => {
