@@ -64,7 +64,7 @@ const torchRuntime: CompareRuntime = {
   async load(s) {
     const { loadPretrained } = await import('../models/hf.js');
     const { fromArray, inferenceMode, setNumThreads, tidy } = await import('../torch/index.js');
-    setNumThreads(s.threads);
+    setNumThreads((await import('../torch/threads.js')).resolveThreads(s.threads));
     const { model } = loadPretrained(s.checkpoint, { weights: s.modelFile, log: () => undefined });
     model.eval();
     const x = fromArray(benchInput(s.height, s.width, s.seed), [1, 3, s.height, s.width]);

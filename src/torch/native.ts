@@ -1,10 +1,10 @@
 // Loads the libtorch addon (build/Release/streetseg_torch.node) and types its surface.
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyBlasCore, type BlasCoreDecision } from './blas-core.js';
+import { resolveThreads } from './threads.js';
 import { loadedLibraries } from '../util/proc.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -145,7 +145,5 @@ export const native: NativeAddon = loaded.addon;
 /** How OPENBLAS_CORETYPE was chosen for this process (see blas-core.ts); blasProbe() says what runs. */
 export const blasCoreStartup: BlasCoreStartup = loaded.blasCore;
 
-// OpenMP defaults to one thread on these machines: use every core unless told otherwise.
-const threads = Number(process.env.STREETSEG_THREADS ?? 0) || os.availableParallelism();
-native.setNumThreads(threads);
+native.setNumThreads(resolveThreads());
 export const addonPath = path.join(repoRoot, 'build', 'Release', 'streetseg_torch.node');

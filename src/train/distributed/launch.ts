@@ -5,7 +5,7 @@
 // exits non-zero with that rank's message; the survivors stop on their own within the collective
 // timeout (their next collective names the lost rank), or are killed after it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { resolveThreads } from '../../torch/threads.js';
 import { freePort } from '../../util/net.js';
 
 export interface LaunchOptions {
@@ -16,7 +16,7 @@ export interface LaunchOptions {
   script?: string;
   /** the group's collective timeout (s): survivors of a failure get this long, plus a margin, to exit */
   timeoutSeconds: number;
-  /** libtorch threads per worker (default: cores / nproc, at least 1) */
+  /** libtorch threads per worker (0 or absent: resolveThreads's default for nproc processes on this host) */
   threadsPerWorker?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
@@ -34,7 +34,7 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   if (!Number.isInteger(o.nproc) || o.nproc < 1) throw new RangeError(`--nproc ${o.nproc}: expected an integer >= 1`);
   const port = await freePort();
-  const threads = o.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / o.nproc));
+  const threads = resolveThreads(o.threadsPerWorker, o.nproc, o.env ?? process.env);
   const script = o.script ?? process.argv[1]!;
   const workers: Worker[] = [];
   let killTimer: NodeJS.Timeout | null = null;
@@ -48,7 +48,7 @@ export async function launchLocal(o: LaunchOptions): Promise<number> {
         WORLD_SIZE: String(o.nproc),
         LOCAL_RANK: String(rank),
         LOCAL_WORLD_SIZE: String(o.nproc),
-        STREETSEG_THREADS: (o.env ?? process.env).STREETSEG_THREADS ?? String(threads),
+        STREETSEG_THREADS: String(threads),
       };
       const child = spawn(process.execPath, [...process.execArgv, script, ...o.argv], { env, stdio: ['ignore', 'inherit', 'pipe'] });
       const w: Worker = { rank, child, tail: [], exit: null };
