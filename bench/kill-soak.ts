@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadPretrained } from '../src/models/hf.js';
 import { readSafetensors } from '../src/torch/index.js';
-import { findCheckpoint, readTrainerState, STATE_FILE } from '../src/train/checkpoint.js';
+import { readTrainerState, readTrainerStateJson } from '../src/train/checkpoint.js';
+import { lastCheckpoint } from '../src/train/run-dir.js';
 import type { TrainConfig } from '../src/train/config.js';
 import { repoRoot } from '../src/util/paths.js';
 import { rng } from '../src/util/random.js';
@@ -33,10 +34,10 @@ export interface SoakResult {
 
 /** The loop step of a run's complete `last` checkpoint, 0 when there is none (or it is being swapped). */
 function lastStep(runDir: string): number {
-  const dir = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
+  const dir = lastCheckpoint(runDir);
   if (!dir) return 0;
   try {
-    return (JSON.parse(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as { loop: { step: number } }).loop.step;
+    return readTrainerStateJson(dir).loop.step;
   } catch {
     return 0; // renamed away between the lookup and the read
   }
@@ -44,7 +45,7 @@ function lastStep(runDir: string): number {
 
 /** Float32 weights of a run's complete `last` checkpoint. */
 export function lastWeights(runDir: string): Map<string, Float32Array> {
-  const dir = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
+  const dir = lastCheckpoint(runDir);
   if (!dir) throw new Error(`${runDir}: no complete checkpoints/last`);
   const out = new Map<string, Float32Array>();
   for (const [k, r] of readSafetensors(path.join(dir, 'model.safetensors')).tensors) {
@@ -98,7 +99,7 @@ export async function killSoak(config: Partial<TrainConfig>, dir: string, kills:
   const stepMs = span / Math.max(1, lastStep(refDir));
   while (done < kills && attempts < kills * 8) {
     attempts++;
-    const resume = findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
+    const resume = lastCheckpoint(runDir) !== null;
     if (!resume) fs.rmSync(runDir, { recursive: true, force: true });
     const startStep = lastStep(runDir);
     const args = resume ? ['train', '--resume', runDir] : ['train', '--config', cfgFile, '--out', runDir];
@@ -122,7 +123,7 @@ export async function killSoak(config: Partial<TrainConfig>, dir: string, kills:
     if (code !== null) throw new Error(`train exited with ${code}: ${err}`);
     done++;
     // Whatever the moment, the checkpoint that exists is complete and loads, and is past the attempt's start.
-    const last = findCheckpoint(path.join(runDir, 'checkpoints'), 'last');
+    const last = lastCheckpoint(runDir);
     if (last) {
       const st = readTrainerState(last);
       st.optimizer.tensors.forEach((t) => t.dispose());
@@ -133,7 +134,7 @@ export async function killSoak(config: Partial<TrainConfig>, dir: string, kills:
     } else stepsAtKills.push(0);
   }
   if (done < kills) throw new Error(`only ${done} of ${kills} kills landed in ${attempts} attempts`);
-  const canResume = findCheckpoint(path.join(runDir, 'checkpoints'), 'last') !== null;
+  const canResume = lastCheckpoint(runDir) !== null;
   if (!canResume) fs.rmSync(runDir, { recursive: true, force: true });
   const fin = spawnSync(process.execPath, [cli, 'train', ...(canResume ? ['--resume', runDir] : ['--config', cfgFile, '--out', runDir])], { encoding: 'utf8' });
   if (fin.status !== 0) throw new Error(`final resume failed: ${fin.stderr}`);

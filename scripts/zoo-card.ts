@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareModels } from '../src/compare/index.js';
-import { readMetricsCsv } from '../src/train/callbacks/csv-logger.js';
+import { lastCheckpoint, readMetricsCsv, readRunConfig } from '../src/train/run-dir.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { evaluateCheckpoint } from '../src/train/eval-checkpoint.js';
 import { median } from '../src/util/median.js';
@@ -35,11 +35,12 @@ if (!a.run || !a.name || !a.command || !a.machine) {
   process.exit(2);
 }
 const run = path.resolve(a.run);
-const last = path.join(run, 'checkpoints', 'last');
-const runConfig = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as Record<string, unknown>;
-const data = a.data ?? (runConfig.data as string);
+const last = lastCheckpoint(run);
+if (!last) throw new Error(`${run}: no complete checkpoints/last`);
+const runConfig = readRunConfig(run);
+const data = a.data ?? runConfig.data;
 const records = a.records ?? `docs/runs/${a.name}`;
-const split = (runConfig.valSplit as string | undefined) ?? 'val';
+const split = runConfig.valSplit || 'val';
 
 // The copy is assembled beside its final place and swapped in whole, keeping the old model until then.
 const dest = path.join(zooRoot(), a.name);
@@ -83,7 +84,7 @@ const yaml = [
   'tags: [semantic-segmentation, camvid, driving]',
   'datasets: [camvid]',
   `${ZOO_CARD.headerKey}:`,
-  `  model: ${String(runConfig.model)}`,
+  `  model: ${runConfig.model}`,
   `  split: ${headline.split}`,
   `  epoch: ${headline.epoch}`,
   `  mean_iou: "${headline.mean_iou}"`,
@@ -97,7 +98,7 @@ const curve = evalRows.map((r) => `| ${r.epoch} | ${Number(r.train_loss).toFixed
 const runtimes = row.runtimes.map((r) => `| ${r.runtime} | ${fixedMs(r.latencyMs)} | ${r.fps.toFixed(1)} | ${(r.fileBytes / 1e6).toFixed(2)} | ${r.peakRssMiB} |`);
 const card = `${yaml.join('\n')}
 
-# ${a.name}: ${String(runConfig.model)} trained from scratch on CamVid
+# ${a.name}: ${runConfig.model} trained from scratch on CamVid
 
 ${a.note ? `${a.note}\n\n` : ''}Use it (an HF checkpoint directory: \`config.json\` + \`model.safetensors\`):
 

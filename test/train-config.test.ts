@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, defaults, flagName, readConfigFile, resolveConfig, SETTING_KEYS, validatePartial } from '../src/train/config.js';
 import { PRESETS, presetConfig } from '../src/train/presets.js';
+import { resolveThreads } from '../src/torch/threads.js';
 
 describe('training config', () => {
   it('every setting has a kebab-case flag and a default that passes its own schema', () => {
@@ -60,5 +61,24 @@ describe('training config', () => {
       ['mobilevit-xxs', { output_stride: 8 }, 180, 240, 360, 480, [0.5], false, 'sqrt-invfreq', 2e-3, 120, 'ignore', 'train', 'val'],
     );
     assert.throws(() => presetConfig('fast'), new RegExp(`unknown preset 'fast' \\(expected one of ${Object.keys(PRESETS).join(', ')}\\)`));
+  });
+
+  it("--config takes a run directory's config.json: its resolved block is not a setting", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ ...defaults(), data: 'd', lr: 0.002, resolved: { classes: ['a'], classWeightValues: null, trainImages: 1, valImages: 1, host: 'h', node: 'v' } }));
+    assert.deepEqual(readConfigFile(file), { ...defaults(), data: 'd', lr: 0.002 });
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('threads: the setting, else STREETSEG_THREADS, else the cores shared among the local processes', () => {
+    const cores = os.availableParallelism();
+    assert.equal(resolveThreads(3, 4, { STREETSEG_THREADS: '2' }), 3);
+    assert.equal(resolveThreads(0, 4, { STREETSEG_THREADS: '2' }), 2);
+    assert.equal(resolveThreads(0, 1, {}), cores);
+    assert.equal(resolveThreads(0, 2, { STREETSEG_THREADS: '0' }), Math.max(1, Math.floor(cores / 2)));
+    assert.equal(resolveThreads(0, cores * 4, {}), 1, 'at least one thread each');
+    assert.throws(() => resolveThreads(0, 1, { STREETSEG_THREADS: 'four' }), { name: 'RangeError', message: 'STREETSEG_THREADS="four": expected a whole number of threads (0 = all cores)' });
+    assert.throws(() => resolveThreads(0, 1, { STREETSEG_THREADS: '1.5' }), /STREETSEG_THREADS="1\.5"/);
   });
 });

@@ -13,6 +13,7 @@ import { addReportLink } from '../report/links.js';
 import { getNumThreads, weightsBytes } from '../torch/index.js';
 import { isHubCheckpoint, resolveCheckpoint } from '../hub/index.js';
 import { evaluateCheckpoint } from '../train/eval-checkpoint.js';
+import { runPaths } from '../train/run-dir.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { compareChartSvg } from './chart.js';
 import { compareHtml } from './html.js';
@@ -140,7 +141,7 @@ export async function writeComparison(dir: string, r: CompareResult): Promise<st
   writeFileAtomic(index, compareHtml(r, COMPARE_FILES.chart));
   for (const m of r.models) {
     if (!m.training) continue;
-    const reportDir = path.join(m.training.runDir, 'report');
+    const reportDir = runPaths(m.training.runDir).report;
     fs.mkdirSync(reportDir, { recursive: true });
     addReportLink(reportDir, { href: path.relative(reportDir, index), text: `Model comparison (${r.models.map((x) => x.name).join(', ')})` });
   }

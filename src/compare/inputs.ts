@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import type { BaseSegConfig } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import { getFamily } from '../models/registry.js';
-import { readMetricsCsv } from '../train/callbacks/csv-logger.js';
-import { findCheckpoint } from '../train/checkpoint.js';
 import { PRESETS } from '../train/presets.js';
+import { bestCheckpoint, isRunDir, lastCheckpoint, readMetricsCsv, readRunConfig, runPaths, type RunConfig } from '../train/run-dir.js';
 import { CompareInputError } from './errors.js';
 
 /** What a run was trained with and for how long (the table's "trained" column). */
@@ -85,58 +84,32 @@ export function matchRecipe(cfg: Record<string, unknown>): string | null {
   return null;
 }
 
-const BEST = /^best-epoch=(\d+)-([A-Za-z_]+)=(-?[0-9.]+(?:e-?[0-9]+)?)$/;
-
-/** The run's best checkpoint by its monitored value (the trainer keeps top-k as best-epoch=E-<metric>=V), else last. */
+/** The run's best checkpoint (by ModelCheckpoint's saved state), else its last. */
 function runCheckpoint(runDir: string, mode: 'min' | 'max'): { dir: string; note: string } {
-  const parent = path.join(runDir, 'checkpoints');
-  const names = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => BEST.test(n)) : [];
-  const ranked = names
-    .map((n) => ({ n, v: Number(BEST.exec(n)![3]) }))
-    .sort((a, b) => (mode === 'max' ? b.v - a.v : a.v - b.v));
-  for (const { n } of ranked) {
-    const dir = findCheckpoint(parent, n);
-    if (dir) return { dir, note: `best checkpoint ${n} (by ${BEST.exec(n)![2]}, ${mode})` };
-  }
-  const last = findCheckpoint(parent, 'last');
+  const best = bestCheckpoint(runDir);
+  if (best) return { dir: best.dir, note: `best checkpoint ${best.name} (by ${best.monitor}, ${mode})` };
+  const last = lastCheckpoint(runDir);
   if (last) return { dir: last, note: `checkpoint last (the run has no complete best-* checkpoint)` };
   throw new CompareInputError(`${runDir}: a run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/ with trainer_state.json)`);
 }
 
-function readJson(file: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${file}: expected a JSON object`);
-  return v as Record<string, unknown>;
-}
-
-function trainingSummary(runDir: string, cfg: Record<string, unknown>): TrainingSummary {
-  const csv = path.join(runDir, 'metrics.csv');
-  const last = fs.existsSync(csv) ? (readMetricsCsv(csv).at(-1) ?? null) : null;
-  const resolved = (cfg.resolved ?? {}) as { trainImages?: number };
+function trainingSummary(runDir: string, cfg: RunConfig): TrainingSummary {
+  const metrics = runPaths(runDir).metrics;
+  const last = fs.existsSync(metrics) ? (readMetricsCsv(metrics).at(-1) ?? null) : null;
   return {
     runDir,
     recipe: matchRecipe(cfg),
-    model: String(cfg.model),
-    data: String(cfg.data),
-    height: Number(cfg.height),
-    width: Number(cfg.width),
-    batchSize: Number(cfg.batchSize),
-    epochsPlanned: Number(cfg.epochs),
+    model: cfg.model,
+    data: cfg.data,
+    height: cfg.height,
+    width: cfg.width,
+    batchSize: cfg.batchSize,
+    epochsPlanned: cfg.epochs,
     epochsDone: last?.epoch ?? 0,
     stepsDone: last?.step ?? 0,
     seconds: last?.seconds ?? null,
-    trainImages: typeof resolved.trainImages === 'number' ? resolved.trainImages : null,
-    eval: {
-      height: Number(cfg.evalHeight ?? 0),
-      width: Number(cfg.evalWidth ?? 0),
-      scales: Array.isArray(cfg.evalScales) ? cfg.evalScales.map(Number) : [1],
-      flip: cfg.evalFlip === true,
-    },
+    trainImages: cfg.resolved.trainImages,
+    eval: { height: cfg.evalHeight, width: cfg.evalWidth, scales: cfg.evalScales, flip: cfg.evalFlip },
   };
 }
 
@@ -144,19 +117,18 @@ function trainingSummary(runDir: string, cfg: Record<string, unknown>): Training
 export function resolveInput(input: string): CompareInput {
   const dir = path.resolve(input);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CompareInputError(`${input}: not a directory (expected a training run directory or an HF checkpoint directory)`);
-  const cfgFile = path.join(dir, 'config.json');
-  if (!fs.existsSync(cfgFile)) throw new CompareInputError(`${input}: no config.json (expected a training run directory or an HF checkpoint directory)`);
-  const raw = readJson(cfgFile);
+  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new CompareInputError(`${input}: no config.json (expected a training run directory or an HF checkpoint directory)`);
   let kind: CompareInput['kind'];
   let checkpoint: string;
   let note = '';
   let training: TrainingSummary | null = null;
-  if (raw.model_type === undefined && fs.existsSync(path.join(dir, 'checkpoints'))) {
+  if (isRunDir(dir)) {
     kind = 'run';
-    const c = runCheckpoint(dir, raw.mode === 'min' ? 'min' : 'max');
+    const run = readRunConfig(dir);
+    const c = runCheckpoint(dir, run.mode);
     checkpoint = c.dir;
     note = c.note;
-    training = trainingSummary(dir, raw);
+    training = trainingSummary(dir, run);
   } else {
     kind = 'checkpoint';
     checkpoint = dir;

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { savePretrained } from '../models/hf.js';
 import type { SegmentationModel } from '../models/contract.js';
-import { getRngState, loadTensors, saveTensors, type Adam, type OptimizerState, type Tensor } from '../torch/index.js';
+import { dispose, getRngState, loadTensors, saveTensors, setRngState, type Adam, type OptimizerState, type Tensor } from '../torch/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
-import type { LoopState } from './callback.js';
+import type { Callback, LoopState } from './callback.js';
 
 export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -109,8 +109,8 @@ export function findCheckpoint(parent: string, name: string): string | null {
   return aside[0] ?? null;
 }
 
-/** Reads trainer_state.json and the optimizer tensors of a checkpoint directory. */
-export function readTrainerState(dir: string): { state: TrainerState; optimizer: OptimizerState } {
+/** Reads a checkpoint directory's trainer_state.json (no tensors); errors name the file. */
+export function readTrainerStateJson(dir: string): TrainerState {
   const file = path.join(dir, STATE_FILE);
   let state: TrainerState;
   try {
@@ -118,9 +118,45 @@ export function readTrainerState(dir: string): { state: TrainerState; optimizer:
   } catch (e) {
     throw new CheckpointError(`${file}: cannot read the trainer state (${(e as Error).message})`);
   }
-  if (state.format !== 'streetseg-trainer-state' || state.version !== 1) {
-    throw new CheckpointError(`${file}: not a streetseg trainer state (format ${JSON.stringify(state.format)}, version ${JSON.stringify(state.version)})`);
+  if (state?.format !== 'streetseg-trainer-state' || state.version !== 1) {
+    throw new CheckpointError(`${file}: not a streetseg trainer state (format ${JSON.stringify(state?.format)}, version ${JSON.stringify(state?.version)})`);
   }
+  return state;
+}
+
+/** Reads trainer_state.json and the optimizer tensors of a checkpoint directory. */
+export function readTrainerState(dir: string): { state: TrainerState; optimizer: OptimizerState } {
+  const state = readTrainerStateJson(dir);
   const tensors: Map<string, Tensor> = loadTensors(path.join(dir, OPTIMIZER_FILE));
   return { state, optimizer: { tensors, json: state.optimizer } };
+}
+
+/**
+ * Continues a run from the checkpoint in `dir` (its weights already loaded into the model the optimizer
+ * holds): the optimizer's state, libtorch's RNG, the loop position and every callback's state. Saved by a
+ * group of another world size, the loop restarts at the last batch boundary of the new group at or before
+ * the saved global position (the samples of the epoch's order consumed), the running sums shrunk in
+ * proportion.
+ */
+export function restoreCheckpoint(
+  dir: string,
+  to: { optimizer: Adam; state: Required<LoopState>; callbacks: readonly Callback[]; batchSize: number; worldSize: number; log: (line: string) => void },
+): void {
+  const saved = readTrainerState(dir);
+  try {
+    to.optimizer.loadStateDict(saved.optimizer);
+  } finally {
+    dispose([...saved.optimizer.tensors.values()]);
+  }
+  setRngState(new Uint8Array(Buffer.from(saved.state.rng, 'base64')));
+  const { state, batchSize, worldSize } = to;
+  // checkpoints of a single process predate the data-parallel fields
+  Object.assign(state, { worldSize: 1, samplesInEpoch: saved.state.loop.batchInEpoch * batchSize }, saved.state.loop);
+  if (state.worldSize !== worldSize) {
+    const batch = Math.floor(state.samplesInEpoch / (batchSize * worldSize));
+    const keep = state.batchInEpoch > 0 ? batch / state.batchInEpoch : 0;
+    to.log(`resume: ${state.worldSize} → ${worldSize} processes; epoch ${state.epoch + 1} continues at global sample ${batch * batchSize * worldSize} of the ${state.samplesInEpoch} done`);
+    Object.assign(state, { batchInEpoch: batch, samplesInEpoch: batch * batchSize * worldSize, epochLossSum: state.epochLossSum * keep, epochImages: state.epochImages * keep, worldSize });
+  }
+  for (const c of to.callbacks) if (c.name in saved.state.callbacks) c.loadStateDict(saved.state.callbacks[c.name]);
 }

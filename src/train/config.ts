@@ -125,11 +125,21 @@ export function validatePartial(raw: unknown, source: string, asFlags = false): 
         })
         .join('; ');
     }
-    const key = String(iss.path[0]);
-    const value = (raw as Record<string, unknown>)[key];
-    return `${name(key)} ${JSON.stringify(value)}: ${describeIssue(iss)}`;
+    // a flag is named with the whole value given; a file's key with the place in it (evalScales.1)
+    return issueText(asFlags ? { ...iss, path: iss.path.slice(0, 1) } : iss, raw, name);
   });
   throw new ConfigError(`${source}: ${msgs.join('; ')}`);
+}
+
+/**
+ * One zod issue as "KEY VALUE: expected …", KEY the issue's dotted path (as `name` spells it) and VALUE
+ * the offending value read from `raw`, for errors that also name the file.
+ */
+export function issueText(iss: z.core.$ZodIssue, raw: unknown, name: (key: string) => string = (k) => k): string {
+  const at = (k: string): string => name([...iss.path.map(String), k].filter((p) => p !== '').join('.'));
+  if (iss.code === 'unrecognized_keys') return iss.keys.map((k) => `unknown key '${at(k)}'`).join('; ');
+  const value = iss.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+  return value === undefined ? `${at('')} is missing (${describeIssue(iss)})` : `${at('')} ${JSON.stringify(value)}: ${describeIssue(iss)}`;
 }
 
 function describeIssue(iss: z.core.$ZodIssue): string {
@@ -137,11 +147,13 @@ function describeIssue(iss: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `expected one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':
-      return `expected ${iss.origin === 'string' ? 'a non-empty string' : `a value >= ${String(iss.minimum)}`}`;
+      if (iss.origin === 'string') return 'expected a non-empty string';
+      if (iss.origin === 'array') return `expected at least ${String(iss.minimum)} value${Number(iss.minimum) === 1 ? '' : 's'}`;
+      return `expected a value ${iss.inclusive === false ? '>' : '>='} ${String(iss.minimum)}`;
     case 'too_big':
-      return `expected a value <= ${String(iss.maximum)}`;
+      return `expected a value ${iss.inclusive === false ? '<' : '<='} ${String(iss.maximum)}`;
     case 'invalid_type':
-      return `expected ${iss.expected === 'int' ? 'an integer' : `a ${iss.expected}`}`;
+      return `expected ${iss.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(iss.expected) ? 'an' : 'a'} ${iss.expected}`}`;
     default:
       return iss.message;
   }
@@ -162,6 +174,11 @@ export function readConfigFile(file: string): Partial<TrainConfig> {
     throw new ConfigError(`${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${(e as Error).message})`);
   }
   if (raw && typeof raw === 'object' && 'train' in raw && typeof (raw as { train: unknown }).train === 'object') raw = (raw as { train: unknown }).train;
+  if (raw && typeof raw === 'object' && 'resolved' in raw) {
+    // a run directory's config.json: its `resolved` block (run-dir.ts) is what the settings became, not a setting
+    const { resolved: _, ...settings } = raw as Record<string, unknown>;
+    raw = settings;
+  }
   return validatePartial(raw, path.resolve(file));
 }
 

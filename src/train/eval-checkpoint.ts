@@ -2,16 +2,16 @@
 // dataset opened with the checkpoint's label set (Void as a class when the labels have one), the loss
 // weighted like the training run's, and evaluate() over the whole split. One copy, so that compare's
 // numbers are eval's numbers.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
-import { checkpointEvalScales, EVAL_SCALES_KEY, isScaleList, type SegmentationModel } from '../models/contract.js';
+import { checkpointEvalScales, EVAL_SCALES_KEY, type SegmentationModel } from '../models/contract.js';
 import type { SmoothSpec } from '../temporal/index.js';
 import { tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 import { evaluate } from './evaluate.js';
+import { readRunConfig, runDirOf, type RunConfig } from './run-dir.js';
 
 /** Bad evaluation input (labels that do not fit the data, bad class weights); the CLI shows it as a usage error. */
 export class EvalInputError extends Error {
@@ -47,18 +47,18 @@ export interface CheckpointEval {
   scales: number[];
 }
 
-/** The resolved config.json of the training run a checkpoint sits in (RUN/checkpoints/NAME/), or null. */
-function runConfigOf(checkpoint: string): { evalScales?: unknown; resolved?: { classWeightValues?: number[] | null } } | null {
-  const file = path.join(checkpoint, '..', '..', 'config.json');
-  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+/** The config.json of the training run a checkpoint sits in (RUN/checkpoints/NAME/), or null. */
+function runConfigOf(checkpoint: string): RunConfig | null {
+  const run = runDirOf(checkpoint);
+  return run ? readRunConfig(run) : null;
 }
 
 /** Class weights for the eval loss: explicit numbers, none, or (auto) those of the run the checkpoint came from. */
 export function evalWeights(spec: string, checkpoint: string, numClasses: number): number[] | null {
   if (spec === 'none') return null;
   if (spec === 'auto') {
-    const w = runConfigOf(checkpoint)?.resolved?.classWeightValues;
-    return Array.isArray(w) && w.length === numClasses ? w : null;
+    const w = runConfigOf(checkpoint)?.resolved.classWeightValues;
+    return w && w.length === numClasses ? w : null;
   }
   const w = spec.split(',').map(Number);
   if (w.length !== numClasses || !w.every((x) => Number.isFinite(x) && x >= 0)) {
@@ -74,8 +74,7 @@ export function evalWeights(spec: string, checkpoint: string, numClasses: number
 export function defaultEvalScales(model: SegmentationModel, checkpoint: string): number[] {
   const own = checkpointEvalScales(model.config, path.join(checkpoint, 'config.json'));
   if (model.config[EVAL_SCALES_KEY] !== undefined) return own;
-  const fromRun = runConfigOf(checkpoint)?.evalScales;
-  return isScaleList(fromRun) ? fromRun : own;
+  return runConfigOf(checkpoint)?.evalScales ?? own;
 }
 
 /** The dataset's sample indices ordered by sample id (frame name): a video split's frames in time order. */

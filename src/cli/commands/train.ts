@@ -4,12 +4,11 @@ import * as path from 'node:path';
 import { metricsJson } from '../../metrics/miou.js';
 import { defaultCallbacks, EarlyStopping } from '../../train/callbacks/index.js';
 import type { Callback } from '../../train/callback.js';
-import { readDistEnv, type DistEnv } from '../../train/distributed/env.js';
+import { readDistEnv } from '../../train/distributed/env.js';
 import { launchLocal } from '../../train/distributed/launch.js';
 import { initProcessGroup, type ProcessGroup } from '../../torch/distributed.js';
-import { setNumThreads } from '../../torch/index.js';
-import { availableParallelism } from 'node:os';
 import { coerceFlag, ConfigError, flagName, readConfigFile, resolveConfig, SETTING_KEYS, SETTINGS, validatePartial, type SettingKey, type TrainConfig } from '../../train/config.js';
+import { checkpointPath, readRunConfig, runPaths } from '../../train/run-dir.js';
 import { resolveCheckpoint } from '../../hub/index.js';
 import { PRESETS, presetConfig } from '../../train/presets.js';
 import { Trainer } from '../../train/trainer.js';
@@ -56,21 +55,19 @@ export const trainCommand: Command = {
     let runDir: string;
     const resume = opts.resume as string | undefined;
     if (resume) {
-      const file = path.join(resume, 'config.json');
-      if (!fs.existsSync(file)) throw new ConfigError(`--resume ${resume}: no config.json there (is it a run directory?)`);
-      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-      delete saved.resolved;
+      if (!fs.existsSync(runPaths(resume).config)) throw new ConfigError(`--resume ${resume}: no config.json there (is it a run directory?)`);
+      const { resolved: _, ...saved } = readRunConfig(resume);
       const bad = Object.keys(flags).filter((k) => !RESUMABLE.includes(k as SettingKey));
       if (bad.length || opts.preset || opts.config) {
         throw new ConfigError(`--resume: ${[...bad.map((k) => `--${flagName(k)}`), ...(opts.preset ? ['--preset'] : []), ...(opts.config ? ['--config'] : [])].join(', ')} cannot change on resume (only ${RESUMABLE.map((k) => `--${flagName(k)}`).join(', ')})`);
       }
-      cfg = resolveConfig(validatePartial(saved, file), flags);
+      cfg = resolveConfig(saved, flags);
       runDir = resume;
     } else {
       const layers = [opts.preset ? presetConfig(opts.preset as string) : {}, opts.config ? readConfigFile(opts.config as string) : {}, flags];
       cfg = resolveConfig(...layers);
       runDir = (opts.out as string | undefined) ?? defaultRunDir(opts.preset as string | undefined, cfg.model);
-      if (fs.existsSync(path.join(runDir, 'checkpoints'))) {
+      if (fs.existsSync(runPaths(runDir).checkpoints)) {
         throw new ConfigError(`--out ${runDir}: already holds a run (checkpoints/); use --resume ${runDir} to continue it, or another --out`);
       }
     }
@@ -82,10 +79,10 @@ export const trainCommand: Command = {
       // The launcher: the same command in nproc workers, all on this run directory.
       const argv = process.argv.slice(2);
       if (!resume && opts.out === undefined) argv.push('--out', runDir);
-      return launchLocal({ nproc: cfg.nproc, argv, timeoutSeconds: cfg.distTimeout });
+      return launchLocal({ nproc: cfg.nproc, argv, timeoutSeconds: cfg.distTimeout, threadsPerWorker: cfg.threads });
     }
     let group: ProcessGroup | null = null;
-    if (distEnv) group = joinGroup(distEnv, cfg);
+    if (distEnv) group = initProcessGroup({ masterAddr: distEnv.masterAddr, masterPort: distEnv.masterPort, rank: distEnv.rank, worldSize: distEnv.worldSize, timeoutMs: cfg.distTimeout * 1000 });
     const isMain = !group || group.rank === 0;
     const progress = !isMain ? 'none' : cfg.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : cfg.progress;
     const std = defaultCallbacks(cfg, progress);
@@ -95,7 +92,7 @@ export const trainCommand: Command = {
     const callbacks: Callback[] = isMain ? std.callbacks : std.callbacks.filter((c) => c instanceof EarlyStopping);
     const log = progress === 'none' ? () => undefined : (l: string) => console.error(l);
     const pretrained = ref?.hub ? { dir: ref.dir, hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : undefined;
-    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log, ...(group ? { distributed: { group, syncBn: cfg.syncBn } } : {}), ...(pretrained ? { pretrained } : {}) });
+    const trainer = new Trainer(cfg, runDir, { resume: !!resume, callbacks, log, ...(group ? { distributed: { group, syncBn: cfg.syncBn, ...(distEnv?.localWorldSize ? { localWorldSize: distEnv.localWorldSize } : {}) } } : {}), ...(pretrained ? { pretrained } : {}) });
     const onSignal = (sig: NodeJS.Signals): void => {
       console.error(`\n${sig}: finishing the current step and saving checkpoints/last…`);
       trainer.interrupt(sig);
@@ -111,8 +108,8 @@ export const trainCommand: Command = {
         epochs: r.state.epoch,
         steps: r.state.step,
         seconds: Number(r.state.elapsedSeconds.toFixed(1)),
-        best: checkpoints.best[0] ? path.resolve(r.runDir, 'checkpoints', checkpoints.best[0].name) : null,
-        last: path.resolve(r.runDir, 'checkpoints', 'last'),
+        best: checkpoints.best[0] ? path.resolve(checkpointPath(r.runDir, checkpoints.best[0].name)) : null,
+        last: path.resolve(checkpointPath(r.runDir, 'last')),
         report: report.path,
         eval: ev ? { epoch: ev.epoch, loss: ev.loss, ...metricsJson(ev.metrics, r.classes), numImages: ev.numImages, imagesPerSecond: ev.imagesPerSecond } : null,
       };
@@ -131,10 +128,3 @@ export const trainCommand: Command = {
     }
   },
 };
-
-/** Joins the data-parallel group of a worker started by --nproc or by hand (torchrun-style environment). */
-function joinGroup(env: DistEnv, cfg: TrainConfig): ProcessGroup {
-  // The host's processes share its cores (the --nproc launcher already set STREETSEG_THREADS).
-  if (cfg.threads === 0 && !process.env.STREETSEG_THREADS && env.localWorldSize) setNumThreads(Math.max(1, Math.floor(availableParallelism() / env.localWorldSize)));
-  return initProcessGroup({ masterAddr: env.masterAddr, masterPort: env.masterPort, rank: env.rank, worldSize: env.worldSize, timeoutMs: cfg.distTimeout * 1000 });
-}

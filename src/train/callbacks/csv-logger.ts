@@ -1,10 +1,9 @@
 // metrics.csv: one row per epoch, val columns filled at evaluation epochs (RECIPE.md's columns, plus
 // evaluation speed). The rows are callback state, so the file is rewritten whole (atomically) from
-// them: a resumed run never duplicates or loses a row.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// them: a resumed run never duplicates or loses a row. run-dir.ts reads it back.
 import { writeFileAtomic } from '../../util/fs.js';
 import { Callback, type EpochSummary, type TrainContext } from '../callback.js';
+import { runPaths } from '../run-dir.js';
 
 export const CSV_COLUMNS = [
   'epoch',
@@ -51,17 +50,6 @@ export function formatCsv(rows: readonly CsvRow[]): string {
   return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => fmt(r[c])).join(','))].join('\n') + '\n';
 }
 
-/** metrics.csv read back: one record per row, column → number (empty cells null); errors name the file. */
-export function readMetricsCsv(file: string): Record<string, number | null>[] {
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
-  const head = lines[0]!.split(',');
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',');
-    if (cells.length !== head.length) throw new Error(`${file}: row ${i + 1} has ${cells.length} cells, the header ${head.length}`);
-    return Object.fromEntries(head.map((h, j) => [h, cells[j] === '' ? null : Number(cells[j])]));
-  });
-}
-
 export class CsvLogger extends Callback {
   readonly name = 'csv_logger';
   private rows: CsvRow[] = [];
@@ -80,7 +68,7 @@ export class CsvLogger extends Callback {
   }
 
   private write(ctx: TrainContext): void {
-    writeFileAtomic(path.join(ctx.runDir, 'metrics.csv'), formatCsv(this.rows));
+    writeFileAtomic(runPaths(ctx.runDir).metrics, formatCsv(this.rows));
   }
 
   override stateDict(): CsvRow[] {

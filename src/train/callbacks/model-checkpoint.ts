@@ -1,17 +1,13 @@
 // Checkpoints: the top-k by the monitored metric (checkpoints/best-epoch=E-<metric>=V) and `last`, at
-// every epoch end and, optionally, every N steps. Each is a complete, atomically written directory.
+// every epoch end and, optionally, every N steps. Each is a complete, atomically written directory. The
+// kept list is this callback's state, so it is in every checkpoint: run-dir.ts finds a run's best there.
 import { Callback, type EpochSummary, type EvalResult, type FitEnd, type StepInfo, type TrainContext } from '../callback.js';
+import { bestCheckpointName, MODEL_CHECKPOINT_STATE, type KeptCheckpoint } from '../run-dir.js';
 import { improves, monitoredValue, type MonitorKey } from './monitor.js';
 
-interface Kept {
-  name: string;
-  value: number;
-  epoch: number;
-}
-
 export class ModelCheckpoint extends Callback {
-  readonly name = 'model_checkpoint';
-  private kept: Kept[] = [];
+  readonly name = MODEL_CHECKPOINT_STATE;
+  private kept: KeptCheckpoint[] = [];
 
   constructor(
     readonly monitor: MonitorKey,
@@ -23,7 +19,7 @@ export class ModelCheckpoint extends Callback {
   }
 
   /** The kept best checkpoints, best first. */
-  get best(): readonly Kept[] {
+  get best(): readonly KeptCheckpoint[] {
     return this.kept;
   }
 
@@ -33,7 +29,7 @@ export class ModelCheckpoint extends Callback {
     if (!Number.isFinite(v)) return;
     const worst = this.kept.length < this.topK ? null : this.kept[this.kept.length - 1]!.value;
     if (worst !== null && !improves(v, worst, this.mode)) return;
-    const name = `best-epoch=${ev.epoch}-${this.monitor}=${v.toFixed(4)}`;
+    const name = bestCheckpointName(ev.epoch, this.monitor, v);
     this.kept.push({ name, value: v, epoch: ev.epoch });
     this.kept.sort((a, b) => (this.mode === 'min' ? a.value - b.value : b.value - a.value));
     const dropped = this.kept.slice(this.topK);
@@ -58,10 +54,10 @@ export class ModelCheckpoint extends Callback {
     if (this.kept[0]) ctx.log(`best checkpoint: checkpoints/${this.kept[0].name} (${how})`);
   }
 
-  override stateDict(): Kept[] {
+  override stateDict(): KeptCheckpoint[] {
     return this.kept.map((k) => ({ ...k }));
   }
   override loadStateDict(s: unknown): void {
-    this.kept = (s as Kept[]).map((k) => ({ ...k }));
+    this.kept = (s as KeptCheckpoint[]).map((k) => ({ ...k }));
   }
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { writeReport } from '../../report/index.js';
 import type { ReportData } from '../../report/types.js';
 import { Callback, type EvalResult, type FitEnd, type TrainContext } from '../callback.js';
+import { runPaths } from '../run-dir.js';
 import type { CsvLogger } from './csv-logger.js';
 
 export class ReportWriter extends Callback {
@@ -62,6 +63,6 @@ export class ReportWriter extends Callback {
       },
       status: this.status,
     };
-    this.path = await writeReport(path.join(ctx.runDir, 'report'), data);
+    this.path = await writeReport(runPaths(ctx.runDir).report, data);
   }
 }

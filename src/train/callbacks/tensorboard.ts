@@ -1,8 +1,8 @@
 // TensorBoard scalars (train loss per step, val metrics per evaluation, per-class IoU) and a sample
 // prediction image, in real tfevents files under <run>/tensorboard/.
-import * as path from 'node:path';
 import { TfEventsWriter } from '../tfevents.js';
 import { Callback, type EvalResult, type StepInfo, type TrainContext } from '../callback.js';
+import { runPaths } from '../run-dir.js';
 import { sampleStrip, stripSize } from '../../report/images.js';
 
 export class TensorBoardLogger extends Callback {
@@ -17,7 +17,7 @@ export class TensorBoardLogger extends Callback {
   override onFitStart(ctx: TrainContext): void {
     // A resumed run opens a new file; TensorBoard merges every file of the directory.
     // The suffix keeps two starts within one second (a quick resume) from colliding.
-    this.writer = new TfEventsWriter(path.join(ctx.runDir, 'tensorboard'), { filenameSuffix: `.${process.pid}.step${ctx.state.step}` });
+    this.writer = new TfEventsWriter(runPaths(ctx.runDir).tensorboard, { filenameSuffix: `.${process.pid}.step${ctx.state.step}` });
   }
 
   override onTrainBatchEnd(ctx: TrainContext, info: StepInfo): void {
