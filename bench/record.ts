@@ -59,7 +59,8 @@ export function machineFacts(): MachineFacts {
   };
 }
 
-/** The last stdout line that is a JSON object (benchmarks print progress before their result). */
+/** The last stdout line that is a JSON object (benchmarks print progress before their result), else the last
+ *  pretty-printed object that runs to the end of the output. */
 export function lastJsonLine(stdout: string): Record<string, unknown> | null {
   const lines = stdout.split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
@@ -72,7 +73,25 @@ export function lastJsonLine(stdout: string): Record<string, unknown> | null {
       // a progress line that merely starts with a brace
     }
   }
+  // a pretty-printed object: the last block that starts with `{` at a line's start and parses to the end
+  for (let at = stdout.lastIndexOf('\n{'); at >= -1; at = at < 1 ? -2 : stdout.lastIndexOf('\n{', at - 1)) {
+    try {
+      const v: unknown = JSON.parse(stdout.slice(at + 1));
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // not this block
+    }
+  }
   return null;
+}
+
+/** Every string's absolute paths under `root` (or beside it, as ../shared) made relative to `root`. */
+export function relativePaths(v: unknown, root: string): unknown {
+  const up = path.dirname(root);
+  if (typeof v === 'string') return v.split(`${root}/`).join('').split(`${up}/`).join('../');
+  if (Array.isArray(v)) return v.map((x) => relativePaths(x, root));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, relativePaths(x, root)]));
+  return v;
 }
 
 function main(argv: string[]): void {
@@ -98,7 +117,9 @@ function main(argv: string[]): void {
   const result = lastJsonLine(run.stdout);
   if (!result) throw new Error(`${shown}: printed no JSON object on stdout; no record written`);
   const file = path.join(dir, `${name}.json`);
-  const record = { name, date: new Date(t0).toISOString(), command: shown.trim(), machine: machineFacts(), loadavgBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), wallS, result };
+  // Paths in the output name this machine's checkout; the record keeps them relative to the repository.
+  const relative = (v: unknown): unknown => relativePaths(v, root);
+  const record = { name, date: new Date(t0).toISOString(), command: shown.trim(), machine: machineFacts(), loadavgBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), wallS, result: relative(result) };
   writeJsonAtomic(file, record);
   console.log(JSON.stringify({ record: file, wallS }));
 }

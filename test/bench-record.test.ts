@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastJsonLine, parseCpuinfo } from '../bench/record.js';
+import { lastJsonLine, parseCpuinfo, relativePaths } from '../bench/record.js';
 
 test('parseCpuinfo reads the first processor: model, family, the kernel-deciding extensions', () => {
   const text = [
@@ -17,4 +17,11 @@ test('parseCpuinfo reads the first processor: model, family, the kernel-deciding
 test('lastJsonLine takes the last JSON object, skipping progress and arrays', () => {
   assert.deepEqual(lastJsonLine('{"a":1}\nstep 3/5\n{"b":2}\n[1,2]\n{not json\n'), { b: 2 });
   assert.equal(lastJsonLine('no json here\n[1]\n'), null);
+  assert.deepEqual(lastJsonLine('progress\n{\n  "a": {\n    "b": 1\n  }\n}\n'), { a: { b: 1 } });
+  assert.deepEqual(lastJsonLine('{\n  "x": 1\n}'), { x: 1 });
+});
+
+test('relativePaths makes the checkout\'s absolute paths relative, inside and beside it', () => {
+  const out = relativePaths({ a: '/srv/x/repo/runs/b0', b: ['/srv/x/shared/data/camvid', 3], c: 'ok /srv/x/repo/m and /srv/x/repo/n' }, '/srv/x/repo');
+  assert.deepEqual(out, { a: 'runs/b0', b: ['../shared/data/camvid', 3], c: 'ok m and n' });
 });

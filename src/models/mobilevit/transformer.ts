@@ -1,7 +1,7 @@
 // MobileViT's transformer (HF names): pre-norm layers of multi-head self-attention and a SiLU MLP over
 // the unfolded patch sequences. Query/key/value run as one GEMM with the attention scale folded into
 // the query weights.
-import { F, LayerNorm, Linear, Module, ModuleList, float, tidy, type Tensor } from '../../torch/index.js';
+import { DenseDropout, F, LayerNorm, Linear, Module, ModuleList, float, tidy, type Tensor } from '../../torch/index.js';
 import { activate } from './conv-blocks.js';
 import type { MobileViTConfig } from './config.js';
 
@@ -32,16 +32,8 @@ export class MobileViTSelfAttention extends Module {
   }
 }
 
-export class MobileViTSelfOutput extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, readonly p: number) {
-    super();
-    this.dense = this.child('dense', new Linear(hidden, hidden));
-  }
-  forward(x: Tensor): Tensor {
-    return F.dropout(this.dense.forward(x), this.p, this.training);
-  }
-}
+/** HF's `…SelfOutput`: dense, then dropout. */
+export class MobileViTSelfOutput extends DenseDropout {}
 
 export class MobileViTAttention extends Module {
   readonly attention: MobileViTSelfAttention;

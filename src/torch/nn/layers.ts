@@ -38,6 +38,18 @@ export class Linear extends Module {
   }
 }
 
+/** A square Linear named `dense`, then dropout: the `output` block after HF's attention (SegFormer, MobileViT). */
+export class DenseDropout extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, readonly p: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hidden, hidden));
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(this.dense.forward(x), this.p, this.training);
+  }
+}
+
 export interface Conv2dOptions {
   stride?: number;
   padding?: number;
