@@ -10,6 +10,7 @@ import { DataLoader } from '../src/data/loader.js';
 import type { DatasetSpec } from '../src/data/types.js';
 import { ConfusionMatrix } from '../src/metrics/confusion.js';
 import { computeMetrics } from '../src/metrics/miou.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { areaResizeRgb, formatSmoothSpec, meanFrameDifference, parseSmoothSpec, sequenceKey, TemporalStream, type StreamFrame } from '../src/temporal/index.js';
 import { batchToTensors } from '../src/data/tensors.js';
@@ -182,14 +183,15 @@ export async function benchSmooth(o: SmoothBenchOptions): Promise<SmoothBench> {
   const specs = [...new Set((o.candidates ?? DEFAULT_CANDIDATES).map((c) => formatSmoothSpec(parseSmoothSpec(c))))];
   if (!specs.includes('none')) specs.unshift('none');
   const maxDrop = o.maxMiouDrop ?? 0.005;
-  const { model } = loadPretrained(o.checkpoint, { log: () => undefined });
+  const ckpt = openCheckpoint(o.checkpoint);
+  const { model } = loadPretrained(ckpt, { log: () => undefined });
   try {
     model.eval();
     const k = model.labels.length;
-    const scales = defaultEvalScales(model, o.checkpoint);
+    const scales = defaultEvalScales(ckpt);
     const timing = { modelMs: 0, probsMs: 0, frames: 0 };
     const open = (split: string, prefixes: string[] | undefined) => {
-      const { spec } = openCheckpointSplit(model.labels, o.checkpoint, { data: o.data, split });
+      const { spec } = openCheckpointSplit(ckpt.labels, ckpt.dir, { data: o.data, split });
       const indices = framesInNameOrder(spec).filter((i) => !prefixes?.length || prefixes.some((p) => spec.samples[i]!.id.startsWith(p)));
       if (indices.length < 2) throw new Error(`${spec.root} (${split}${prefixes?.length ? `, sequences ${prefixes.join(',')}` : ''}): ${indices.length} frames; a sequence needs at least 2`);
       return { spec, indices, split };

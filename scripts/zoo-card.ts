@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareModels } from '../src/compare/index.js';
 import { readMetricsCsv } from '../src/train/callbacks/csv-logger.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { evaluateCheckpoint } from '../src/train/eval-checkpoint.js';
 import { median } from '../src/util/median.js';
@@ -50,8 +51,9 @@ for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json']
   if (fs.existsSync(path.join(last, f))) fs.copyFileSync(path.join(last, f), path.join(tmp, f));
 }
 
-const { model } = loadPretrained(tmp, { log: () => undefined });
-const { ev, scales } = await evaluateCheckpoint(model, tmp, { data, split, batchSize: 8, workers: 1, classWeights: 'none' });
+const ckpt = openCheckpoint(tmp);
+const { model } = loadPretrained(ckpt, { log: () => undefined });
+const { ev, scales } = await evaluateCheckpoint(model, ckpt, { data, split, batchSize: 8, workers: 1, classWeights: 'none' });
 const labels = model.labels;
 const compare = await compareModels({
   inputs: [tmp], data, split, runtimes: ['torch', 'onnx', 'onnx-int8'], height: 360, width: 480,

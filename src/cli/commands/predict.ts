@@ -1,4 +1,5 @@
 // `streetseg predict`: class-id PNGs, colour masks and overlays of images, folders and videos.
+import { openCheckpoint } from '../../models/checkpoint.js';
 import { predict } from '../../predict/index.js';
 import { resolveCheckpoint } from '../../hub/index.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
@@ -37,7 +38,7 @@ export const predictCommand: Command = {
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
     const smooth = smoothSpecOf('predict', opts.smooth);
     const summary = await predict({
-      checkpoint: dir,
+      checkpoint: openCheckpoint(dir),
       inputs: positional,
       out: opts.out as string,
       runtime: opts.runtime as 'torch' | 'onnx',
