@@ -41,7 +41,7 @@ export const evalCommand: Command = {
     const ckpt = ref.dir;
     const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
-    const smooth = smoothSpecOf('eval', opts.smooth);
+    const smooth = smoothSpecOf('eval', opts.smooth, ckpt);
     if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     try {
