@@ -111,7 +111,7 @@ streetseg export --checkpoint models/${a.name} --onnx ${a.name}.onnx
 
 | mIoU | mAcc | aAcc | images | input scale |
 |---:|---:|---:|---:|---|
-| **${headline.mean_iou}** (${pct(m.meanIou)}) | ${headline.mean_accuracy} | ${headline.overall_accuracy} | ${ev.numImages} | ${scales.join(', ')} of the frame size, scored on the full-size labels |
+| **${headline.mean_iou}** (${pct(m.meanIou)}) | ${headline.mean_accuracy} | ${headline.overall_accuracy} | ${ev.numImages} | ${scales.length === 1 && scales[0] === 1 ? 'the full frame size' : `${scales.join(', ')} of the frame size`}, scored on the full-size labels |
 
 By the rule of docs/recipes.md: the evaluation after the last epoch (${headline.epoch}), not a picked one.
 \`streetseg eval\` prints these digits for this directory (checked by test/zoo.test.ts). CamVid's ${split}

@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lastJsonLine, parseCpuinfo } from '../bench/record.js';
+
+test('parseCpuinfo reads the first processor: model, family, the kernel-deciding extensions', () => {
+  const text = [
+    'processor\t: 0', 'vendor_id\t: AuthenticAMD', 'cpu family\t: 26', 'model\t\t: 2',
+    'model name\t: AMD EPYC 9B45', 'flags\t\t: fpu sse avx2 fma avx512f avx512_vnni avx512_bf16', '',
+    'processor\t: 1', 'cpu family\t: 6', 'model name\t: other', 'flags\t\t: amx_int8',
+  ].join('\n');
+  assert.deepEqual(parseCpuinfo(text), { cpu: 'AMD EPYC 9B45', family: 26, model: 2, extensions: ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16'] });
+  const bare = parseCpuinfo('processor : 0\nflags : sse2 avx2\n');
+  assert.equal(bare.family, null);
+  assert.deepEqual(bare.extensions, ['avx2']);
+});
+
+test('lastJsonLine takes the last JSON object, skipping progress and arrays', () => {
+  assert.deepEqual(lastJsonLine('{"a":1}\nstep 3/5\n{"b":2}\n[1,2]\n{not json\n'), { b: 2 });
+  assert.equal(lastJsonLine('no json here\n[1]\n'), null);
+});
