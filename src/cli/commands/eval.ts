@@ -50,7 +50,7 @@ export const evalCommand: Command = {
     const ckpt = openCheckpoint(ref.dir);
     const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
-    const smooth = smoothSpecOf('eval', opts.smooth);
+    const smooth = smoothSpecOf('eval', opts.smooth, ckpt.dir);
     if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
     const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined);
     try {

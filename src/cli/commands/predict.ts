@@ -36,7 +36,7 @@ export const predictCommand: Command = {
     const quiet = opts.quiet === true;
     const files = opts.runtime === 'onnx' && opts.onnx === undefined ? 'onnx' : 'torch';
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
-    const smooth = smoothSpecOf('predict', opts.smooth);
+    const smooth = smoothSpecOf('predict', opts.smooth, dir);
     const summary = await predict({
       checkpoint: openCheckpoint(dir),
       inputs: positional,
