@@ -40,13 +40,20 @@ test: apt node_modules/.package-lock.json $(NATIVE)
 data: setup
 	node dist/test/helpers/test-inputs.js fetch
 
-# Each line prints one JSON object; docs/benchmarks.md records a run.
+# The records docs/benchmarks.md cites, each into docs/bench/NAME.json with machine, date and command.
+RECORD := node dist/bench/record.js
 bench: setup
-	$(CLI) bench engine --compare-pytorch
-	$(CLI) bench model --model b0 --compare-pytorch
-	$(CLI) bench model --model b0 --train --batch 2 --compare-pytorch
-	$(CLI) bench data --json
-	$(CLI) bench app
+	$(RECORD) engine -- bench engine --compare-pytorch
+	$(RECORD) model-b0-infer -- bench model --model b0 --compare-pytorch
+	$(RECORD) model-b0-train-b8 -- bench model --model b0 --train --batch 8 --compare-pytorch
+	$(RECORD) onnx-b0 -- bench model --model b0 --runtime onnx --compare-pytorch
+	$(RECORD) model-mobilevit-xxs-infer -- bench model --model mobilevit-xxs --compare-pytorch
+	$(RECORD) model-mobilenet-v2-infer -- bench model --model mobilenet-v2 --compare-pytorch
+	$(RECORD) data -- bench data --json --batches 45
+	$(RECORD) data-cache -- bench data --json --batches 45 --cache
+	$(RECORD) kill-soak -- dist/bench/kill-soak.js --kills 20
+	$(RECORD) train-epoch-1 -- bench train --compare-pytorch
+	$(RECORD) app -- bench app --iters 10 --rounds 3 --warmup 3 --profile
 
 clean:
 	rm -rf build dist

@@ -4,11 +4,15 @@
       "target_name": "streetseg_torch",
       "sources": [
         "native/addon.cc",
+        "native/errors.cc",
         "native/tensor.cc",
+        "native/arrays.cc",
         "native/dispatch.cc",
+        "native/ivalue.cc",
         "native/allocator.cc",
         "native/blas.cc",
         "native/distributed.cc",
+        "native/distributed_store.cc",
         "native/profiler.cc"
       ],
       "include_dirs": [

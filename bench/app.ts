@@ -14,7 +14,7 @@ import { decodeImage } from '../src/data/decode.js';
 import { CAMVID11 } from '../src/data/palette.js';
 import { preprocessImage } from '../src/data/preprocess.js';
 import { createOrtSession, runLogits } from '../src/export/ort.js';
-import { createModel, savePretrained, scaledSize, setEvalScales } from '../src/models/index.js';
+import { createModel, openCheckpoint, savePretrained, scaledSize, setEvalScales } from '../src/models/index.js';
 import { classIdsFromLogits } from '../src/predict/segmenter.js';
 import { fromArray, manualSeed } from '../src/torch/index.js';
 import { launchChromium, chromiumPath } from '../src/util/chromium.js';
@@ -146,7 +146,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
       savePretrained(model, ckpt);
       model.dispose();
       const site = path.join(tmp, `site-${name}`);
-      const built = await buildApp({ checkpoint: ckpt, out: site, webgpu: false, log: () => undefined });
+      const built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: site, webgpu: false, log: () => undefined });
       const server = await serveSite({ root: site });
       try {
         const page = await context.newPage();

@@ -3,13 +3,16 @@
 // each with its own state, confusion matrix and temporal meter. So every row equals `streetseg eval
 // --sequence --smooth ROW` on the same split, at one model pass per frame for the whole table.
 //
-// Parameters are chosen on the tuning split (frames of other drives), never on the reported split: the
-// best is the candidate with the lowest tuning flicker whose tuning mIoU is within `maxMiouDrop` of the
-// unsmoothed model's and whose consistency is not lower.
+// Parameters are chosen on the tuning frames (another split, or a range of the reported split's frames,
+// whose other frames are then also reported on their own as held out), by the issue's targets as the rule:
+// among candidates that halve the tuning flicker with mIoU at most `maxMiouDrop` below the unsmoothed
+// model's and consistency not lower, the highest tuning mIoU; when none does, the lowest tuning flicker
+// among those that keep that mIoU and consistency.
 import { DataLoader } from '../src/data/loader.js';
 import type { DatasetSpec } from '../src/data/types.js';
 import { ConfusionMatrix } from '../src/metrics/confusion.js';
 import { computeMetrics } from '../src/metrics/miou.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { areaResizeRgb, formatSmoothSpec, meanFrameDifference, parseSmoothSpec, sequenceKey, TemporalStream, type StreamFrame } from '../src/temporal/index.js';
 import { batchToTensors } from '../src/data/tensors.js';
@@ -27,6 +30,7 @@ export const DEFAULT_CANDIDATES = [
   ...[0.5, 0.3, 0.2].flatMap((a) => [32, 64, 128].map((t) => `motion:alpha=${a},tau=${t}`)),
   ...[0.1, 0.2].map((m) => `motion:alpha=0.3,tau=64,margin=${m}`),
   'motion:alpha=0.2,tau=64,margin=0.2',
+  ...[0.3, 0.2, 0.1, 0.05].flatMap((a) => [15, 25, 40].flatMap((t) => [0, 0.1, 0.2].map((m) => `flow:alpha=${a},tau=${t},margin=${m}`))),
 ];
 
 export interface SmoothBenchOptions {
@@ -38,6 +42,8 @@ export interface SmoothBenchOptions {
   tuneSplit?: string | null;
   /** tuning frames: only those whose id starts with one of these (default all) */
   tuneSequences?: string[];
+  /** tuning frames: only ids from the first to the last, inclusive, in name order */
+  tuneRange?: [string, string];
   candidates?: string[];
   /** largest tolerated mIoU loss (fraction) on the tuning split; default 0.005 (half a point) */
   maxMiouDrop?: number;
@@ -57,6 +63,8 @@ export interface SmoothRow {
   smooth: string;
   tune: SetResult | null;
   eval: SetResult;
+  /** the reported split's frames that are not tuning frames (when the tuning frames are a part of it) */
+  heldOut: SetResult | null;
   /** smoother + meter per frame (ms); the meter alone is the "none" row's */
   msPerFrame: number;
 }
@@ -67,7 +75,7 @@ export interface SetInfo {
   sequences: string[];
   frames: number;
   /**
-   * Mean absolute RGB difference (0–255) of consecutive frames at the probabilities' size (what the cut test
+   * (Measured over a whole split; null for a part of one.) Mean absolute RGB difference (0–255) of consecutive frames at the probabilities' size (what the cut test
    * sees): within sequences (what a cut threshold must stay above), and from the last frame of one sequence
    * to the first of the next (real scene changes, which it must catch).
    */
@@ -83,6 +91,7 @@ export interface SmoothBench {
   probsMsPerFrame: number;
   tune: SetInfo | null;
   eval: SetInfo;
+  heldOut: SetInfo | null;
   rows: SmoothRow[];
   /** the chosen candidate and the rule it was chosen by */
   best: string;
@@ -96,6 +105,11 @@ interface Acc {
   frames: number;
 }
 
+/**
+ * The frames `indices` through the model once each, and their probabilities through every candidate: once
+ * over all of them, and once more over each part (frame ids) given, each with its own streams, so that a
+ * part's numbers are those of running it alone.
+ */
 async function runSet(
   model: ReturnType<typeof loadPretrained>['model'],
   spec: DatasetSpec,
@@ -104,10 +118,13 @@ async function runSet(
   scales: number[],
   o: SmoothBenchOptions,
   timing: { modelMs: number; probsMs: number; frames: number },
-): Promise<{ results: Acc[]; diffs: number[]; jumps: number[] }> {
+  parts: Set<string>[] = [],
+): Promise<{ results: Acc[]; parts: Acc[][]; diffs: number[]; jumps: number[] }> {
   const k = model.labels.length;
   const ignore = spec.classes.ignoreIndex;
-  const accs: Acc[] = specs.map((s) => ({ stream: new TemporalStream({ numClasses: k, smooth: parseSmoothSpec(s), ignoreIndex: ignore }), cm: new ConfusionMatrix(k, ignore), ms: 0, frames: 0 }));
+  const accsOf = (): Acc[] => specs.map((s) => ({ stream: new TemporalStream({ numClasses: k, smooth: parseSmoothSpec(s), ignoreIndex: ignore }), cm: new ConfusionMatrix(k, ignore), ms: 0, frames: 0 }));
+  const accs = accsOf();
+  const partAccs = parts.map(accsOf);
   const loader = new DataLoader({ dataset: spec, indices, batchSize: o.batchSize ?? 8, workers: o.workers ?? 1, augment: 'none' });
   const diffs: number[] = [];
   const jumps: number[] = [];
@@ -149,20 +166,22 @@ async function runSet(
           image: { data: image, width: batch.width, height: batch.height },
           label,
         };
-        for (const a of accs) {
+        const feed = (a: Acc): void => {
           const t = performance.now();
           const p = a.stream.frame(frame);
           a.ms += performance.now() - t;
           a.frames++;
           a.cm.update(p, label);
-        }
+        };
+        accs.forEach(feed);
+        parts.forEach((ids, j) => ids.has(id) && partAccs[j]!.forEach(feed));
       }
       await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
     await loader.close();
   }
-  return { results: accs, diffs, jumps };
+  return { results: accs, parts: partAccs, diffs, jumps };
 }
 
 const setResult = (a: Acc, k: number): SetResult => {
@@ -176,66 +195,100 @@ function setInfo(spec: DatasetSpec, split: string, indices: number[], d: { diffs
   return { data: spec.root, split, sequences: seqs, frames: indices.length, frameDifference: { median: diffs.length ? median(diffs) : NaN, max: diffs.length ? Math.max(...diffs) : NaN, betweenSequences: jumps } };
 }
 
+/** The rule (module comment): the targets met with the highest mIoU, else the lowest flicker that keeps mIoU and consistency. */
+export function chooseSmoother(rows: { smooth: string; on: SetResult }[], maxDrop: number): string {
+  const base = rows.find((r) => r.smooth === 'none')?.on;
+  if (!base) throw new Error('chooseSmoother: no "none" row to compare with');
+  const keeps = rows.filter((r) => r.on.meanIou >= base.meanIou - maxDrop && !(r.on.consistency < base.consistency));
+  const halves = keeps.filter((r) => r.smooth !== 'none' && r.on.flicker <= base.flicker / 2);
+  if (halves.length) return halves.sort((a, b) => b.on.meanIou - a.on.meanIou || a.on.flicker - b.on.flicker)[0]!.smooth;
+  return keeps.sort((a, b) => a.on.flicker - b.on.flicker || b.on.meanIou - a.on.meanIou)[0]?.smooth ?? 'none';
+}
+
 export async function benchSmooth(o: SmoothBenchOptions): Promise<SmoothBench> {
   const log = o.log ?? ((l: string) => console.error(l));
   // canonical texts, so that rows name every parameter; a bad spec fails before the model loads
   const specs = [...new Set((o.candidates ?? DEFAULT_CANDIDATES).map((c) => formatSmoothSpec(parseSmoothSpec(c))))];
   if (!specs.includes('none')) specs.unshift('none');
   const maxDrop = o.maxMiouDrop ?? 0.005;
-  const { model } = loadPretrained(o.checkpoint, { log: () => undefined });
+  const ckpt = openCheckpoint(o.checkpoint);
+  const { model } = loadPretrained(ckpt, { log: () => undefined });
   try {
     model.eval();
     const k = model.labels.length;
-    const scales = defaultEvalScales(model, o.checkpoint);
+    const scales = defaultEvalScales(ckpt);
     const timing = { modelMs: 0, probsMs: 0, frames: 0 };
-    const open = (split: string, prefixes: string[] | undefined) => {
-      const { spec } = openCheckpointSplit(model.labels, o.checkpoint, { data: o.data, split });
-      const indices = framesInNameOrder(spec).filter((i) => !prefixes?.length || prefixes.some((p) => spec.samples[i]!.id.startsWith(p)));
-      if (indices.length < 2) throw new Error(`${spec.root} (${split}${prefixes?.length ? `, sequences ${prefixes.join(',')}` : ''}): ${indices.length} frames; a sequence needs at least 2`);
-      return { spec, indices, split };
+    const split = o.split ?? 'val';
+    const open = (name: string, tuning: boolean) => {
+      const { spec } = openCheckpointSplit(ckpt.labels, ckpt.dir, { data: o.data, split: name });
+      const all = framesInNameOrder(spec);
+      const [first, last] = tuning && o.tuneRange ? o.tuneRange : ['', ''];
+      const keep = (id: string): boolean =>
+        !tuning || ((!o.tuneSequences?.length || o.tuneSequences.some((p) => id.startsWith(p))) && (!o.tuneRange || (id >= first && id <= last)));
+      const indices = all.filter((i) => keep(spec.samples[i]!.id));
+      const what = tuning ? [o.tuneSequences?.length ? `sequences ${o.tuneSequences.join(',')}` : '', o.tuneRange ? `frames ${first}..${last}` : ''].filter(Boolean).join(', ') : '';
+      if (indices.length < 2) throw new Error(`${spec.root} (${name}${what ? `, ${what}` : ''}): ${indices.length} frames; a sequence needs at least 2`);
+      return { spec, indices, split: name };
     };
-    const evalSet = open(o.split ?? 'val', undefined);
-    const tuneSet = o.tuneSplit ? open(o.tuneSplit, o.tuneSequences) : null;
-    let tune: Awaited<ReturnType<typeof runSet>> | null = null;
-    if (tuneSet) {
+    const evalSet = open(split, false);
+    const tuneSet = o.tuneSplit ? open(o.tuneSplit, true) : null;
+    // tuning frames taken from the reported split: one model pass, the rest reported as held out
+    const within = tuneSet !== null && tuneSet.split === split && tuneSet.spec.root === evalSet.spec.root;
+    const tuneIds = within ? new Set(tuneSet.indices.map((i) => tuneSet.spec.samples[i]!.id)) : null;
+    const heldIdx = tuneIds ? evalSet.indices.filter((i) => !tuneIds.has(evalSet.spec.samples[i]!.id)) : [];
+    if (tuneIds && heldIdx.length < 2) throw new Error(`${evalSet.spec.root} (${split}): ${heldIdx.length} frames left beside the tuning frames; held-out frames need at least 2`);
+    const heldIds = new Set(heldIdx.map((i) => evalSet.spec.samples[i]!.id));
+    let tuneAccs: Acc[] | null = null;
+    let tuneInfo: SetInfo | null = null;
+    if (tuneSet && !within) {
       log(`bench smooth: ${specs.length} candidates on ${tuneSet.indices.length} tuning frames (${tuneSet.split})`);
-      tune = await runSet(model, tuneSet.spec, tuneSet.indices, specs, scales, o, timing);
+      const t = await runSet(model, tuneSet.spec, tuneSet.indices, specs, scales, o, timing);
+      tuneAccs = t.results;
+      tuneInfo = setInfo(tuneSet.spec, tuneSet.split, tuneSet.indices, t);
     }
-    log(`bench smooth: ${specs.length} candidates on ${evalSet.indices.length} frames (${evalSet.split})`);
-    const ev = await runSet(model, evalSet.spec, evalSet.indices, specs, scales, o, timing);
+    log(`bench smooth: ${specs.length} candidates on ${evalSet.indices.length} frames (${evalSet.split})${within ? `, ${tuneIds!.size} of them tuning frames` : ''}`);
+    const ev = await runSet(model, evalSet.spec, evalSet.indices, specs, scales, o, timing, tuneIds ? [tuneIds, heldIds] : []);
+    if (tuneIds) {
+      tuneAccs = ev.parts[0]!;
+      tuneInfo = setInfo(evalSet.spec, split, tuneSet!.indices, { diffs: [], jumps: [] });
+    }
+    const heldAccs = tuneIds ? ev.parts[1]! : null;
     const rows: SmoothRow[] = specs.map((smooth, i) => {
       const e = ev.results[i]!;
-      const t = tune?.results[i];
-      return { smooth, tune: t ? setResult(t, k) : null, eval: setResult(e, k), msPerFrame: (e.ms + (t?.ms ?? 0)) / (e.frames + (t?.frames ?? 0)) };
+      const t = within ? undefined : tuneAccs?.[i];
+      return {
+        smooth,
+        tune: tuneAccs ? setResult(tuneAccs[i]!, k) : null,
+        eval: setResult(e, k),
+        heldOut: heldAccs ? setResult(heldAccs[i]!, k) : null,
+        msPerFrame: (e.ms + (t?.ms ?? 0)) / (e.frames + (t?.frames ?? 0)),
+      };
     });
-    const pick = (r: SmoothRow): SetResult => r.tune ?? r.eval;
-    const base = pick(rows[specs.indexOf('none')]!);
-    const ok = rows.filter((r) => pick(r).meanIou >= base.meanIou - maxDrop && !(pick(r).consistency < base.consistency));
-    ok.sort((a, b) => pick(a).flicker - pick(b).flicker || pick(b).meanIou - pick(a).meanIou);
-    const on = tuneSet ? `the tuning split (${tuneSet.split})` : `the reported split (${evalSet.split}; no tuning split given)`;
+    const on = tuneSet ? `the tuning frames (${tuneSet.split}${o.tuneSequences?.length ? ` ${o.tuneSequences.join(',')}` : ''}${o.tuneRange ? ` ${o.tuneRange.join('..')}` : ''})` : `the reported split (${evalSet.split}; no tuning split given)`;
     return {
       checkpoint: o.checkpoint,
       scales,
       modelMsPerFrame: timing.modelMs / timing.frames,
       probsMsPerFrame: timing.probsMs / timing.frames,
-      tune: tuneSet && tune ? setInfo(tuneSet.spec, tuneSet.split, tuneSet.indices, tune) : null,
+      tune: tuneInfo,
       eval: setInfo(evalSet.spec, evalSet.split, evalSet.indices, ev),
+      heldOut: tuneIds ? setInfo(evalSet.spec, split, heldIdx, { diffs: [], jumps: [] }) : null,
       rows,
-      best: ok[0]?.smooth ?? 'none',
-      rule: `lowest flicker on ${on} among candidates with mIoU at most ${100 * maxDrop} points below the unsmoothed model's and consistency not below it`,
+      best: chooseSmoother(rows.map((r) => ({ smooth: r.smooth, on: r.tune ?? r.eval })), maxDrop),
+      rule: `on ${on}: among candidates with flicker at most half the unsmoothed model's, mIoU at most ${100 * maxDrop} points below its and consistency not below it, the highest mIoU; if none, the lowest flicker with that mIoU and consistency`,
     };
   } finally {
     model.dispose();
   }
 }
 
-/** The table as markdown: one row per candidate, tuning and reported split side by side (%, ms). */
+/** The table as markdown: one row per candidate, tuning, reported and held-out frames side by side (%, ms). */
 export function smoothTable(b: SmoothBench): string {
   const pct = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? (100 * v).toFixed(2) : 'n/a');
   const base = b.rows.find((r) => r.smooth === 'none')!;
   const rel = (v: number, ref: number): string => (Number.isFinite(v) && ref > 0 ? `${v >= ref ? '+' : '−'}${Math.abs((100 * (v - ref)) / ref).toFixed(0)}%` : 'n/a');
-  const sets = b.tune ? (['tune', 'eval'] as const) : (['eval'] as const);
-  const names = { tune: b.tune?.split ?? '', eval: b.eval.split };
+  const sets = (['tune', 'eval', 'heldOut'] as const).filter((s) => b[s] !== null);
+  const names = { tune: b.heldOut ? 'tune' : (b.tune?.split ?? ''), eval: b.eval.split, heldOut: 'held-out' };
   const head = ['smoothing', ...sets.flatMap((s) => [`${names[s]} mIoU %`, `${names[s]} flicker %`, `Δ flicker`, `${names[s]} consistency %`]), 'ms/frame'];
   const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
   for (const r of b.rows) {

@@ -56,6 +56,8 @@ Napi::Value BlasProbe(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitBlas(Napi::Env env, Napi::Object exports) { exports.Set("blasProbe", Napi::Function::New(env, BlasProbe)); }
+// Through Export like every other entry: an exception escaping the probe (a std::bad_alloc building
+// the strings) becomes a JS error instead of terminating the process.
+void InitBlas(Napi::Env env, Napi::Object exports) { Export<BlasProbe>(env, exports, "blasProbe"); }
 
 }  // namespace streetseg

@@ -6,13 +6,11 @@
 // threads, so nothing here needs the event loop. Every wait is bounded: Gloo's own timeout (the group
 // option) ends a collective whose peer stalls, and a peer that dies closes its sockets, which ends it
 // at once. A failed collective marks the group broken and is turned into a JS error naming the lost
-// rank(s), found with a liveness probe through the store (see Probe).
-#include "common.h"
+// rank(s), found with a liveness probe through the store (see Probe). The stores themselves are in
+// distributed_store.cc.
+#include "distributed.h"
 
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
@@ -26,74 +24,8 @@
 #include <vector>
 
 namespace streetseg {
+namespace dist {
 namespace {
-
-using Ms = std::chrono::milliseconds;
-
-// Distinct tags, so a store handle passed where a group is expected (or any other External) is a
-// TypeError instead of a wild cast.
-const napi_type_tag kStoreTag = {0x5f1c0a6e2b9d4e11ULL, 0x8a3e51c7d0f24b66ULL};
-const napi_type_tag kGroupTag = {0x2d7b93f04ac14c0eULL, 0x9c61e8b52f7a03d4ULL};
-
-struct StoreBox {
-  c10::intrusive_ptr<c10d::Store> store;
-  std::string describe;  // "tcp://host:port" or "file://path", for messages
-  Ms timeout;
-};
-
-struct GroupBox {
-  c10::intrusive_ptr<c10d::Store> store;  // the raw store (the probe's keys live outside the group's prefix)
-  std::string storeDescribe;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
-  std::string backend;
-  int rank = 0;
-  int size = 1;
-  Ms timeout{0};
-  std::string broken;  // non-empty once a collective failed: the group cannot be used again
-};
-
-// ---- argument helpers --------------------------------------------------------------------------------
-Napi::Object ObjArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  if (info.Length() <= i || !info[i].IsObject()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": expected an options object");
-  return info[i].As<Napi::Object>();
-}
-
-int64_t IntField(Napi::Env env, Napi::Object o, const char* key, const char* fn, int64_t lo, int64_t hi, const int64_t* dflt = nullptr) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && dflt) return *dflt;
-  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(fn) + ": expected '" + key + "' to be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    throw Napi::RangeError::New(env, std::string(fn) + ": expected '" + key + "' to be an integer in [" + std::to_string(lo) + ", " +
-                                         std::to_string(hi) + "], got " + v.ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(d);
-}
-
-std::string StrField(Napi::Env env, Napi::Object o, const char* key, const char* fn) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty()) {
-    throw Napi::TypeError::New(env, std::string(fn) + ": expected '" + key + "' to be a non-empty string");
-  }
-  return v.As<Napi::String>().Utf8Value();
-}
-
-// A type-tagged External owning p (deleted when the JS handle is collected).
-template <typename T>
-Napi::Value Box(Napi::Env env, T* p, const napi_type_tag& tag) {
-  auto ext = Napi::External<T>::New(env, p, [](Napi::Env, T* b) { delete b; });
-  ext.TypeTag(&tag);
-  return ext;
-}
-
-template <typename T>
-T* Unbox(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag, const char* fn, const char* what) {
-  if (!v.IsExternal() || !v.As<Napi::External<T>>().CheckTypeTag(&tag)) {
-    throw Napi::TypeError::New(env, std::string(fn) + ": expected a " + what + " handle");
-  }
-  T* p = v.As<Napi::External<T>>().Data();
-  return p;
-}
 
 GroupBox* LiveGroup(const Napi::CallbackInfo& info, const char* fn) {
   if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": expected a process group handle");
@@ -155,11 +87,6 @@ std::string Probe(GroupBox* g) {
   }
 }
 
-std::string FirstLine(const std::string& s) {
-  std::string out = s.substr(0, s.find('\n'));
-  return out;
-}
-
 // Waits for every work item with the group's timeout; on failure marks the group broken and throws
 // "<fn>: rank R lost …: <c10d message>".
 void WaitAll(Napi::Env env, GroupBox* g, std::vector<c10::intrusive_ptr<c10d::Work>>& works, const char* fn) {
@@ -179,75 +106,6 @@ void WaitAll(Napi::Env env, GroupBox* g, std::vector<c10::intrusive_ptr<c10d::Wo
   Napi::Error err = Napi::Error::New(env, std::string(fn) + ": " + g->broken);
   err.Set("code", Napi::String::New(env, "ERR_DIST_PEER"));
   throw err;
-}
-
-// ---- store ---------------------------------------------------------------------------------------------
-// createStore({kind:'tcp', host, port, isServer, worldSize, timeoutMs}) | ({kind:'file', path, worldSize, timeoutMs})
-Napi::Value CreateStore(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const char* fn = "distCreateStore";
-  Napi::Object o = ObjArg(info, 0, fn);
-  std::string kind = StrField(env, o, "kind", fn);
-  int64_t worldSize = IntField(env, o, "worldSize", fn, 1, 1 << 20);
-  int64_t dfltTimeout = 300000;
-  Ms timeout(IntField(env, o, "timeoutMs", fn, 1, int64_t(1) << 40, &dfltTimeout));
-  auto box = new StoreBox();
-  std::unique_ptr<StoreBox> guard(box);
-  box->timeout = timeout;
-  if (kind == "tcp") {
-    std::string host = StrField(env, o, "host", fn);
-    int64_t port = IntField(env, o, "port", fn, 1, 65535);
-    Napi::Value s = o.Get("isServer");
-    if (!s.IsBoolean()) throw Napi::TypeError::New(env, std::string(fn) + ": expected 'isServer' to be a boolean");
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<uint16_t>(port);
-    opts.isServer = s.As<Napi::Boolean>().Value();
-    opts.numWorkers = static_cast<size_t>(worldSize);
-    // Only the group's rendezvous needs every rank; the server need not block in its constructor.
-    opts.waitWorkers = false;
-    opts.timeout = timeout;
-    try {
-      box->store = c10::make_intrusive<c10d::TCPStore>(host, opts);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(env, std::string(fn) + ": TCPStore " + (opts.isServer ? "server" : "client") + " at " + host + ":" +
-                                      std::to_string(port) + " failed: " + FirstLine(e.what()));
-    }
-    box->describe = "tcp://" + host + ":" + std::to_string(port);
-  } else if (kind == "file") {
-    std::string path = StrField(env, o, "path", fn);
-    box->store = c10::make_intrusive<c10d::FileStore>(path, static_cast<int>(worldSize));
-    box->store->setTimeout(timeout);
-    box->describe = "file://" + path;
-  } else {
-    throw Napi::TypeError::New(env, std::string(fn) + ": unknown store kind '" + kind + "': expected 'tcp' or 'file'");
-  }
-  return Box(env, guard.release(), kStoreTag);
-}
-
-Napi::Value StoreSet(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  StoreBox* s = Unbox<StoreBox>(env, info.Length() ? info[0] : env.Undefined(), kStoreTag, "distStoreSet", "store");
-  if (info.Length() < 3 || !info[1].IsString() || !info[2].IsString()) throw Napi::TypeError::New(env, "distStoreSet(store, key, value): expected strings");
-  std::string v = info[2].As<Napi::String>().Utf8Value();
-  s->store->set(info[1].As<Napi::String>().Utf8Value(), std::vector<uint8_t>(v.begin(), v.end()));
-  return env.Undefined();
-}
-
-// Blocks until the key exists (store timeout), as c10d's get.
-Napi::Value StoreGet(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  StoreBox* s = Unbox<StoreBox>(env, info.Length() ? info[0] : env.Undefined(), kStoreTag, "distStoreGet", "store");
-  if (info.Length() < 2 || !info[1].IsString()) throw Napi::TypeError::New(env, "distStoreGet(store, key): expected a string key");
-  std::vector<uint8_t> v = s->store->get(info[1].As<Napi::String>().Utf8Value());
-  return Napi::String::New(env, std::string(v.begin(), v.end()));
-}
-
-Napi::Value StoreAdd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  StoreBox* s = Unbox<StoreBox>(env, info.Length() ? info[0] : env.Undefined(), kStoreTag, "distStoreAdd", "store");
-  if (info.Length() < 3 || !info[1].IsString() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "distStoreAdd(store, key, n): expected a string and a number");
-  int64_t r = s->store->add(info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int64Value());
-  return Napi::Number::New(env, static_cast<double>(r));
 }
 
 // ---- process group -------------------------------------------------------------------------------------
@@ -412,12 +270,11 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+}  // namespace dist
 
 void InitDistributed(Napi::Env env, Napi::Object exports) {
-  Export<CreateStore>(env, exports, "distCreateStore");
-  Export<StoreSet>(env, exports, "distStoreSet");
-  Export<StoreGet>(env, exports, "distStoreGet");
-  Export<StoreAdd>(env, exports, "distStoreAdd");
+  using namespace dist;
+  InitStore(env, exports);
   Export<NewGroup>(env, exports, "distNewGroup");
   Export<Allreduce>(env, exports, "distAllreduce");
   Export<Broadcast>(env, exports, "distBroadcast");

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareModels } from '../src/compare/index.js';
-import { lastCheckpoint, readMetricsCsv, readRunConfig } from '../src/train/run-dir.js';
+import { lastCheckpoint, readMetricsCsv, readRunConfig, runPaths } from '../src/train/run-dir.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { loadPretrained } from '../src/models/hf.js';
 import { evaluateCheckpoint } from '../src/train/eval-checkpoint.js';
 import { median } from '../src/util/median.js';
@@ -51,8 +52,9 @@ for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json']
   if (fs.existsSync(path.join(last, f))) fs.copyFileSync(path.join(last, f), path.join(tmp, f));
 }
 
-const { model } = loadPretrained(tmp, { log: () => undefined });
-const { ev, scales } = await evaluateCheckpoint(model, tmp, { data, split, batchSize: 8, workers: 1, classWeights: 'none' });
+const ckpt = openCheckpoint(tmp);
+const { model } = loadPretrained(ckpt, { log: () => undefined });
+const { ev, scales } = await evaluateCheckpoint(model, ckpt, { data, split, batchSize: 8, workers: 1, classWeights: 'none' });
 const labels = model.labels;
 const compare = await compareModels({
   inputs: [tmp], data, split, runtimes: ['torch', 'onnx', 'onnx-int8'], height: 360, width: 480,
@@ -60,7 +62,7 @@ const compare = await compareModels({
 });
 const row = compare.models[0]!;
 
-const rows = readMetricsCsv(path.join(run, 'metrics.csv'));
+const rows = readMetricsCsv(runPaths(run).metrics);
 const lastRow = rows[rows.length - 1]!;
 const evalRows = rows.filter((r) => r.val_miou !== null);
 const epochSeconds = median(rows.slice(1).map((r) => Number(r.epoch_train_s)));
@@ -112,7 +114,7 @@ streetseg export --checkpoint models/${a.name} --onnx ${a.name}.onnx
 
 | mIoU | mAcc | aAcc | images | input scale |
 |---:|---:|---:|---:|---|
-| **${headline.mean_iou}** (${pct(m.meanIou)}) | ${headline.mean_accuracy} | ${headline.overall_accuracy} | ${ev.numImages} | ${scales.join(', ')} of the frame size, scored on the full-size labels |
+| **${headline.mean_iou}** (${pct(m.meanIou)}) | ${headline.mean_accuracy} | ${headline.overall_accuracy} | ${ev.numImages} | ${scales.length === 1 && scales[0] === 1 ? 'the full frame size' : `${scales.join(', ')} of the frame size`}, scored on the full-size labels |
 
 By the rule of docs/recipes.md: the evaluation after the last epoch (${headline.epoch}), not a picked one.
 \`streetseg eval\` prints these digits for this directory (checked by test/zoo.test.ts). CamVid's ${split}

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { buildApp, type AppSummary } from '../src/app/build.js';
+import { openCheckpoint } from '../src/models/checkpoint.js';
 import { serveSite, type SiteServer } from '../src/app/serve.js';
 import type { SiteMeta } from '../src/app/web/site.js';
 import { decodeImage } from '../src/data/decode.js';
@@ -33,7 +34,7 @@ describe('web app in Chromium: the trained SegFormer-B0', { timeout: 900_000 }, 
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-app-b0-'));
-    built = await buildApp({ checkpoint: CHECKPOINT, out: path.join(tmp, 'site'), log: () => undefined });
+    built = await buildApp({ checkpoint: openCheckpoint(CHECKPOINT), out: path.join(tmp, 'site'), log: () => undefined });
     meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
     server = await serveSite({ root: built.out });
     context = await launchChromium(path.join(tmp, 'profile'));

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp, ortWebDist } from '../src/app/build.js';
 import { ORT_MODULES, SITE_FORMAT, type SiteMeta } from '../src/app/web/site.js';
 import { decodeImage } from '../src/data/decode.js';
-import { readConfig } from '../src/models/index.js';
+import { openCheckpoint, readConfig } from '../src/models/index.js';
 import { fixturesRoot, repoRoot } from '../src/util/paths.js';
 
 const TINY = path.join(fixturesRoot(), 'segformer', 'tiny');
@@ -26,7 +26,7 @@ describe('streetseg app', { timeout: 300_000 }, () => {
 
   it('writes a self-contained site: the checked model, onnxruntime-web files, the page, model.json', async () => {
     const out = path.join(tmp, 'site');
-    const s = await buildApp({ checkpoint: TINY, out, log: () => undefined });
+    const s = await buildApp({ checkpoint: openCheckpoint(TINY), out, log: () => undefined });
     assert.equal(s.out, out);
     assert.ok(s.maxAbsDiff <= 1e-4, `self-check ${s.maxAbsDiff}`);
     assert.deepEqual(s.runtimes, ['wasm', 'webgpu']);
@@ -65,7 +65,7 @@ describe('streetseg app', { timeout: 300_000 }, () => {
   });
 
   it("the input size: fixed with --height/--width, else predict's scale from the checkpoint", async () => {
-    const fixed = await buildApp({ checkpoint: TINY, out: path.join(tmp, 'fixed'), height: 96, width: 128, webgpu: false, log: () => undefined });
+    const fixed = await buildApp({ checkpoint: openCheckpoint(TINY), out: path.join(tmp, 'fixed'), height: 96, width: 128, webgpu: false, log: () => undefined });
     assert.deepEqual(fixed.inputSize, { height: 96, width: 128 });
     assert.deepEqual(readMeta(fixed.out).inputSize, { height: 96, width: 128 });
     assert.deepEqual(readMeta(fixed.out).runtimes, ['wasm']);
@@ -75,9 +75,9 @@ describe('streetseg app', { timeout: 300_000 }, () => {
     fs.cpSync(TINY, half, { recursive: true });
     const cfg = JSON.parse(fs.readFileSync(path.join(half, 'config.json'), 'utf8')) as Record<string, unknown>;
     fs.writeFileSync(path.join(half, 'config.json'), JSON.stringify({ ...cfg, streetseg_eval_scales: [0.5] }));
-    const s = await buildApp({ checkpoint: half, out: path.join(tmp, 'half'), webgpu: false, log: () => undefined });
+    const s = await buildApp({ checkpoint: openCheckpoint(half), out: path.join(tmp, 'half'), webgpu: false, log: () => undefined });
     assert.deepEqual(s.inputSize, { scale: 0.5 });
-    await assert.rejects(buildApp({ checkpoint: TINY, out: path.join(tmp, 'x'), height: 96 }), /give both height and width/);
+    await assert.rejects(buildApp({ checkpoint: openCheckpoint(TINY), out: path.join(tmp, 'x'), height: 96 }), /give both height and width/);
   });
 
   it('replaces an existing site whole; a failed build leaves it as it was; other folders are refused', async () => {
@@ -85,11 +85,11 @@ describe('streetseg app', { timeout: 300_000 }, () => {
     const before = fs.readFileSync(path.join(out, 'model.onnx'));
     fs.writeFileSync(path.join(out, 'stale.txt'), 'from an older build');
     // a bad --sample fails after the folder checks: nothing changes
-    await assert.rejects(buildApp({ checkpoint: TINY, out, sample: path.join(tmp, 'nope.png'), log: () => undefined }), /nope\.png: image file not found/);
+    await assert.rejects(buildApp({ checkpoint: openCheckpoint(TINY), out, sample: path.join(tmp, 'nope.png'), log: () => undefined }), /nope\.png: image file not found/);
     assert.ok(fs.existsSync(path.join(out, 'stale.txt')));
     assert.ok(fs.readFileSync(path.join(out, 'model.onnx')).equals(before));
     // a rebuild (int8 now) swaps in a complete new folder
-    const s = await buildApp({ checkpoint: TINY, out, int8: true, webgpu: false, log: () => undefined });
+    const s = await buildApp({ checkpoint: openCheckpoint(TINY), out, int8: true, webgpu: false, log: () => undefined });
     assert.ok(!fs.existsSync(path.join(out, 'stale.txt')), 'the old folder is gone');
     assert.equal(readMeta(out).int8, true);
     assert.ok(s.onnxBytes < before.length, `int8 ${s.onnxBytes} < fp32 ${before.length} bytes`);
@@ -98,9 +98,9 @@ describe('streetseg app', { timeout: 300_000 }, () => {
     const mine = path.join(tmp, 'my-photos');
     fs.mkdirSync(mine);
     fs.writeFileSync(path.join(mine, 'holiday.jpg'), 'precious');
-    await assert.rejects(buildApp({ checkpoint: TINY, out: mine }), /my-photos: exists and is not a site written by streetseg app/);
+    await assert.rejects(buildApp({ checkpoint: openCheckpoint(TINY), out: mine }), /my-photos: exists and is not a site written by streetseg app/);
     assert.equal(fs.readFileSync(path.join(mine, 'holiday.jpg'), 'utf8'), 'precious');
-    await assert.rejects(buildApp({ checkpoint: path.join(tmp, 'no-ckpt'), out: path.join(tmp, 'y') }), /no-ckpt: checkpoint directory not found/);
+    assert.throws(() => openCheckpoint(path.join(tmp, 'no-ckpt')), /no-ckpt: checkpoint directory not found/);
   });
 
   it('the CLI: JSON summary last, usage errors', () => {

@@ -14,7 +14,7 @@ import { serveSite, type SiteServer } from '../src/app/serve.js';
 import type { SiteMeta } from '../src/app/web/site.js';
 import { CAMVID11 } from '../src/data/palette.js';
 import { decodeImage } from '../src/data/decode.js';
-import { createModel, savePretrained, setEvalScales } from '../src/models/index.js';
+import { createModel, openCheckpoint, savePretrained, setEvalScales } from '../src/models/index.js';
 import { colorMask } from '../src/predict/outputs.js';
 import { manualSeed } from '../src/torch/index.js';
 import { launchChromium } from '../src/util/chromium.js';
@@ -55,7 +55,7 @@ describe('web app in Chromium: video, webcam, bad input, no isolation', { timeou
     ckpt = path.join(tmp, 'ckpt');
     savePretrained(model, ckpt);
     model.dispose();
-    built = await buildApp({ checkpoint: ckpt, out: path.join(tmp, 'site'), webgpu: false, log: () => undefined });
+    built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: path.join(tmp, 'site'), webgpu: false, log: () => undefined });
     meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
     server = await serveSite({ root: built.out });
     context = await launchChromium(path.join(tmp, 'profile'), { args: FAKE_CAMERA });

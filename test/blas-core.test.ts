@@ -1,4 +1,4 @@
-// Issue 13: OpenBLAS's kernels are chosen from the CPU's flags before libopenblas initialises.
+// OpenBLAS's kernels are chosen from the CPU's flags before libopenblas initialises.
 // Pure selection on recorded /proc/cpuinfo files, then real child processes that load the addon.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +29,7 @@ const fixture = (name: string): CpuInfo =>
 // name, vendor, family, model, the core OpenBLAS 0.3.21 should run
 const RECORDED: [string, string | null, number | null, number | null, BlasCore | null][] = [
   ['zen4-epyc-family25-model17.txt', 'AuthenticAMD', 25, 17, 'Cooperlake'], // this machine: avx512 + avx512_bf16
-  ['emerald-rapids-family6-model207.txt', 'GenuineIntel', 6, 207, 'SkylakeX'], // avx512 without bf16 (issue 13)
+  ['emerald-rapids-family6-model207.txt', 'GenuineIntel', 6, 207, 'SkylakeX'], // avx512 without bf16: OpenBLAS 0.3.21 does not know this model
   ['zen2-epyc-family23-model49.txt', 'AuthenticAMD', 23, 49, 'Zen'], // avx2 + fma, no avx512
   ['broadwell-xeon-family6-model79.txt', 'GenuineIntel', 6, 79, 'Haswell'], // avx2 + fma on Intel
   ['sandybridge-xeon-family6-model45.txt', 'GenuineIntel', 6, 45, 'Sandybridge'], // avx only

@@ -1,4 +1,4 @@
-// Engine hardening (issue 7): native calls end in JS errors, never in a crash; autograd sees
+// Engine hardening: native calls end in JS errors, never in a crash; autograd sees
 // copyFromArray; scopes keep tensors held by class instances; V8 hears about each storage once; the
 // addon stays on the main thread; SharedArrayBuffer-backed arrays work; the RNG state round-trips.
 // Cases that crashed the process run in a child process, which must exit 0 with a JS error.

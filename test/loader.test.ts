@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { buildPreset } from '../src/data/augment/index.js';
 import { openDataset } from '../src/data/dataset.js';
 import { decodeSample } from '../src/data/decode.js';
-import { benchData } from '../src/data/bench.js';
+import { benchData } from '../bench/data.js';
 import { DataLoader, type Batch, type DataLoaderOptions } from '../src/data/loader.js';
 import { benchDataCommand } from '../src/cli/commands/bench-data.js';
 import { parseArgs } from '../src/cli/command.js';

@@ -1,4 +1,4 @@
-// The pieces of issues 2–4 together, through the public library surface: synthetic scenes on disk →
+// Data, model, loss and optimiser together, through the public library surface: synthetic scenes on disk →
 // dataset → augmenting loader (worker threads) → tensors → SegFormer → HF loss → AdamW.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../src/data/decode.js';
 import { IMAGENET } from '../src/data/preprocess.js';
 import { readPngHeader } from '../src/data/png.js';
-import { createModel, savePretrained, type SegmentationModel } from '../src/models/index.js';
+import { createModel, openCheckpoint, savePretrained, type SegmentationModel } from '../src/models/index.js';
 import { labelPalette, predict } from '../src/predict/index.js';
 import { F, fromArray, inferenceMode, manualSeed, tidy } from '../src/torch/index.js';
 import { PYTHON } from '../src/util/python.js';
@@ -224,7 +224,7 @@ describe('predict on video', () => {
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     const out = path.join(tmp, 'out-cut');
     await assert.rejects(
-      predict({ checkpoint: ckpt, inputs: [cut], out, overlayAlpha: 0.5, frames: true, log: () => undefined }),
+      predict({ checkpoint: openCheckpoint(ckpt), inputs: [cut], out, overlayAlpha: 0.5, frames: true, log: () => undefined }),
       (e: Error) => e.message.startsWith(`${cut}: `) && /truncated/.test(e.message),
     );
     assert.deepEqual(fs.readdirSync(out), [], 'no video, no frame folder, no temp files');
@@ -257,7 +257,7 @@ up.argmax(1).to(torch.uint8).numpy().tofile(sys.argv[3])
     const py = spawnSync(PYTHON, [script, path.join(dir, 'onnx', 'model.onnx'), img, want], { encoding: 'utf8' });
     assert.equal(py.status, 0, py.stderr);
     const out = path.join(tmp, 'out-onnx');
-    const s = await predict({ checkpoint: dir, inputs: [img], out, runtime: 'onnx', log: () => undefined });
+    const s = await predict({ checkpoint: openCheckpoint(dir), inputs: [img], out, runtime: 'onnx', log: () => undefined });
     assert.equal(s.runtime, 'onnx');
     const expected = new Uint8Array(fs.readFileSync(want));
     assert.equal(new Set(expected).size > 1, true, 'the reference predicts several classes');
@@ -269,7 +269,7 @@ up.argmax(1).to(torch.uint8).numpy().tofile(sys.argv[3])
     const labels7 = [...LABELS, 'Extra'];
     fs.writeFileSync(path.join(seven, 'config.json'), JSON.stringify({ ...cfg, id2label: Object.fromEntries(labels7.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels7.map((l, i) => [l, i])) }));
     const onnxFile = path.join(dir, 'onnx', 'model.onnx');
-    await assert.rejects(predict({ checkpoint: seven, inputs: [img], out: path.join(tmp, 'out-onnx7'), runtime: 'onnx', onnx: onnxFile, log: () => undefined }), (e: Error) =>
+    await assert.rejects(predict({ checkpoint: openCheckpoint(seven), inputs: [img], out: path.join(tmp, 'out-onnx7'), runtime: 'onnx', onnx: onnxFile, log: () => undefined }), (e: Error) =>
       e.message.startsWith(`${onnxFile}: output logits is float32 [1,6,10,14], expected float32 [1, 7`),
     );
   });
@@ -291,31 +291,33 @@ describe('predict: bad input', () => {
     const f = path.join(tmp, 'bad', 'blob.bin');
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, Buffer.alloc(100, 7));
-    await assert.rejects(predict({ checkpoint: ckpt, inputs: [f], out: path.join(tmp, 'o1'), log: () => undefined }), (e: Error) => e.message.startsWith(`${f}: not an image`));
+    await assert.rejects(predict({ checkpoint: openCheckpoint(ckpt), inputs: [f], out: path.join(tmp, 'o1'), log: () => undefined }), (e: Error) => e.message.startsWith(`${f}: not an image`));
     const empty = path.join(tmp, 'bad', 'empty');
     fs.mkdirSync(empty);
-    await assert.rejects(predict({ checkpoint: ckpt, inputs: [empty], out: path.join(tmp, 'o2'), log: () => undefined }), new RegExp(`^Error: ${empty}: folder has no images`));
+    await assert.rejects(predict({ checkpoint: openCheckpoint(ckpt), inputs: [empty], out: path.join(tmp, 'o2'), log: () => undefined }), new RegExp(`^Error: ${empty}: folder has no images`));
   });
 
-  it('a checkpoint without config.json names the path', async () => {
+  it('a checkpoint without config.json names the path', () => {
     const dir = path.join(tmp, 'noconfig');
     fs.mkdirSync(dir);
     fs.copyFileSync(path.join(ckpt, 'model.safetensors'), path.join(dir, 'model.safetensors'));
-    await assert.rejects(predict({ checkpoint: dir, inputs: [path.join(tmp, 'in', 'a.png')], out: path.join(tmp, 'o3'), log: () => undefined }), (e: Error) =>
-      e.message.startsWith(`${path.join(dir, 'config.json')}: not found`),
-    );
+    assert.throws(() => openCheckpoint(dir), (e: Error) => e.message.startsWith(`${path.join(dir, 'config.json')}: not found`));
+    const r = runCli(['--checkpoint', dir, path.join(tmp, 'in', 'a.png'), '--out', path.join(tmp, 'o3'), '--quiet']);
+    assert.notEqual(r.status, 0);
+    assert.ok(r.stderr.includes(`${path.join(dir, 'config.json')}: not found`), r.stderr);
+    assert.equal(fs.existsSync(path.join(tmp, 'o3')), false, 'nothing written');
   });
 
   it('label count against the palette, and id2label against the classifier', async () => {
     const img = path.join(tmp, 'in', 'a.png');
-    await assert.rejects(predict({ checkpoint: ckpt, inputs: [img], out: path.join(tmp, 'o4'), palette: 'camvid', log: () => undefined }), /has 12 colours but the model predicts 6 classes/);
+    await assert.rejects(predict({ checkpoint: openCheckpoint(ckpt), inputs: [img], out: path.join(tmp, 'o4'), palette: 'camvid', log: () => undefined }), /has 12 colours but the model predicts 6 classes/);
     const dir = path.join(tmp, 'mislabelled');
     fs.cpSync(ckpt, dir, { recursive: true });
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     const labels7 = [...LABELS, 'Extra'];
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, id2label: Object.fromEntries(labels7.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels7.map((l, i) => [l, i])) }));
     const out = path.join(tmp, 'o5');
-    await assert.rejects(predict({ checkpoint: dir, inputs: [img], out, log: () => undefined }), (e: Error) =>
+    await assert.rejects(predict({ checkpoint: openCheckpoint(dir), inputs: [img], out, log: () => undefined }), (e: Error) =>
       e.message.startsWith(`${path.join(dir, 'config.json')}: its id2label does not fit the weights' classifier`) && /checkpoint has 6 labels \(7 in its config\)/.test(e.message),
     );
     assert.deepEqual(fs.readdirSync(out), []);

@@ -12,7 +12,8 @@ import { parseArgs } from '../src/cli/command.js';
 import { evalCommand } from '../src/cli/commands/eval.js';
 import { predictCommand } from '../src/cli/commands/predict.js';
 import { createModel, savePretrained } from '../src/models/index.js';
-import { sequenceKey, TemporalMeter, DEFAULT_SMOOTH } from '../src/temporal/index.js';
+import { AUTO_SMOOTH, formatSmoothSpec, parseSmoothSpec, sequenceKey, TemporalMeter, DEFAULT_SMOOTH } from '../src/temporal/index.js';
+import { recordSmooth, resolveSmooth } from '../src/cli/smooth-option.js';
 import { manualSeed } from '../src/torch/index.js';
 import { defaultCallbacks } from '../src/train/callbacks/index.js';
 import { ConfigError, resolveConfig } from '../src/train/config.js';
@@ -208,13 +209,27 @@ describe('training with evalSequence', () => {
 });
 
 describe('the --smooth option', () => {
-  it('bare is the measured best; a method-like next argument is its value; an input after it stays an input', () => {
-    assert.deepEqual(parseArgs(predictCommand, ['--smooth', 'drive.mp4', '--checkpoint', 'c', '--out', 'o']).opts.smooth, DEFAULT_SMOOTH);
+  it("bare is the checkpoint's recorded smoother, else the default; bench smooth --record writes it", () => {
+    const dir = path.join(tmp, 'record');
+    fs.cpSync(ckpt, dir, { recursive: true });
+    const before = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+    assert.equal(formatSmoothSpec(resolveSmooth(AUTO_SMOOTH, dir)), formatSmoothSpec(parseSmoothSpec(DEFAULT_SMOOTH)));
+    assert.equal(recordSmooth(dir, parseSmoothSpec('ema:alpha=0.5')), 'ema:alpha=0.5,margin=0,cut=40');
+    const after = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    assert.equal(after.streetseg_smooth, 'ema:alpha=0.5,margin=0,cut=40');
+    assert.deepEqual({ ...after, streetseg_smooth: undefined }, { ...JSON.parse(before), streetseg_smooth: undefined }, 'nothing else changes');
+    assert.equal(formatSmoothSpec(resolveSmooth(AUTO_SMOOTH, dir)), 'ema:alpha=0.5,margin=0,cut=40');
+    assert.equal(formatSmoothSpec(resolveSmooth('hysteresis:margin=0.1', dir)), 'hysteresis:margin=0.1,cut=40', 'a given spec wins');
+    assert.throws(() => recordSmooth(path.join(tmp, 'nowhere'), parseSmoothSpec('none')), /nowhere: no config.json to record the smoother in/);
+  });
+
+  it('bare is auto; a method-like next argument is its value; an input after it stays an input', () => {
+    assert.deepEqual(parseArgs(predictCommand, ['--smooth', 'drive.mp4', '--checkpoint', 'c', '--out', 'o']).opts.smooth, AUTO_SMOOTH);
     assert.deepEqual(parseArgs(predictCommand, ['--smooth', 'drive.mp4', '--checkpoint', 'c', '--out', 'o']).positional, ['drive.mp4']);
     assert.equal(parseArgs(predictCommand, ['--smooth', 'ema:alpha=0.2', 'frames/', '--checkpoint', 'c', '--out', 'o']).opts.smooth, 'ema:alpha=0.2');
     assert.equal(parseArgs(predictCommand, ['--smooth=hysteresis', '--checkpoint', 'c', '--out', 'o']).opts.smooth, 'hysteresis');
-    assert.equal(parseArgs(evalCommand, ['--checkpoint', 'c', '--data', 'd', '--sequence', '--smooth']).opts.smooth, DEFAULT_SMOOTH);
-    assert.equal(parseArgs(evalCommand, ['--checkpoint', 'c', '--data', 'd', '--smooth', '--sequence']).opts.smooth, DEFAULT_SMOOTH);
+    assert.equal(parseArgs(evalCommand, ['--checkpoint', 'c', '--data', 'd', '--sequence', '--smooth']).opts.smooth, AUTO_SMOOTH);
+    assert.equal(parseArgs(evalCommand, ['--checkpoint', 'c', '--data', 'd', '--smooth', '--sequence']).opts.smooth, AUTO_SMOOTH);
     assert.equal(parseArgs(evalCommand, ['--checkpoint', 'c', '--data', 'd']).opts.smooth, undefined);
   });
 });

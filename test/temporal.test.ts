@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   areaResizeRgb,
+  blockMotion,
+  configSmooth,
   DEFAULT_SMOOTH,
   formatSmoothSpec,
   pairConsistency,
@@ -186,6 +188,84 @@ describe('smoothers', () => {
     assert.equal(r.flicker, 1);
     assert.equal(r.smooth, 'ema:alpha=0.5,margin=0,cut=40');
     assert.throws(() => s.frame({ id: 'c', sequence: 'c', width: w, height: h, ids: u8([0, 0]) }), /c: smoothing needs the frame's probabilities and its image/);
+  });
+});
+
+describe('the flow smoother', () => {
+  const spec = (s: string) => parseSmoothSpec(s);
+
+  it('spec: defaults, grid range, a checkpoint-recorded spec and a malformed one', () => {
+    assert.equal(formatSmoothSpec(spec('flow')), 'flow:alpha=0.1,tau=25,margin=0,cut=8,grid=120');
+    assert.throws(() => spec('flow:grid=4'), /grid=4: expected an integer from 8 to 1024/);
+    assert.equal(formatSmoothSpec(configSmooth({})), formatSmoothSpec(spec(DEFAULT_SMOOTH)));
+    assert.equal(formatSmoothSpec(configSmooth({ streetseg_smooth: 'ema:alpha=0.5' })), 'ema:alpha=0.5,margin=0,cut=40');
+    assert.throws(() => configSmooth({ streetseg_smooth: 'emaa' }, 'm/config.json'), /m\/config.json: streetseg_smooth: .*unknown method "emaa"/);
+    assert.throws(() => configSmooth({ streetseg_smooth: 3 }, 'm/config.json'), /m\/config.json: streetseg_smooth 3: expected a smoothing spec/);
+  });
+
+  it('on a static scene with noise, it converges to the true classes and stops flickering', () => {
+    const w = 8;
+    const h = 6;
+    const hw = w * h;
+    const truth = Array.from({ length: hw }, (_, p) => (p % w < w / 2 ? [0.5, 0.3, 0.2] : [0.3, 0.5, 0.2]));
+    const truthIds = Uint8Array.from(truth, (t) => (t[0]! > t[1]! ? 0 : 1));
+    const r = rng(11);
+    // a textured still frame: the block matcher must find zero motion, the residual is 0, the gate closed
+    const image = Uint8Array.from({ length: hw * 3 }, (_, i) => (i * 37) % 251);
+    const sm = new TemporalSmoother(spec('flow:alpha=0.05,grid=8'), 3);
+    const raw = new TemporalMeter();
+    const smoothed = new TemporalMeter();
+    for (let t = 0; t < 100; t++) {
+      const probs = new Float32Array(3 * hw);
+      for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) probs[c * hw + p] = truth[p]![c]! + r.uniform(-0.25, 0.25);
+      const s = sm.step(probs, w, h, image);
+      assert.equal(s.restarted, t === 0);
+      assert.deepEqual([s.width, s.height], [8, 6]);
+      raw.add({ id: String(t), sequence: 's', width: w, height: h, pred: upsampleArgmax(probs, 3, w, h, w, h) });
+      if (t >= 50) {
+        const ids = upsampleArgmax(s.scores, 3, w, h, w, h);
+        smoothed.add({ id: String(t), sequence: 's', width: w, height: h, pred: ids });
+        assert.deepEqual(ids, truthIds, `frame ${t}: the smoothed classes are the true ones`);
+      }
+    }
+    assert.ok(raw.result().flicker > 0.2, `raw flicker ${raw.result().flicker}`);
+    assert.equal(smoothed.result().flicker, 0);
+    assert.equal(sm.cuts, 0);
+  });
+
+  it('a scene cut restarts it: the first new frame is its own probabilities, not the old scene', () => {
+    const w = 8;
+    const h = 8;
+    const hw = w * h;
+    const sceneA = planes([[0.9, 0.05, 0.05]], hw);
+    const sceneB = planes([[0.3, 0.3, 0.4]], hw);
+    const imgA = Uint8Array.from({ length: hw * 3 }, (_, i) => 20 + ((i * 7) % 40));
+    const imgB = Uint8Array.from({ length: hw * 3 }, (_, i) => 180 + ((i * 13) % 60));
+    const sm = new TemporalSmoother(spec('flow:alpha=0.1,grid=8'), 3);
+    for (let t = 0; t < 20; t++) sm.step(sceneA, w, h, imgA);
+    const first = sm.step(sceneB, w, h, imgB);
+    assert.equal(first.restarted, true);
+    assert.equal(sm.cuts, 1);
+    assert.deepEqual([...first.scores], [...sceneB]);
+    assert.ok(upsampleArgmax(first.scores, 3, w, h, w, h).every((c) => c === 2));
+  });
+
+  it('block matching finds where a shifted frame came from', () => {
+    const W = 32;
+    const H = 24;
+    const tex = (x: number, y: number) => 128 + 60 * Math.sin(0.7 * x + 0.3 * y) + 50 * Math.cos(0.45 * y - 0.2 * x * x * 0.05);
+    const prev = Float32Array.from({ length: W * H }, (_, p) => tex(p % W, Math.floor(p / W)));
+    // cur(x, y) = prev(x + 2, y − 1): where each cell came from is (+2, −1)
+    const cur = Float32Array.from({ length: W * H }, (_, p) => tex((p % W) + 2, Math.floor(p / W) - 1));
+    const fx = new Float32Array(W * H);
+    const fy = new Float32Array(W * H);
+    blockMotion(cur, prev, W, H, fx, fy);
+    // cells whose blocks lie inside both frames (the matcher sees 2 columns fewer on the right, 1 row at the top)
+    for (let y = 4; y < H - 4; y++) {
+      for (let x = 4; x < W - 8; x++) {
+        assert.ok(Math.abs(fx[y * W + x]! - 2) < 0.5 && Math.abs(fy[y * W + x]! + 1) < 0.5, `(${x}, ${y}): ${fx[y * W + x]}, ${fy[y * W + x]}`);
+      }
+    }
   });
 });
 

@@ -67,6 +67,47 @@ describe('ops: hand-computed values', () => {
     assertClose(F.logSoftmax(x, 0).toList(), e.map((v) => Math.log(v / z)), 1e-6);
   });
 
+  it('silu, relu6 (out of place and in place), constant pad', () => {
+    const x = tensor([-7, -1, 0, 2.5, 6, 9], [6]);
+    const silu = (v: number) => v / (1 + Math.exp(-v));
+    assertClose(F.silu(x).toList(), x.toList().map(silu), 1e-6);
+    assertClose(F.relu6(x).toList(), [0, 0, 0, 2.5, 6, 6]);
+    assertClose(x.toList(), [-7, -1, 0, 2.5, 6, 9]); // out of place left x alone
+    const y = x.clone();
+    assert.equal(F.relu6(y, true), y); // in place: the caller's handle, overwritten
+    assertClose(y.toList(), [0, 0, 0, 2.5, 6, 6]);
+    const z = x.clone();
+    assert.equal(F.silu(z, true), z);
+    assertClose(z.toList(), x.toList().map(silu), 1e-6);
+    // [left, right, top, bottom] on a 1×1×2×2 map: one column left, two right, one row below.
+    const m = tensor([1, 2, 3, 4], [1, 1, 2, 2]);
+    const p = F.pad(m, [1, 2, 0, 1]);
+    assert.deepEqual(p.shape, [1, 1, 3, 5]);
+    assert.deepEqual(p.toList(), [0, 1, 2, 0, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(F.pad(m, [0, 1, 0, 0], -1.5).toList(), [1, 2, -1.5, 3, 4, -1.5]);
+    assert.deepEqual(F.pad(m, [0, -1, 0, 0]).toList(), [1, 3]); // negative pads crop
+  });
+
+  it('dropout2d: whole channels dropped or scaled by 1/(1-p), identity in eval, seeded', () => {
+    const x = tensor(new Array(2 * 64 * 3 * 2).fill(1), [2, 64, 3, 2]);
+    manualSeed(5);
+    const y = F.dropout2d(x, 0.25, true).toList();
+    let kept = 0;
+    for (let c = 0; c < 128; c++) {
+      const ch = y.slice(c * 6, c * 6 + 6);
+      const scaled = Math.fround(1 / 0.75);
+      assert.ok(ch.every((v) => v === 0) || ch.every((v) => v === scaled), `channel ${c}: ${ch}`);
+      if (ch[0] !== 0) kept++;
+    }
+    assert.ok(kept > 76 && kept < 116, `kept ${kept} of 128 channels at p=0.25`);
+    manualSeed(5);
+    assert.deepEqual(F.dropout2d(x, 0.25, true).toList(), y);
+    assert.equal(F.dropout2d(x, 0.25, false), x);
+    assert.equal(F.dropout2d(x, 0, true), x);
+    assert.deepEqual(F.dropout2d(x, 1, true).toList(), new Array(768).fill(0));
+    assert.throws(() => F.dropout2d(x, -0.1, true), /dropout2d: p must be in \[0, 1\], got -0.1/);
+  });
+
   it('dropout: inverted scaling, identity in eval, seeded', () => {
     const x = tensor(new Array(1000).fill(1), [1000]);
     manualSeed(3);
@@ -212,6 +253,11 @@ describe('ops: gradients against finite differences (float64)', () => {
     gradcheck('relu', (x) => F.relu(x!), [rnd([7], 24, 0.05)]);
     gradcheck('softmax', (x) => F.softmax(x!, 1), [rnd([2, 5], 25)]);
     gradcheck('log_softmax', (x) => F.logSoftmax(x!, 1), [rnd([2, 5], 26)]);
+  });
+  it('silu, relu6, pad', () => {
+    gradcheck('silu', (x) => F.silu(x!), [rnd([7], 40)]);
+    gradcheck('relu6', (x) => F.relu6(x!.mul(8)), [rnd([9], 41, 0.05)]);
+    gradcheck('pad', (x) => F.pad(x!, [1, 0, 2, 1], 0.5), [rnd([1, 2, 2, 3], 42)]);
   });
   it('dropout and drop path (fixed seed per evaluation)', () => {
     gradcheck('dropout', (x) => { manualSeed(7); return F.dropout(x!, 0.3, true); }, [rnd([12], 27)]);

@@ -26,9 +26,11 @@ function sameDigits(measured: number, printed: string, slack = 2e-6): boolean {
 
 describe('model zoo', () => {
   const models = zooModels();
-  it('ships camvid-best', () => {
-    assert.ok(models.some((d) => path.basename(d) === 'camvid-best'), `models/: ${models.map((d) => path.basename(d)).join(', ')}`);
-  });
+  for (const name of ['camvid-best', 'camvid-scratch']) {
+    it(`ships ${name}`, () => {
+      assert.ok(models.some((d) => path.basename(d) === name), `models/: ${models.map((d) => path.basename(d)).join(', ')}`);
+    });
+  }
 
   for (const dir of models) {
     it(`${path.basename(dir)}: eval reproduces the card's headline`, () => {

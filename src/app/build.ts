@@ -9,23 +9,20 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../data/decode.js';
 import { renderScene } from '../data/synthetic.js';
-import { buildOnnx, checkOnnx } from '../export/export.js';
+import { exportCheckpoint, selfCheckError } from '../export/export.js';
 import { onnxEmitter } from '../export/families.js';
 import { identifyVariant, variantName } from '../compare/inputs.js';
-import { loadPretrained, readConfig } from '../models/index.js';
+import type { Checkpoint } from '../models/checkpoint.js';
 import { labelPalette } from '../predict/colors.js';
 import { encodePng } from '../predict/outputs.js';
-import { checkpointLabels, checkpointScale } from '../predict/segmenter.js';
-import { checkCheckpointDir } from '../predict/torch-runtime.js';
+import { checkLabelCount } from '../predict/segmenter.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { siteHtml } from './html.js';
 import { ORT_MODULES, SITE_FILES, SITE_FORMAT, SITE_VERSION, type InputSize, type RuntimeName, type SiteMeta } from './web/site.js';
 
-/** The export self-check's bound (as `streetseg export`): max |onnxruntime − libtorch| on a seeded input. */
-const CHECK_TOLERANCE = 1e-4;
-
 export interface AppOptions {
-  checkpoint: string;
+  /** The opened checkpoint (openCheckpoint). */
+  checkpoint: Checkpoint;
   out: string;
   /** int8 weights (QDQ), dequantised when the page loads the model. */
   int8?: boolean;
@@ -112,14 +109,15 @@ async function sampleFrame(file: string | undefined): Promise<{ png: Buffer; wid
 export async function buildApp(o: AppOptions): Promise<AppSummary> {
   const log = o.log ?? ((l: string) => console.error(l));
   if ((o.height === undefined) !== (o.width === undefined)) throw new Error('app: give both height and width, or neither');
-  // cheap checks first: the checkpoint's config, its exporter, the palette, the sample, the output folder
-  checkCheckpointDir(o.checkpoint);
-  const cfg = readConfig(o.checkpoint);
+  // cheap checks first: the checkpoint's exporter and labels, the palette, the sample, the output folder
+  const ckpt = o.checkpoint;
+  const cfg = ckpt.config;
   onnxEmitter(cfg.model_type);
-  const labels = checkpointLabels(o.checkpoint);
+  const labels = [...ckpt.labels];
+  checkLabelCount(labels, ckpt.configFile);
   const pal = labelPalette(labels, o.palette ?? 'auto');
   if (pal.fallback.length) log(`app: no palette colour for ${pal.fallback.join(', ')}; using fallback colours (PASCAL VOC colormap)`);
-  const inputSize: InputSize = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : { scale: checkpointScale(o.checkpoint) };
+  const inputSize: InputSize = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : { scale: ckpt.scale };
   const out = path.resolve(o.out);
   checkOut(out);
   const sample = await sampleFrame(o.sample);
@@ -129,19 +127,10 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
   const tmp = path.join(path.dirname(out), `.tmp-${path.basename(out)}-${process.pid}-${Date.now()}`);
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    const { model } = loadPretrained(o.checkpoint, { log });
-    const modelFile = path.join(tmp, SITE_FILES.model);
-    let onnxBytes: number;
-    let maxAbsDiff: number;
-    try {
-      const built = buildOnnx(model, { opset: o.opset, int8: o.int8 === true });
-      writeFileAtomic(modelFile, built.bytes);
-      onnxBytes = built.bytes.byteLength;
-      maxAbsDiff = (await checkOnnx(model, modelFile, built)).maxAbsDiff;
-    } finally {
-      model.dispose();
-    }
-    if (!(maxAbsDiff <= CHECK_TOLERANCE)) throw new Error(`${o.checkpoint}: the ONNX export failed its self-check: max |onnxruntime − libtorch| = ${maxAbsDiff} > ${CHECK_TOLERANCE}`);
+    const exported = await exportCheckpoint(ckpt, { out: path.join(tmp, SITE_FILES.model), opset: o.opset, int8: o.int8 === true, log });
+    const failed = selfCheckError(exported);
+    if (failed) throw new Error(`${ckpt.dir}: the ONNX export failed: ${failed}`);
+    const { bytes: onnxBytes, maxAbsDiff } = exported;
 
     const name = variantName(cfg.model_type, identifyVariant(cfg));
     const meta: SiteMeta = {
@@ -149,7 +138,7 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
       version: SITE_VERSION,
       model: name,
       modelType: cfg.model_type,
-      checkpoint: path.basename(path.resolve(o.checkpoint)),
+      checkpoint: path.basename(path.resolve(ckpt.dir)),
       classes: labels,
       colors: pal.colors.map((c) => [c[0], c[1], c[2]]),
       inputSize,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatasetFormat } from '../data/dataset.js';
+import { openCheckpoint, type Checkpoint } from '../models/checkpoint.js';
 import { scaledSize } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
 import { svgToPng } from '../report/charts.js';
@@ -58,10 +59,11 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   if (o.inputs.length === 0) throw new CompareInputError('expected one or more run or checkpoint directories');
   // Everything that can be refused is refused before the first evaluation.
   const runtimes = compareRuntimes(o.runtimes);
-  const inputs: CompareInput[] = [];
+  const inputs: (CompareInput & { opened: Checkpoint })[] = [];
   for (const input of o.inputs) {
     const ref = await resolveCheckpoint(input, { revision: isHubCheckpoint(input) ? o.revision : undefined, quiet: !!o.quiet, log });
-    inputs.push(ref.hub ? { ...resolveInput(ref.dir), input, note: `Hub ${ref.hub.repo}, revision ${ref.hub.revision} = commit ${ref.hub.commit}` } : resolveInput(input));
+    const inp = ref.hub ? { ...resolveInput(ref.dir), input, note: `Hub ${ref.hub.repo}, revision ${ref.hub.revision} = commit ${ref.hub.commit}` } : resolveInput(input);
+    inputs.push({ ...inp, opened: openCheckpoint(inp.checkpoint) });
   }
   for (const inp of inputs) {
     for (const rt of runtimes) {
@@ -75,9 +77,9 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
   let split = o.split ?? 'val';
   let data = path.resolve(o.data);
   try {
-    for (const inp of inputs) {
+    for (const { opened: ckpt, ...inp } of inputs) {
       log(`${inp.name}: ${inp.checkpoint}${inp.note ? ` — ${inp.note}` : ''}`);
-      const { model, weightsFile } = loadPretrained(inp.checkpoint, { log: () => undefined });
+      const { model, weightsFile } = loadPretrained(ckpt, { log: () => undefined });
       // A run is scored as it scored itself (its eval size, scales and flip); a checkpoint at its own
       // streetseg_eval_scales (evaluateCheckpoint's default); with --eval-at-train-size, plainly.
       const ev0 = inp.training && !o.evalAtTrainSize ? inp.training.eval : null;
@@ -91,7 +93,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
       let row: CompareRow;
       try {
         const params = model.parameters().reduce((a, p) => a + p.numel, 0);
-        const { ev, spec, split: s, scales } = await evaluateCheckpoint(model, inp.checkpoint, {
+        const { ev, spec, split: s, scales } = await evaluateCheckpoint(model, ckpt, {
           data: o.data,
           ...(o.format ? { format: o.format } : {}),
           ...(o.split ? { split: o.split } : {}),
@@ -116,7 +118,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
       }
       for (const rt of runtimes) {
         const dir = fs.mkdtempSync(path.join(tmp, `${models.length}-`));
-        const file = await rt.prepare(inp.checkpoint, dir);
+        const file = await rt.prepare(ckpt, dir);
         const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: latencyHeight, width: latencyWidth, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
         const fileBytes = weightsBytes(file);
         const r: RuntimeResult = { runtime: rt.name, latencyMs: c.medianMs, fps: 1000 / c.medianMs, peakRssMiB: c.peakRssMiB, file: rt.name === 'torch' ? file : path.basename(file), fileBytes, fileMB: toMB(fileBytes), timesMs: c.timesMs };

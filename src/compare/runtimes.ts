@@ -1,14 +1,12 @@
 // The runtimes `compare` times a model in, as data: one entry per runtime. The parent process prepares the
-// file a runtime runs (the checkpoint's weights, or an ONNX export made in a temporary folder); a child
-// process (measure-child.ts) loads it and times one inference step, so each runtime's peak RSS is its own.
-// A runtime this build cannot run says why (unavailable), and compare refuses it before any work.
-import * as fs from 'node:fs';
+// file a runtime runs (the checkpoint's weights, or an ONNX export made by the exporter's library call in
+// a temporary folder); a child process (measure-child.ts) loads it and times one inference step, so each
+// runtime's peak RSS is its own. Engines are imported lazily: this table maps neither libtorch nor
+// onnxruntime, and a child loads only its own.
 import * as path from 'node:path';
-import { findCommand } from '../cli/registry.js';
+import type { Checkpoint } from '../models/checkpoint.js';
 import { rng } from '../util/random.js';
-import { repoRoot } from '../util/paths.js';
 import { CompareInputError } from './errors.js';
-import { runNode, stderrTail } from './measure.js';
 
 export const RUNTIME_NAMES = ['torch', 'onnx', 'onnx-int8'] as const;
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
@@ -35,12 +33,10 @@ export interface LoadedRuntime {
 
 export interface CompareRuntime {
   name: RuntimeName;
-  /** Null when this build can run the runtime, else why not. */
-  unavailable(): string | null;
   /** Null when the runtime can run a model of this model_type, else why not (asked before any work). */
   supports(modelType: string): Promise<string | null>;
   /** Parent side: the file this runtime runs, exported into `tmp` when it has to be made. */
-  prepare(checkpoint: string, tmp: string): Promise<string>;
+  prepare(ckpt: Checkpoint, tmp: string): Promise<string>;
   /** Child side: loads spec.modelFile. Imports its engine lazily, so a child loads only its own. */
   load(spec: MeasureSpec): Promise<LoadedRuntime>;
 }
@@ -55,11 +51,10 @@ export function benchInput(height: number, width: number, seed: number): Float32
 
 const torchRuntime: CompareRuntime = {
   name: 'torch',
-  unavailable: () => null,
   supports: async () => null, // every registered family runs in libtorch
-  async prepare(checkpoint) {
+  async prepare(ckpt) {
     const { findWeights } = await import('../models/hf.js');
-    return findWeights(checkpoint);
+    return ckpt.weightsFile ?? findWeights(ckpt.dir);
   },
   async load(s) {
     const { loadPretrained } = await import('../models/hf.js');
@@ -78,11 +73,11 @@ const torchRuntime: CompareRuntime = {
   },
 };
 
-/** Runs `streetseg export` (this build's own CLI) and returns its ONNX file. */
-async function exportOnnx(checkpoint: string, file: string, int8: boolean): Promise<string> {
-  const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
-  const r = await runNode([cli, 'export', '--checkpoint', checkpoint, '--onnx', file, '--no-transformersjs', ...(int8 ? ['--int8'] : [])]);
-  if (r.code !== 0 || !fs.existsSync(file)) throw new Error(`${checkpoint}: streetseg export${int8 ? ' --int8' : ''} failed (exit ${r.code}): ${stderrTail(r)}`);
+/** The checkpoint exported as `streetseg export [--int8]` does, into `file`; an export failing its self-check is refused. */
+async function exportOnnx(ckpt: Checkpoint, file: string, int8: boolean): Promise<string> {
+  const { exportCheckpoint, selfCheckError } = await import('../export/export.js');
+  const failed = selfCheckError(await exportCheckpoint(ckpt, { out: file, int8, log: () => undefined }));
+  if (failed) throw new Error(`${ckpt.dir}: the ONNX export${int8 ? ' (int8)' : ''} failed: ${failed}`);
   return file;
 }
 
@@ -90,10 +85,6 @@ function onnxRuntime(name: 'onnx' | 'onnx-int8'): CompareRuntime {
   const int8 = name === 'onnx-int8';
   return {
     name,
-    unavailable: () =>
-      findCommand('export')
-        ? null
-        : `runtime ${name} needs the ONNX exporter ('streetseg export'), which this build does not have; use --runtimes torch`,
     async supports(modelType) {
       const { onnxEmitter } = await import('../export/families.js');
       try {
@@ -103,7 +94,7 @@ function onnxRuntime(name: 'onnx' | 'onnx-int8'): CompareRuntime {
         return (e as Error).message;
       }
     },
-    prepare: (checkpoint, tmp) => exportOnnx(checkpoint, path.join(tmp, `${name}.onnx`), int8),
+    prepare: (ckpt, tmp) => exportOnnx(ckpt, path.join(tmp, `${name}.onnx`), int8),
     async load(s) {
       // The exporter's own session settings (src/export/ort.ts, as `bench model --runtime onnx` uses them):
       // intra-op = the torch thread count, one inter-op thread, every graph optimisation, int8 weights
@@ -121,15 +112,13 @@ function onnxRuntime(name: 'onnx' | 'onnx-int8'): CompareRuntime {
 
 const RUNTIMES: Record<RuntimeName, CompareRuntime> = { torch: torchRuntime, onnx: onnxRuntime('onnx'), 'onnx-int8': onnxRuntime('onnx-int8') };
 
-/** The runtime entries for names from --runtimes; unknown or unavailable ones are an error saying why. */
+/** The runtime entries for names from --runtimes; an unknown one is an error listing the known ones. */
 export function compareRuntimes(names: readonly string[]): CompareRuntime[] {
   if (names.length === 0) throw new CompareInputError(`--runtimes: expected one or more of ${RUNTIME_NAMES.join(', ')}`);
   const out: CompareRuntime[] = [];
   for (const n of names) {
     if (!(RUNTIME_NAMES as readonly string[]).includes(n)) throw new CompareInputError(`--runtimes: unknown runtime '${n}': expected one or more of ${RUNTIME_NAMES.join(', ')}`);
     const rt = RUNTIMES[n as RuntimeName];
-    const why = rt.unavailable();
-    if (why) throw new CompareInputError(`--runtimes: ${why}`);
     if (!out.includes(rt)) out.push(rt);
   }
   return out;

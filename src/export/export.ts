@@ -1,10 +1,12 @@
 // Model → ONNX file (fp32 or int8 QDQ), a Transformers.js folder beside it, and the self-check that
-// runs the file in onnxruntime-node against our libtorch forward on a seeded random input.
+// runs the file in onnxruntime-node against our libtorch forward on a seeded random input; and the whole
+// of `streetseg export` for an opened checkpoint (exportCheckpoint), which compare, eval and the app call.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromArray, inferenceMode, manualSeed, noGrad, randn, tidy } from '../torch/index.js';
-import type { SegmentationModel } from '../models/index.js';
+import { loadPretrained, type Checkpoint, type SegmentationModel } from '../models/index.js';
 import { IMAGENET } from '../data/preprocess.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { readJsonObject, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { onnxEmitter } from './families.js';
 import { GraphBuilder, type Int8Options } from './graph.js';
 import type { EmitOptions } from './layers.js';
@@ -117,4 +119,97 @@ export function writeTransformersJsDir(dir: string, model: SegmentationModel, by
     image_std: [...IMAGENET.std],
     do_reduce_labels: false,
   });
+}
+
+/** The self-check's bound on max |onnxruntime − libtorch|: an export above it is refused. */
+export const CHECK_TOLERANCE = 1e-4;
+
+/** Fails early, naming the path, when `file` cannot be written (its folder is not a writable directory). */
+export function checkWritable(file: string): void {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new Error(`${file}: is a directory, expected a file path to write`);
+  let dir = path.dirname(path.resolve(file));
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new Error(`${file}: cannot write here (${dir}: ${(e as Error).message})`);
+  }
+}
+
+export interface CheckpointExportOptions {
+  /** The .onnx file to write. */
+  out: string;
+  /** Default 17. */
+  opset?: number;
+  int8?: boolean;
+  /** Also write a Transformers.js folder here (writeTransformersJsDir); default none. */
+  hfDir?: string | null;
+  /** Seed of the self-check input (default 0). */
+  seed?: number;
+  /** Where the weight loader's log lines go (default console.error). */
+  log?: (line: string) => void;
+}
+
+/** What `streetseg export` prints. */
+export interface CheckpointExport {
+  onnx: string;
+  bytes: number;
+  opset: number;
+  int8: boolean;
+  /** The self-check (checkOnnx): max |onnxruntime − libtorch|. */
+  maxAbsDiff: number;
+  maxAbsDiffVsFp32?: number;
+  checkDims: number[];
+  nodes: number;
+  exportMs: number;
+  hfDir?: string;
+}
+
+/**
+ * An opened checkpoint → `o.out` (written atomically), the Transformers.js folder if asked, and the
+ * self-check in onnxruntime-node. The cheap refusals (no exporter for the family, an unwritable path)
+ * come before the weights are loaded. A failed self-check is not thrown: see selfCheckError.
+ */
+export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOptions): Promise<CheckpointExport> {
+  onnxEmitter(ckpt.config.model_type);
+  checkWritable(o.out);
+  const hfDir = o.hfDir ?? null;
+  if (hfDir) checkWritable(path.join(hfDir, 'config.json'));
+  const opset = o.opset ?? 17;
+  const int8 = o.int8 === true;
+  const { model } = loadPretrained(ckpt, o.log ? { log: o.log } : {});
+  try {
+    const t0 = performance.now();
+    const built = buildOnnx(model, { opset, int8 });
+    writeFileAtomic(o.out, built.bytes);
+    const exportMs = performance.now() - t0;
+    if (hfDir) writeTransformersJsDir(hfDir, model, built.bytes, int8, readPreprocessor(ckpt.dir));
+    const check = await checkOnnx(model, o.out, built, { seed: o.seed ?? 0 });
+    return {
+      onnx: o.out,
+      bytes: built.bytes.byteLength,
+      opset,
+      int8,
+      maxAbsDiff: check.maxAbsDiff,
+      ...(check.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: check.maxAbsDiffVsFp32 } : {}),
+      checkDims: check.dims,
+      nodes: built.nodes,
+      exportMs: +exportMs.toFixed(1),
+      ...(hfDir ? { hfDir } : {}),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Why an export failed its self-check (naming the file, the difference and the bound), or null when it passed. */
+export function selfCheckError(e: CheckpointExport): string | null {
+  return e.maxAbsDiff <= CHECK_TOLERANCE ? null : `${e.onnx}: self-check failed: max |ORT − libtorch| = ${e.maxAbsDiff} > ${CHECK_TOLERANCE}`;
+}
+
+/** The checkpoint's preprocessor_config.json, if it has one (a JSON object), for the Transformers.js folder. */
+function readPreprocessor(dir: string): Record<string, unknown> | undefined {
+  const file = path.join(dir, 'preprocessor_config.json');
+  return fs.existsSync(file) ? readJsonObject(file) : undefined;
 }

@@ -1,29 +1,15 @@
-// Exporters by model_type. A family's emitter writes the eval forward of its model into a GraphBuilder
-// from the NCHW input value and returns the NCHW logits value.
-import type { SegmentationModel } from '../models/index.js';
-import type { MobileNetV2ForSemanticSegmentation } from '../models/mobilenet_v2/model.js';
-import type { MobileViTForSemanticSegmentation } from '../models/mobilevit/model.js';
-import type { SegformerForSemanticSegmentation } from '../models/segformer/model.js';
+// The ONNX emitter of a model_type: each family carries its own (ModelFamily.onnx, in
+// src/models/<family>/onnx.ts); this lookup lets commands check that a checkpoint is exportable from
+// its config alone, before loading any weights.
+import { getFamily, type SegmentationModel } from '../models/index.js';
 import type { GraphBuilder } from './graph.js';
 import type { EmitOptions } from './layers.js';
-import { emitMobileNetV2 } from './mobilenet_v2.js';
-import { emitMobileViT } from './mobilevit.js';
-import { emitSegformer } from './segformer.js';
 
+/** Writes the eval forward of `model` into a GraphBuilder from the NCHW input value; returns the NCHW logits value. */
 export type OnnxEmitter = (model: SegmentationModel, g: GraphBuilder, pixelValues: string, o: EmitOptions) => string;
 
-const EMITTERS = new Map<string, OnnxEmitter>([
-  ['segformer', (m, g, x, o) => emitSegformer(m as SegformerForSemanticSegmentation, g, x, o)],
-  ['mobilevit', (m, g, x, o) => emitMobileViT(m as MobileViTForSemanticSegmentation, g, x, o)],
-  ['mobilenet_v2', (m, g, x) => emitMobileNetV2(m as MobileNetV2ForSemanticSegmentation, g, x)],
-]);
-
-export function registerOnnxEmitter(modelType: string, emit: OnnxEmitter): void {
-  EMITTERS.set(modelType, emit);
-}
-
+/** The emitter of `modelType`'s family; an unknown model_type is an error listing the registered ones. */
 export function onnxEmitter(modelType: string): OnnxEmitter {
-  const e = EMITTERS.get(modelType);
-  if (!e) throw new RangeError(`ONNX export: no exporter for model_type '${modelType}' (exportable: ${[...EMITTERS.keys()].join(', ')})`);
-  return e;
+  const family = getFamily(modelType);
+  return (model, g, x, o) => family.onnx(model, g, x, o);
 }

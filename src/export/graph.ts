@@ -1,4 +1,4 @@
-// A small ONNX graph builder. Emitters (one per model family, see ./families.ts) describe the eval
+// A small ONNX graph builder. Emitters (one per model family, src/models/<family>/onnx.ts) describe the eval
 // forward pass with it; it hands out unique value names, keeps initializers, and turns weights into
 // int8 QDQ form when asked.
 //

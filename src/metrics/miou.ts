@@ -86,7 +86,7 @@ function checkNames(what: string, names: readonly string[], K: number): void {
 
 const nullIfNaN = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-/** The JSON shape, per-class values keyed by class name; NaN (not measurable) becomes null. */
+/** The report JSON's shape, per-class values keyed by class name; NaN (not measurable) becomes null. */
 export function metricsJson(m: SegMetrics, names: string[]): Record<string, unknown> {
   checkNames('metricsJson', names, m.perClassIou.length);
   const byName = (xs: number[]): Record<string, number | null> => Object.fromEntries(names.map((n, i) => [n, nullIfNaN(xs[i]!)]));

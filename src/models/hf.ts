@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { dispose, loadTensors, noGrad, saveTensors, SHARD_INDEX_FILES, StateDictError } from '../torch/index.js';
 import { readJsonObject, writeJsonAtomic } from '../util/fs.js';
 import { labelMaps, lacksHead, type BaseSegConfig, type SegmentationModel } from './contract.js';
+import type { Checkpoint } from './checkpoint.js';
 import { getFamily } from './registry.js';
 import './families.js';
 
@@ -56,14 +57,16 @@ export function findWeights(dir: string): string {
   throw new Error(`${dir}: no ${WEIGHTS_FILES.join(', ')}`);
 }
 
-/** Loads a model of any registered family from an HF checkpoint directory. */
-export function loadPretrained(dir: string, opts: LoadOptions = {}): LoadResult {
+/** Loads a model of any registered family from an HF checkpoint directory, or one already opened (openCheckpoint). */
+export function loadPretrained(src: string | Checkpoint, opts: LoadOptions = {}): LoadResult {
   const log = opts.log ?? ((l: string) => console.error(l));
-  let cfg = readConfig(dir);
+  const opened = typeof src === 'string' ? null : src;
+  const dir = opened?.dir ?? (src as string);
+  let cfg = opened?.config ?? readConfig(dir);
   const family = getFamily(cfg.model_type);
   const ckptLabels = Object.keys(cfg.id2label).length;
   if (opts.labels) cfg = { ...cfg, ...labelMaps(opts.labels) };
-  const weightsFile = opts.weights ? path.resolve(dir, opts.weights) : findWeights(dir);
+  const weightsFile = opts.weights ? path.resolve(dir, opts.weights) : (opened?.weightsFile ?? findWeights(dir));
   const sd = loadTensors(weightsFile);
   try {
     // Weights come from the file; only what it lacks gets HF's initialisation (below).

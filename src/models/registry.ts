@@ -1,10 +1,17 @@
 // Model families by HF model_type, and model names ('segformer-b0', or the bare variant 'b0' when only
 // one family has it) → family and variant. Families register themselves on import; src/models/index.ts
 // imports them all.
+import type { GraphBuilder } from '../export/graph.js';
+import type { EmitOptions } from '../export/layers.js';
 import type { Tensor } from '../torch/index.js';
 import type { BaseSegConfig, SegmentationModel } from './contract.js';
 
-export interface ModelFamily<C extends BaseSegConfig = BaseSegConfig> {
+/**
+ * A family's description: config parsing, variants, construction and its ONNX emitter. M is the
+ * family's model class; the registry keys families by model_type and a model's `family` is looked up
+ * by its own model_type, so `build` and `onnx` always meet a model of their own family.
+ */
+export interface ModelFamily<C extends BaseSegConfig = BaseSegConfig, M extends SegmentationModel<C> = SegmentationModel<C>> {
   /** HF model_type: 'segformer'. */
   modelType: string;
   /** HF architecture written to config.json: 'SegformerForSemanticSegmentation'. */
@@ -16,15 +23,20 @@ export interface ModelFamily<C extends BaseSegConfig = BaseSegConfig> {
   /** Validates a config (zod 4); errors name the file and the field. */
   parseConfig(raw: unknown, where: string): C;
   variantConfig(variant: string, labels: string[], overrides?: Partial<C>): C;
-  build(config: C, opts?: { init?: boolean }): SegmentationModel<C>;
+  build(config: C, opts?: { init?: boolean }): M;
   /** Renames keys of foreign checkpoints (encoder-only, image-classification heads) in place before
    * loading; returns the keys it dropped and whether the task head is absent. */
-  adaptStateDict?(sd: Map<string, Tensor>, model: SegmentationModel<C>): { dropped: string[]; headMissing: boolean };
+  adaptStateDict?(sd: Map<string, Tensor>, model: M): { dropped: string[]; headMissing: boolean };
+  /**
+   * Writes the eval forward of `model` into `g` (src/export's GraphBuilder and shared layers) from the
+   * NCHW pixel-values value and returns the NCHW logits value, so that `export` needs nothing per family.
+   */
+  onnx(model: M, g: GraphBuilder, pixelValues: string, o: EmitOptions): string;
 }
 
-const registry = new Map<string, ModelFamily<any>>();
+const registry = new Map<string, ModelFamily<any, any>>();
 
-export function registerFamily(f: ModelFamily<any>): void {
+export function registerFamily<C extends BaseSegConfig, M extends SegmentationModel<C>>(f: ModelFamily<C, M>): void {
   const had = registry.get(f.modelType);
   if (had && had !== f) throw new Error(`model family '${f.modelType}' is already registered`);
   registry.set(f.modelType, f);

@@ -10,7 +10,8 @@ import { expandInputs, type PredictInput } from './inputs.js';
 import { OnnxSegmenter } from './onnx-runtime.js';
 import { colorMask, encodePng, writeImageOutputs } from './outputs.js';
 import { PredictProgress, type ProgressMode } from './progress.js';
-import { checkpointLabels, checkpointScale, preprocessImage, type Segmenter } from './segmenter.js';
+import { checkLabelCount, preprocessImage, type Segmenter } from './segmenter.js';
+import type { Checkpoint } from '../models/checkpoint.js';
 import { scaledSize } from '../models/contract.js';
 import { TorchSegmenter } from './torch-runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -18,7 +19,8 @@ import { sequenceKey, TemporalStream, type Plane, type SmoothSpec } from '../tem
 import { decodeFrames, probeVideo, VideoEncoder, type VideoInfo } from './video.js';
 
 export interface PredictOptions {
-  checkpoint: string;
+  /** The opened checkpoint (openCheckpoint). */
+  checkpoint: Checkpoint;
   /** Image files, folders of images, videos. */
   inputs: string[];
   out: string;
@@ -128,8 +130,9 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
   if ((o.height === undefined) !== (o.width === undefined)) throw new Error('predict: give both height and width, or neither');
   const alpha = o.overlayAlpha ?? null;
   if (alpha !== null && !(alpha >= 0 && alpha <= 1)) throw new RangeError(`predict: alpha ${alpha}: expected a number from 0 to 1`);
-  // config.json and the palette first: cheap, and their errors should not wait for a model load
-  const labels = checkpointLabels(o.checkpoint);
+  // the labels and the palette first: cheap, and their errors should not wait for a model load
+  const labels = o.checkpoint.labels;
+  checkLabelCount(labels, o.checkpoint.configFile);
   const pal = labelPalette(labels, o.palette ?? 'auto');
   if (pal.fallback.length) log(`predict: no palette colour for ${pal.fallback.join(', ')}; using fallback colours (PASCAL VOC colormap)`);
   const inputs = expandInputs(o.inputs);
@@ -143,7 +146,7 @@ export async function predict(o: PredictOptions): Promise<PredictSummary> {
 
   const seg = await loadSegmenter(o);
   const fixed = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : undefined;
-  const scale = o.scale ?? checkpointScale(o.checkpoint);
+  const scale = o.scale ?? o.checkpoint.scale;
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`predict: scale ${scale}: expected a positive number`);
   const modelSize = (height: number, width: number) => fixed ?? scaledSize(height, width, scale);
   const progress = new PredictProgress(o.progress ?? 'none', total, log);

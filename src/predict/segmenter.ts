@@ -1,9 +1,6 @@
 // The runtime interface of `predict`: a batch of preprocessed images in, one class-id map per image out.
 // Both runtimes end the same way (classIdsFromLogits): the logits are upsampled bilinearly
 // (align_corners=False) to each image's output size and argmax'd over classes, as evaluation does.
-import * as path from 'node:path';
-import { checkpointEvalScales } from '../models/contract.js';
-import { readConfig } from '../models/hf.js';
 import type { Plane } from '../temporal/index.js';
 import { F, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 
@@ -35,20 +32,6 @@ export interface Segmenter {
   /** The same ids, with each image's softmax probabilities (class-major) at the model's output size. */
   segmentWithProbabilities(batch: SegmentBatch): Promise<SegmentedWithProbabilities[]>;
   dispose(): void;
-}
-
-/** Class names in id order from a checkpoint's config.json (checked: 1 to 256 of them). */
-export function checkpointLabels(dir: string): string[] {
-  const cfg = readConfig(dir);
-  const labels = Array.from({ length: Object.keys(cfg.id2label).length }, (_, i) => cfg.id2label[String(i)] ?? String(i));
-  checkLabelCount(labels, path.join(dir, 'config.json'));
-  return labels;
-}
-
-/** The checkpoint's single inference scale (streetseg_eval_scales with one entry), else 1 (several are TTA, an eval option). */
-export function checkpointScale(dir: string): number {
-  const scales = checkpointEvalScales(readConfig(dir), path.join(dir, 'config.json'));
-  return scales.length === 1 ? scales[0]! : 1;
 }
 
 /** The class-id PNGs are 8-bit: a model with more classes cannot be written. */

@@ -1,15 +1,9 @@
-// The libtorch runtime: the checkpoint directory loaded with loadPretrained, run in inference mode.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// The libtorch runtime: an opened checkpoint's weights loaded with loadPretrained, run in inference mode.
+import type { Checkpoint } from '../models/checkpoint.js';
 import { loadPretrained } from '../models/hf.js';
 import type { SegmentationModel } from '../models/contract.js';
 import { fromArray, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import { checkLabelCount, classIdsFromLogits, idsAndProbabilities, type SegmentBatch, type SegmentedWithProbabilities, type Segmenter } from './segmenter.js';
-
-export function checkCheckpointDir(dir: string): void {
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: checkpoint directory not found`);
-  if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory (expected a checkpoint directory with config.json)`);
-}
 
 export class TorchSegmenter implements Segmenter {
   readonly runtime = 'torch' as const;
@@ -20,22 +14,17 @@ export class TorchSegmenter implements Segmenter {
   }
 
   /**
-   * Loads `dir`. Weights whose classifier does not match config.json's id2label (which loadPretrained
-   * would re-initialise for fine-tuning) are an error here: predictions from a random head are worthless.
+   * Loads the checkpoint's weights. Weights whose classifier does not match config.json's id2label (which
+   * loadPretrained would re-initialise for fine-tuning) are an error here: predictions from a random head
+   * are worthless.
    */
-  static load(dir: string): TorchSegmenter {
-    checkCheckpointDir(dir);
+  static load(ckpt: Checkpoint): TorchSegmenter {
+    checkLabelCount(ckpt.labels, ckpt.configFile);
     const lines: string[] = [];
-    const { model, initialised } = loadPretrained(dir, { log: (l) => lines.push(l) });
+    const { model, initialised } = loadPretrained(ckpt, { log: (l) => lines.push(l) });
     if (initialised.length > 0) {
       model.dispose();
-      throw new Error(`${path.join(dir, 'config.json')}: its id2label does not fit the weights' classifier, so the head would be random: ${lines.join('; ')}`);
-    }
-    try {
-      checkLabelCount(model.labels, path.join(dir, 'config.json'));
-    } catch (e) {
-      model.dispose();
-      throw e;
+      throw new Error(`${ckpt.configFile}: its id2label does not fit the weights' classifier, so the head would be random: ${lines.join('; ')}`);
     }
     model.eval();
     return new TorchSegmenter(model);

@@ -11,32 +11,45 @@
 //   hysteresis  a pixel keeps its previous class until another beats it by `margin`: the previous class's
 //               score gets the margin added (ema and motion take a margin too; under motion it fades with
 //               the same gate)
+//   flow        an average carried along the motion: the state is warped by block-matching motion before
+//               it is averaged, on a grid finer than a coarse model's output, gated where the motion does
+//               not explain the frame (flow.ts)
 // A frame whose mean absolute difference from the previous one exceeds `cut` (0–255) is a scene cut: the
 // smoother starts again there, so the old scene is not dragged into the new one. The first frame of a video
 // (and of a new scene) is never smoothed: its ids are the argmax of its own probabilities.
 import { closest } from '../util/suggest.js';
+import { FlowState, gridSize } from './flow.js';
 
-export type SmoothMethod = 'none' | 'ema' | 'motion' | 'hysteresis';
+export type SmoothMethod = 'none' | 'ema' | 'motion' | 'hysteresis' | 'flow';
 
 export interface SmoothSpec {
   method: SmoothMethod;
   /** weight of the new frame in the moving average, (0, 1] (1 = no averaging) */
   alpha: number;
-  /** motion: the local frame difference (0–255) at which a pixel takes the new frame fully; 0 = no gate */
+  /**
+   * motion: the local frame difference (0–255) at which a pixel takes the new frame fully; 0 = no gate.
+   * flow: the residual after motion compensation at which it does (the gate rises as (r/tau)²)
+   */
   tau: number;
   /** hysteresis: probability margin a new class needs over the previous one, [0, 1) */
   margin: number;
-  /** scene cut: mean absolute frame difference (0–255) above which the smoother restarts; 0 = never */
+  /**
+   * scene cut: mean absolute frame difference (0–255) above which the smoother restarts; 0 = never. flow:
+   * the mean difference left after motion compensation (a frame the motion does not explain)
+   */
   cut: number;
+  /** flow: columns of the smoothing grid (rows by the frame's aspect ratio); 0 = the probabilities' own size */
+  grid: number;
 }
 
-type Param = 'alpha' | 'tau' | 'margin' | 'cut';
+type Param = 'alpha' | 'tau' | 'margin' | 'cut' | 'grid';
 
 const PARAM_RANGE: Record<Param, { ok: (v: number) => boolean; text: string }> = {
   alpha: { ok: (v) => v > 0 && v <= 1, text: 'a number in (0, 1]' },
   tau: { ok: (v) => v > 0 && v <= 255, text: 'a number in (0, 255]' },
   margin: { ok: (v) => v >= 0 && v < 1, text: 'a number in [0, 1)' },
   cut: { ok: (v) => v >= 0 && v <= 255, text: 'a number in [0, 255] (0 = no cut detection)' },
+  grid: { ok: (v) => Number.isInteger(v) && v >= 8 && v <= 1024, text: 'an integer from 8 to 1024 (grid columns)' },
 };
 
 /**
@@ -49,10 +62,36 @@ export const SMOOTH_METHODS: Record<SmoothMethod, Partial<Record<Param, number>>
   ema: { alpha: 0.7, margin: 0, cut: 40 },
   motion: { alpha: 0.3, tau: 64, margin: 0, cut: 40 },
   hysteresis: { margin: 0.3, cut: 40 },
+  flow: { alpha: 0.1, tau: 25, margin: 0, cut: 8, grid: 120 },
 };
 
-/** What a bare `--smooth` means: the method and parameters that measured best (docs/temporal.md). */
+/** What a bare `--smooth` means for a checkpoint that records no smoother of its own (docs/temporal.md). */
 export const DEFAULT_SMOOTH = 'hysteresis';
+
+/**
+ * The config.json key where `bench smooth --record` keeps the smoother measured best for that checkpoint
+ * (a canonical spec); a bare `--smooth` (AUTO_SMOOTH) uses it.
+ */
+export const SMOOTH_KEY = 'streetseg_smooth';
+
+/** The spec text that means "the checkpoint's own smoother": what a bare `--smooth` passes. */
+export const AUTO_SMOOTH = 'auto';
+
+/**
+ * The smoother a checkpoint's config records (SMOOTH_KEY), or DEFAULT_SMOOTH when it records none; a
+ * malformed record is a SmoothSpecError naming `where`.
+ */
+export function configSmooth(config: Record<string, unknown>, where = 'config.json'): SmoothSpec {
+  const v = config[SMOOTH_KEY];
+  if (v === undefined) return parseSmoothSpec(DEFAULT_SMOOTH);
+  if (typeof v !== 'string' || v.trim() === AUTO_SMOOTH) throw new SmoothSpecError(`${where}: ${SMOOTH_KEY} ${JSON.stringify(v)}: expected a smoothing spec such as "${DEFAULT_SMOOTH}"`);
+  try {
+    return parseSmoothSpec(v);
+  } catch (e) {
+    if (e instanceof SmoothSpecError) throw new SmoothSpecError(`${where}: ${SMOOTH_KEY}: ${e.message}`);
+    throw e;
+  }
+}
 
 export class SmoothSpecError extends Error {
   override name = 'SmoothSpecError';
@@ -70,7 +109,7 @@ export function parseSmoothSpec(text: string): SmoothSpec {
   }
   const method = name as SmoothMethod;
   const allowed = SMOOTH_METHODS[method];
-  const spec: SmoothSpec = { method, alpha: 1, tau: 0, margin: 0, cut: 0, ...allowed };
+  const spec: SmoothSpec = { method, alpha: 1, tau: 0, margin: 0, cut: 0, grid: 0, ...allowed };
   if (colon < 0) return spec;
   const body = s.slice(colon + 1).trim();
   if (body === '') return spec;
@@ -142,6 +181,9 @@ export interface SmoothStep {
    * for full-size ids. Owned by the smoother: valid until the next step.
    */
   scores: Float32Array;
+  /** the scores' size: the probabilities' own, or flow's grid */
+  width: number;
+  height: number;
   /** the first frame, a frame of another size, or a scene cut: the scores are the frame's own probabilities */
   restarted: boolean;
 }
@@ -161,6 +203,7 @@ export class TemporalSmoother {
   private tmp: Float32Array | null = null;
   private width = 0;
   private height = 0;
+  private flow: FlowState | null = null;
   /** frames seen, and scene cuts detected (restarts other than first frames and size changes) */
   frames = 0;
   cuts = 0;
@@ -175,6 +218,7 @@ export class TemporalSmoother {
   /** Forgets the video: the next frame is a first frame. */
   reset(): void {
     this.state = null;
+    this.flow = null;
   }
 
   /**
@@ -187,6 +231,7 @@ export class TemporalSmoother {
     if (probs.length !== k * hw) throw new RangeError(`TemporalSmoother: ${probs.length} probabilities, expected ${k} classes × ${width}x${height}`);
     if (image.length !== imageWidth * imageHeight * 3) throw new RangeError(`TemporalSmoother: the frame has ${image.length} bytes, expected ${imageWidth}x${imageHeight}x3 (RGB)`);
     this.frames++;
+    if (this.spec.method === 'flow') return this.flowStep(probs, width, height, image, imageWidth, imageHeight);
     let restart = this.state === null || width !== this.width || height !== this.height;
     if (restart) this.allocate(width, height);
     const small = areaResizeRgb(image, imageWidth, imageHeight, width, height, this.small!);
@@ -219,7 +264,20 @@ export class TemporalSmoother {
     }
     argmaxClasses(scores, k, hw, this.prevIds!);
     this.prevSmall!.set(small);
-    return { scores, restarted: restart };
+    return { scores, width, height, restarted: restart };
+  }
+
+  private flowStep(probs: Float32Array, width: number, height: number, image: Uint8Array, imageWidth: number, imageHeight: number): SmoothStep {
+    const g = this.spec.grid > 0 ? gridSize(this.spec.grid, imageWidth, imageHeight) : { width, height };
+    const first = !this.flow || this.flow.width !== g.width || this.flow.height !== g.height;
+    if (first) {
+      this.flow = new FlowState(this.spec, this.numClasses, g.width, g.height);
+      this.small = new Uint8Array(g.width * g.height * 3);
+    }
+    const flow = this.flow!;
+    const r = flow.step(probs, width, height, areaResizeRgb(image, imageWidth, imageHeight, g.width, g.height, this.small!));
+    if (r.restarted && !first) this.cuts++;
+    return { scores: flow.scores, width: g.width, height: g.height, restarted: r.restarted };
   }
 
   private allocate(width: number, height: number): void {

@@ -61,7 +61,7 @@ export class TemporalStream {
       if (!f.probs || !f.image) throw new Error(`TemporalStream: ${f.id}: smoothing needs the frame's probabilities and its image`);
       const { probs, image } = f;
       const r = this.smoother.step(probs.data, probs.width, probs.height, image.data, image.width, image.height);
-      if (!r.restarted) ids = upsampleArgmax(r.scores, this.smoother.numClasses, probs.width, probs.height, f.width, f.height);
+      if (!r.restarted) ids = upsampleArgmax(r.scores, this.smoother.numClasses, r.width, r.height, f.width, f.height);
     }
     this.meter.add({ id: f.id, sequence: f.sequence, width: f.width, height: f.height, pred: ids, ...(f.label ? { label: f.label } : {}) });
     return ids;

@@ -1,4 +1,4 @@
-// Picks OpenBLAS's best GEMM kernels for this CPU before libopenblas initialises (issue 13).
+// Picks OpenBLAS's best GEMM kernels for this CPU before libopenblas initialises.
 //
 // Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) chooses its kernels from CPUID family/model tables; a CPU
 // newer than the release (e.g. Intel family 6 model 207, Emerald Rapids) matches no entry and lands

@@ -1,5 +1,8 @@
 // The public tensor engine: tensors, ops, nn, optim, serialization.
 export * from './tensor.js';
+export * from './memory.js';
+export * from './factories.js';
+export * from './modes.js';
 export * from './rng.js';
 export * from './profile.js';
 export * as F from './ops.js';

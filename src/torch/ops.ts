@@ -1,7 +1,9 @@
 // Typed functional ops (the torch.nn.functional of streetseg). Each is one boxed ATen call or a short
 // composition of them, so autograd comes from libtorch.
 import * as aten from './generated/aten.js';
-import { float, rand, tidy, type Tensor, type Scalar } from './tensor.js';
+import { rand } from './factories.js';
+import { tidy } from './memory.js';
+import { float, type Tensor, type Scalar } from './tensor.js';
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
@@ -53,6 +55,15 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 export function relu(x: Tensor): Tensor {
   return aten.relu(x);
 }
+const RELU6_BOUNDS = { min_val: float(0), max_val: float(6) };
+/** ReLU6, min(max(x, 0), 6), as torch's (hardtanh with bounds 0 and 6); `inplace` overwrites x. */
+export function relu6(x: Tensor, inplace = false): Tensor {
+  return inplace ? aten.hardtanh_(x, RELU6_BOUNDS) : aten.hardtanh(x, RELU6_BOUNDS);
+}
+/** SiLU (swish), x·σ(x); `inplace` overwrites x. */
+export function silu(x: Tensor, inplace = false): Tensor {
+  return inplace ? aten.silu_(x) : aten.silu(x);
+}
 export function softmax(x: Tensor, dim: number): Tensor {
   return aten.softmax_int(x, dim);
 }
@@ -81,6 +92,16 @@ export function dropout(x: Tensor, p: number, training: boolean): Tensor {
     if (half) keep = keep.to(x.dtype);
     return x.mul(keep);
   });
+}
+
+/**
+ * nn.Dropout2d: zeroes whole channels of (N, C, H, W) with probability p and scales the kept ones by
+ * 1/(1-p) (aten::feature_dropout); identity when not training or p = 0.
+ */
+export function dropout2d(x: Tensor, p: number, training: boolean): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout2d: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  return aten.feature_dropout(x, p, { train: true });
 }
 
 /**
@@ -175,6 +196,14 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 }
 export function split(x: Tensor, size: number, dim = 0): Tensor[] {
   return aten.split_Tensor(x, size, { dim });
+}
+/**
+ * Constant padding, as torch's F.pad(x, pad, 'constant', value): `pad` is (before, after) pairs from the
+ * last dimension backwards, [left, right, top, bottom] for NCHW; negative entries crop.
+ */
+export function pad(x: Tensor, pad: number[], value = 0): Tensor {
+  // 0 is the schema default: omitted, the dispatcher gets no kwargs object to walk.
+  return aten.constant_pad_nd(x, pad, value === 0 ? undefined : { value: float(value) });
 }
 export function maxPool2d(x: Tensor, kernel: number, stride = kernel, padding = 0): Tensor {
   return aten.max_pool2d(x, kernel, { stride, padding });

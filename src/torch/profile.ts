@@ -1,7 +1,7 @@
 // The operator profiler: where a step's time goes, per ATen operator and autograd node, in the same
 // terms as torch.profiler's key_averages() on the PyTorch side (`bench model --profile`).
 import { native, type OpProfileRow } from './native.js';
-import { refuseAsync } from './tensor.js';
+import { refuseAsync } from './memory.js';
 
 export type { OpProfileRow };
 

@@ -100,7 +100,6 @@ export const configSchema = z.strictObject(Object.fromEntries(SETTING_KEYS.map((
 const partialSchema = configSchema.partial();
 
 export const flagName = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-export const keyOfFlag = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -2,15 +2,15 @@
 // dataset opened with the checkpoint's label set (Void as a class when the labels have one), the loss
 // weighted like the training run's, and evaluate() over the whole split. One copy, so that compare's
 // numbers are eval's numbers.
-import * as path from 'node:path';
 import { DataLoader } from '../data/loader.js';
 import { openDataset, type DatasetFormat, type OpenOptions } from '../data/dataset.js';
 import type { DatasetSpec } from '../data/types.js';
-import { checkpointEvalScales, EVAL_SCALES_KEY, type SegmentationModel } from '../models/contract.js';
+import type { Checkpoint } from '../models/checkpoint.js';
+import { EVAL_SCALES_KEY } from '../models/contract.js';
 import type { SmoothSpec } from '../temporal/index.js';
 import { tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, type EvalNet } from './evaluate.js';
 import { readRunConfig, runDirOf, type RunConfig } from './run-dir.js';
 
 /** Bad evaluation input (labels that do not fit the data, bad class weights); the CLI shows it as a usage error. */
@@ -71,10 +71,10 @@ export function evalWeights(spec: string, checkpoint: string, numClasses: number
  * The input scales a checkpoint is evaluated at by default: its config.json's streetseg_eval_scales, else
  * the evalScales of the run it sits in (runs made before the key existed), else [1].
  */
-export function defaultEvalScales(model: SegmentationModel, checkpoint: string): number[] {
-  const own = checkpointEvalScales(model.config, path.join(checkpoint, 'config.json'));
-  if (model.config[EVAL_SCALES_KEY] !== undefined) return own;
-  return runConfigOf(checkpoint)?.evalScales ?? own;
+export function defaultEvalScales(ckpt: Checkpoint): number[] {
+  const own = [...ckpt.evalScales];
+  if (ckpt.config[EVAL_SCALES_KEY] !== undefined) return own;
+  return runConfigOf(ckpt.dir)?.evalScales ?? own;
 }
 
 /** The dataset's sample indices ordered by sample id (frame name): a video split's frames in time order. */
@@ -100,11 +100,11 @@ export function openCheckpointSplit(labels: readonly string[], checkpoint: strin
   return { spec, split };
 }
 
-/** Evaluates `model` (loaded from `checkpoint`) on `o.data`/`o.split`. */
-export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: string, o: CheckpointEvalOptions): Promise<CheckpointEval> {
-  const labels = model.labels;
-  const { spec, split } = openCheckpointSplit(labels, checkpoint, o);
-  const weights = evalWeights(o.classWeights, checkpoint, labels.length);
+/** Evaluates `net` (the checkpoint's model in libtorch, or its ONNX export in onnxruntime) on `o.data`/`o.split`. */
+export async function evaluateCheckpoint(net: EvalNet, ckpt: Checkpoint, o: CheckpointEvalOptions): Promise<CheckpointEval> {
+  const labels = ckpt.labels;
+  const { spec, split } = openCheckpointSplit(labels, ckpt.dir, o);
+  const weights = evalWeights(o.classWeights, ckpt.dir, labels.length);
   const loader = new DataLoader({
     dataset: spec,
     batchSize: o.batchSize,
@@ -115,8 +115,8 @@ export async function evaluateCheckpoint(model: SegmentationModel, checkpoint: s
   });
   const weightT = weights ? tensor(weights, [weights.length]) : null;
   try {
-    const scales = o.scales ?? defaultEvalScales(model, checkpoint);
-    const ev = await evaluate(model, loader, {
+    const scales = o.scales ?? defaultEvalScales(ckpt);
+    const ev = await evaluate(net, loader, {
       numClasses: labels.length,
       ignoreIndex: spec.classes.ignoreIndex,
       weight: weightT,

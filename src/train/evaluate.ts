@@ -2,6 +2,7 @@
 // evaluate's mean_iou semantics), the exact split-wide weighted loss (Σ w_y·nll / Σ w_y, not a mean of
 // batch means), per-image mIoU for the worst-images ranking, and a few images kept for the report. Over
 // a video split (`sequence`), also flicker and consistency of consecutive frames, optionally smoothed.
+// The network is a libtorch model or an onnxruntime session (EvalNet): the same scoring for both.
 import type { DataLoader, Batch } from '../data/loader.js';
 import { IMAGENET } from '../data/preprocess.js';
 import { ConfusionMatrix } from '../metrics/confusion.js';
@@ -11,7 +12,7 @@ import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
 import { sequenceKey, TemporalStream, type SmoothSpec } from '../temporal/index.js';
-import { aten, F, float, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+import { aten, dispose, F, float, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 
 export interface EvalOptions {
@@ -80,51 +81,95 @@ function viewInput(pixelValues: Tensor, h: number, w: number, scale: number): Te
 const toLabelSize = (logits: Tensor, h: number, w: number): Tensor => F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
 
 /**
- * Class scores at the label size (h, w) for a batch of normalised frames: the logits of one plain pass,
- * or, under test-time augmentation, the log of the softmax probabilities averaged over every scale and
- * flip (log-probabilities are valid logits: cross-entropy and argmax read them unchanged).
+ * What evaluate() runs: a libtorch model, or an asynchronous network (onnxruntime on an exported graph)
+ * from normalised pixels (N, C, H, W) to logits that the caller disposes. Both are scored by the same code.
  */
-export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): Tensor {
-  const views: { scale: number; flip: boolean }[] = [];
+export type EvalNet = SegmentationModel | { forwardAsync(pixelValues: Tensor): Promise<Tensor> };
+
+/** One pass of test-time augmentation: an input scale, mirrored or not. */
+interface View {
+  scale: number;
+  flip: boolean;
+}
+
+function viewsOf(scales: readonly number[], flip: boolean): View[] {
+  const views: View[] = [];
   for (const scale of scales) for (const f of flip ? [false, true] : [false]) views.push({ scale, flip: f });
-  const one = (v: { scale: number; flip: boolean }): Tensor => {
-    let x = viewInput(pixelValues, h, w, v.scale);
-    if (v.flip) x = aten.flip(x, [3]);
-    const up = toLabelSize(model.forward(x).logits, h, w);
-    return v.flip ? aten.flip(up, [3]) : up;
-  };
-  if (views.length === 1) return one(views[0]!);
-  let sum: Tensor | null = null;
-  for (const v of views) {
-    const p = F.softmax(one(v), 1);
-    sum = sum ? sum.add(p) : p;
-  }
-  return sum!.div(float(views.length)).log();
+  return views;
+}
+
+/** A view's model input: viewInput, mirrored for a flipped view. */
+function viewPixels(pixelValues: Tensor, h: number, w: number, v: View): Tensor {
+  const x = viewInput(pixelValues, h, w, v.scale);
+  return v.flip ? aten.flip(x, [3]) : x;
 }
 
 /**
- * What temporal smoothing needs besides labelSizeScores' scores (`up`, the same numbers): the class
- * probabilities to smooth, at the model's output size for one plain view (where smoothing costs little), at
- * the label size under test-time augmentation (the averaged probabilities).
+ * Class scores at the label size (h, w) from each view's logits: one plain pass's logits upsampled, or,
+ * under test-time augmentation, the log of the softmax probabilities averaged over every scale and flip
+ * (log-probabilities are valid logits: cross-entropy and argmax read them unchanged). With `withProbs`,
+ * also what temporal smoothing takes: the class probabilities at the model's output size for one plain
+ * view (where smoothing costs little), at the label size under test-time augmentation (the averaged ones).
  */
-export function smoothingScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): { up: Tensor; probs: Tensor } {
-  if (scales.length === 1 && !flip) {
-    const logits = model.forward(viewInput(pixelValues, h, w, scales[0]!)).logits;
-    return { up: toLabelSize(logits, h, w), probs: F.softmax(logits, 1) };
-  }
-  const up = labelSizeScores(model, pixelValues, h, w, scales, flip);
-  return { up, probs: F.softmax(up, 1) };
+function scoresOfViews(logits: readonly Tensor[], views: readonly View[], h: number, w: number, withProbs: boolean): { up: Tensor; probs: Tensor | null } {
+  const upsampled = (l: Tensor, v: View): Tensor => (v.flip ? aten.flip(toLabelSize(l, h, w), [3]) : toLabelSize(l, h, w));
+  if (views.length === 1) return { up: upsampled(logits[0]!, views[0]!), probs: withProbs ? F.softmax(logits[0]!, 1) : null };
+  let sum: Tensor | null = null;
+  views.forEach((v, i) => {
+    const p = F.softmax(upsampled(logits[i]!, v), 1);
+    sum = sum ? sum.add(p) : p;
+  });
+  const up = sum!.div(float(views.length)).log();
+  return { up, probs: withProbs ? F.softmax(up, 1) : null };
 }
 
-export async function evaluate(model: SegmentationModel, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
+/** Class scores at the label size (h, w) of a batch of normalised frames, under scales and flip (scoresOfViews). */
+export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): Tensor {
+  const views = viewsOf(scales, flip);
+  return scoresOfViews(views.map((v) => model.forward(viewPixels(pixelValues, h, w, v)).logits), views, h, w, false).up;
+}
+
+/** labelSizeScores' scores (`up`) and the class probabilities temporal smoothing takes (scoresOfViews). */
+export function smoothingScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): { up: Tensor; probs: Tensor } {
+  const views = viewsOf(scales, flip);
+  const { up, probs } = scoresOfViews(views.map((v) => model.forward(viewPixels(pixelValues, h, w, v)).logits), views, h, w, true);
+  return { up, probs: probs! };
+}
+
+/**
+ * Each view's logits of a batch, owned by the caller: in one synchronous pass for a libtorch model, view
+ * by view through an asynchronous net (whose input is made, and freed, one view at a time).
+ */
+async function viewLogits(net: EvalNet, pixelValues: Tensor, h: number, w: number, views: readonly View[]): Promise<Tensor[]> {
+  if (!('forwardAsync' in net)) return inferenceMode(() => tidy(() => views.map((v) => net.forward(viewPixels(pixelValues, h, w, v)).logits)));
+  const out: Tensor[] = [];
+  try {
+    for (const v of views) {
+      const x = inferenceMode(() => tidy(() => viewPixels(pixelValues, h, w, v)));
+      try {
+        out.push(await net.forwardAsync(x));
+      } finally {
+        if (x !== pixelValues) x.dispose();
+      }
+    }
+  } catch (e) {
+    dispose(out);
+    throw e;
+  }
+  return out;
+}
+
+export async function evaluate(net: EvalNet, loader: DataLoader, o: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const scales = o.scales ?? [1];
   if (!isScaleList(scales)) throw new RangeError(`evaluate: scales ${JSON.stringify(scales)}: expected positive numbers`);
   // a rank's shard is not a run of consecutive frames
   if (o.sequence && o.sumAcrossRanks) throw new RangeError('evaluate: sequence metrics need the whole split in one process, not shards across ranks');
   const cm = new ConfusionMatrix(o.numClasses, o.ignoreIndex);
-  const wasTraining = model.training;
-  model.eval();
+  const model = 'forwardAsync' in net ? null : net;
+  const wasTraining = model?.training ?? false;
+  model?.eval();
+  const views = viewsOf(scales, !!o.flip);
   let lossSum = 0;
   let weightSum = 0;
   let n = 0;
@@ -139,23 +184,30 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
   const smoothing = stream?.smoothing ?? false;
   try {
     for await (const batch of loader.epoch(0)) {
-      const { pred, probs, l, ws } = inferenceMode(() =>
-        tidy(() => {
-          const { pixelValues, labels } = batchToTensors(batch);
-          const sm = smoothing ? smoothingScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip) : null;
-          const up = sm?.up ?? labelSizeScores(model, pixelValues, batch.height, batch.width, scales, !!o.flip);
-          const predT = up.argmax(1);
-          if (!smoothing) cm.update(predT, labels);
-          const loss = segmentationLoss(up, labels, { weight: o.weight, ignoreIndex: o.ignoreIndex, reduction: 'sum' });
-          const wsum = labelWeightSum(labels, o.weight, o.ignoreIndex);
-          return {
-            pred: predT.to('uint8').toArray() as Uint8Array,
-            probs: sm ? { data: sm.probs.toArray() as Float32Array, height: sm.probs.size(2), width: sm.probs.size(3) } : null,
-            l: loss.item(),
-            ws: wsum.item(),
-          };
-        }),
-      );
+      const { pixelValues, labels } = inferenceMode(() => batchToTensors(batch));
+      let logits: Tensor[] = [];
+      let scored;
+      try {
+        logits = await viewLogits(net, pixelValues, batch.height, batch.width, views);
+        scored = inferenceMode(() =>
+          tidy(() => {
+            const { up, probs: pr } = scoresOfViews(logits, views, batch.height, batch.width, smoothing);
+            const predT = up.argmax(1);
+            if (!smoothing) cm.update(predT, labels);
+            const loss = segmentationLoss(up, labels, { weight: o.weight, ignoreIndex: o.ignoreIndex, reduction: 'sum' });
+            const wsum = labelWeightSum(labels, o.weight, o.ignoreIndex);
+            return {
+              pred: predT.to('uint8').toArray() as Uint8Array,
+              probs: pr ? { data: pr.toArray() as Float32Array, height: pr.size(2), width: pr.size(3) } : null,
+              l: loss.item(),
+              ws: wsum.item(),
+            };
+          }),
+        );
+      } finally {
+        dispose([pixelValues, labels, logits]);
+      }
+      const { pred, probs, l, ws } = scored;
       lossSum += l;
       weightSum += ws;
       const hw = batch.height * batch.width;
@@ -190,7 +242,7 @@ export async function evaluate(model: SegmentationModel, loader: DataLoader, o: 
       await new Promise<void>((r) => setImmediate(r)); // let Node finalise freed handles (see architecture.md)
     }
   } finally {
-    if (wasTraining) model.train();
+    if (wasTraining) model?.train();
   }
   let confusion = cm.matrix.slice();
   if (o.sumAcrossRanks) {

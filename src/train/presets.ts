@@ -42,7 +42,7 @@ export const PRESETS: Record<string, Preset> = {
       patience: 0,
     }),
   },
-  // Issue #12: the most accurate model from random init in 2 hours of wall time on 2 cores, evaluation
+  // The most accurate model from random init in 2 hours of wall time on 2 cores, evaluation
   // included (docs/recipes.md has each lever's measurement). MobileViT-XXS trains at half resolution,
   // where an epoch takes ~53 s, and is evaluated at half resolution against the full-size val labels.
   // The headline is the last epoch's evaluation, a rule fixed before the run (no picking of epochs).

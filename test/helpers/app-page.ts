@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { predict } from '../../src/predict/index.js';
 import { dataRoot } from '../../src/util/paths.js';
 
@@ -62,7 +63,7 @@ export async function canvasPixels(page: Page): Promise<{ rgb: Uint8Array; width
 
 /** `streetseg predict --runtime onnx --onnx FILE` on `images`: each image's class ids. */
 export async function predictIds(checkpoint: string, onnx: string, images: string[], out: string): Promise<Uint8Array[]> {
-  await predict({ checkpoint, inputs: images, out, runtime: 'onnx', onnx, progress: 'none', log: () => undefined });
+  await predict({ checkpoint: openCheckpoint(checkpoint), inputs: images, out, runtime: 'onnx', onnx, progress: 'none', log: () => undefined });
   return Promise.all(images.map(async (f) => {
     const { data } = await sharp(path.join(out, `${path.basename(f, path.extname(f))}.png`)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     return new Uint8Array(data.buffer, data.byteOffset, data.length);

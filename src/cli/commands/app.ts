@@ -3,6 +3,7 @@
 import { buildApp } from '../../app/build.js';
 import { MAX_OPSET, MIN_OPSET } from '../../export/graph.js';
 import { resolveCheckpoint } from '../../hub/index.js';
+import { openCheckpoint } from '../../models/checkpoint.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -27,7 +28,7 @@ export const appCommand: Command = {
     if ((h === undefined) !== (w === undefined)) throw new UsageError('streetseg app: give both --height and --width, or neither');
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined });
     const summary = await buildApp({
-      checkpoint: dir,
+      checkpoint: openCheckpoint(dir),
       out: opts.out as string,
       int8: opts.int8 === true,
       ...(h !== undefined && w !== undefined ? { height: h, width: w } : {}),

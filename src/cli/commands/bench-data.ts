@@ -1,5 +1,5 @@
 // `streetseg bench data`: images/s of the data pipeline (decode + resize + augment + normalise) on its own.
-import { benchData, type BenchDataOptions } from '../../data/bench.js';
+import { benchData, type BenchDataOptions } from '../../../bench/data.js';
 import { PRESET_NAMES } from '../../data/augment/index.js';
 import type { Command } from '../command.js';
 

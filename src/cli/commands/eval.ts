@@ -1,11 +1,16 @@
-// `streetseg eval`: mean IoU / accuracy (HF evaluate semantics) of a checkpoint on a dataset split.
+// `streetseg eval`: mean IoU / accuracy (HF evaluate semantics) of a checkpoint on a dataset split, in
+// libtorch or in onnxruntime-node on its ONNX export (fp32 or int8), scored by the same evaluate().
 import * as path from 'node:path';
 import type { DatasetFormat } from '../../data/dataset.js';
 import { ConfusionMatrix } from '../../metrics/confusion.js';
 import { formatMetric as fmt, metricsJson, writeConfusionCsv } from '../../metrics/miou.js';
 import { isScaleList } from '../../models/contract.js';
 import type { PairStat } from '../../temporal/index.js';
+import { RUNTIME_NAMES, type RuntimeName } from '../../compare/runtimes.js';
+import { openCheckpoint, type Checkpoint } from '../../models/checkpoint.js';
 import { loadPretrained } from '../../models/hf.js';
+import { OnnxSegmenter } from '../../predict/onnx-runtime.js';
+import type { EvalNet } from '../../train/evaluate.js';
 import { evaluateCheckpoint, EvalInputError } from '../../train/eval-checkpoint.js';
 import { hubOutputDir, resolveCheckpoint } from '../../hub/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -15,13 +20,15 @@ import { smoothOption, smoothSpecOf } from '../smooth-option.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--json] [--per-image] [--sequence [--smooth [METHOD[:PARAM=V,…]]]] [--out DIR]',
+  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--runtime torch|onnx|onnx-int8 [--onnx FILE]] [--json] [--per-image] [--sequence [--smooth [METHOD[:PARAM=V,…]]]] [--out DIR]',
   options: [
     { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors)'), required: true },
     revisionOption,
     { name: 'data', type: 'string', help: 'dataset folder', required: true },
     { name: 'format', type: 'string', help: 'dataset layout (auto-detected if omitted)', choices: ['camseq01', 'camvid', 'folder'] },
     { name: 'split', type: 'string', help: 'camvid: split name (default val); folder: images/SPLIT; or a list file' },
+    { name: 'runtime', type: 'string', choices: [...RUNTIME_NAMES], help: 'libtorch; or onnxruntime-node on the checkpoint exported now (onnx: fp32, onnx-int8: int8 weights as export --int8)', default: 'torch' },
+    { name: 'onnx', type: 'string', help: 'with --runtime onnx or onnx-int8: evaluate this ONNX file instead of exporting the checkpoint' },
     { name: 'void', type: 'string', help: 'Void as a class or ignored (must match the checkpoint\'s labels)', choices: ['class', 'ignore'] },
     { name: 'height', type: 'int', min: 8, help: 'evaluation height (default: the images\' own)' },
     { name: 'width', type: 'int', min: 8, help: 'evaluation width (default: the images\' own)' },
@@ -37,18 +44,20 @@ export const evalCommand: Command = {
     { name: 'json', type: 'boolean', help: 'print only the JSON result' },
   ],
   async run({ opts }) {
+    const runtime = opts.runtime as RuntimeName;
+    if (opts.onnx !== undefined && runtime === 'torch') throw new UsageError('streetseg eval: --onnx needs --runtime onnx or onnx-int8');
     const ref = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, quiet: !!opts.json });
-    const ckpt = ref.dir;
+    const ckpt = openCheckpoint(ref.dir);
     const given = opts.scales === undefined ? undefined : (opts.scales as string[]).map((v) => (v.trim() === '' ? NaN : Number(v)));
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
-    const smooth = smoothSpecOf('eval', opts.smooth);
+    const smooth = smoothSpecOf('eval', opts.smooth, ckpt.dir);
     if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
-    const { model } = loadPretrained(ckpt, { log: () => undefined });
+    const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined);
     try {
-      const labels = model.labels;
+      const labels = [...ckpt.labels];
       let r;
       try {
-        r = await evaluateCheckpoint(model, ckpt, {
+        r = await evaluateCheckpoint(loaded.net, ckpt, {
           data: opts.data as string,
           ...(opts.format ? { format: opts.format as DatasetFormat } : {}),
           ...(opts.split ? { split: opts.split as string } : {}),
@@ -71,7 +80,7 @@ export const evalCommand: Command = {
       const { ev, spec, split, weights } = r;
       const t = ev.temporal;
       // Never into a Hub snapshot: the cache is shared and holds only what the Hub has.
-      const outDir = (opts.out as string | undefined) ?? path.join(ref.hub ? hubOutputDir(ref.hub) : ckpt, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
+      const outDir = (opts.out as string | undefined) ?? path.join(ref.hub ? hubOutputDir(ref.hub) : ckpt.dir, `eval-${spec.format === 'camseq01' ? 'all' : path.basename(split)}`);
       const result = {
         ...metricsJson(ev.metrics, labels),
         numImages: ev.numImages,
@@ -82,7 +91,9 @@ export const evalCommand: Command = {
         msPerImage: 1000 / ev.imagesPerSecond,
         scales: r.scales,
         flip: !!opts.flip,
-        checkpoint: path.resolve(ckpt),
+        runtime,
+        ...(loaded.onnx ? { onnx: loaded.onnx } : {}),
+        checkpoint: path.resolve(ckpt.dir),
         ...(ref.hub ? { hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : {}),
         data: spec.root,
         confusionCsv: path.resolve(outDir, 'confusion.csv'),
@@ -97,17 +108,38 @@ export const evalCommand: Command = {
       }
       if (!opts.json) {
         const m = ev.metrics;
-        console.error(`${ev.numImages} images: mIoU ${fmt(m.meanIou)}  mAcc ${fmt(m.meanAccuracy)}  aAcc ${fmt(m.overallAccuracy)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
+        console.error(`${ev.numImages} images (${runtime}): mIoU ${fmt(m.meanIou)}  mAcc ${fmt(m.meanAccuracy)}  aAcc ${fmt(m.overallAccuracy)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
         labels.forEach((l, i) => console.error(`  ${l.padEnd(20)} IoU ${fmt(m.perClassIou[i]!)}  Acc ${fmt(m.perClassAccuracy[i]!)}`));
         if (t) console.error(`temporal: flicker ${pct(t.flicker)}  consistency ${pct(t.consistency)}  over ${t.pairs} frame pairs in ${t.sequences} sequence(s)${t.smooth ? `, smoothed (${t.smooth}; ${t.cuts} scene cuts)` : ''}`);
         if (opts['per-image']) console.error(`worst images: ${ranked.slice(0, 5).map((r) => `${r.id} (${fmt(r.miou)})`).join(', ')}`);
       }
       console.log(JSON.stringify(opts['per-image'] ? { ...result, perImage: ranked } : result));
     } finally {
-      model.dispose();
+      loaded.dispose();
     }
   },
 };
+
+/**
+ * The network eval scores: the checkpoint's model in libtorch, or an ONNX model in onnxruntime-node (the
+ * file given, or the checkpoint exported now), with what the result records about that ONNX model.
+ */
+async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | undefined): Promise<{ net: EvalNet; onnx?: Record<string, unknown>; dispose(): void }> {
+  if (runtime === 'torch') {
+    const { model } = loadPretrained(ckpt, { log: () => undefined });
+    return { net: model, dispose: () => model.dispose() };
+  }
+  if (onnx !== undefined) {
+    const seg = await OnnxSegmenter.load(ckpt, onnx);
+    return { net: seg, onnx: { file: path.resolve(onnx) }, dispose: () => seg.dispose() };
+  }
+  const { segmenter, exported: e } = await OnnxSegmenter.fromExport(ckpt, { int8: runtime === 'onnx-int8', log: () => undefined });
+  return {
+    net: segmenter,
+    onnx: { exported: true, int8: e.int8, opset: e.opset, bytes: e.bytes, maxAbsDiff: e.maxAbsDiff, ...(e.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: e.maxAbsDiffVsFp32 } : {}) },
+    dispose: () => segmenter.dispose(),
+  };
+}
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
 

@@ -1,7 +1,7 @@
 // `streetseg forward`: raw float32 NCHW in, logits out, for checking a conversion against a reference.
 import * as fs from 'node:fs';
 import { fromArray, inferenceMode, tidy } from '../../torch/index.js';
-import { loadPretrained } from '../../models/index.js';
+import { loadPretrained, openCheckpoint } from '../../models/index.js';
 import { resolveCheckpoint } from '../../hub/index.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
@@ -33,7 +33,7 @@ export const forwardCommand: Command = {
     }
     const quiet = opts.quiet === true;
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, quiet });
-    const { model } = loadPretrained(dir, quiet ? { log: () => undefined } : {});
+    const { model } = loadPretrained(openCheckpoint(dir), quiet ? { log: () => undefined } : {});
     model.eval();
     const out = inferenceMode(() =>
       tidy(() => {

@@ -1,4 +1,5 @@
 // `streetseg predict`: class-id PNGs, colour masks and overlays of images, folders and videos.
+import { openCheckpoint } from '../../models/checkpoint.js';
 import { predict } from '../../predict/index.js';
 import { resolveCheckpoint } from '../../hub/index.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
@@ -35,9 +36,9 @@ export const predictCommand: Command = {
     const quiet = opts.quiet === true;
     const files = opts.runtime === 'onnx' && opts.onnx === undefined ? 'onnx' : 'torch';
     const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
-    const smooth = smoothSpecOf('predict', opts.smooth);
+    const smooth = smoothSpecOf('predict', opts.smooth, dir);
     const summary = await predict({
-      checkpoint: dir,
+      checkpoint: openCheckpoint(dir),
       inputs: positional,
       out: opts.out as string,
       runtime: opts.runtime as 'torch' | 'onnx',

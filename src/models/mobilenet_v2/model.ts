@@ -10,7 +10,7 @@
 //   concatenating a broadcast copy.
 // The backbone's final 1×1 conv (mobilenet_v2.conv_1x1) is kept for the checkpoint but not run: HF
 // computes it and throws it away (segmentation reads layer.15's output).
-import { BatchNorm2d, Conv2d, F, Module, ModuleList, callOp, float, tidy, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, F, Module, ModuleList, float, tidy, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { MobileNetV2Config } from './config.js';
@@ -87,7 +87,7 @@ export class MobileNetV2ConvLayer extends Module {
     const [top, bottom] = samePadding(h, c.kernelSize, c.stride, c.dilation);
     const [left, right] = samePadding(w, c.kernelSize, c.stride, c.dilation);
     if (top === bottom && left === right) return [x, [top, left]];
-    return [callOp('aten::constant_pad_nd', [x, [left, right, top, bottom]]) as Tensor, [0, 0]];
+    return [F.pad(x, [left, right, top, bottom]), [0, 0]];
   }
 
   /**
@@ -118,7 +118,7 @@ export class MobileNetV2ConvLayer extends Module {
 
 /** ReLU6 / ReLU in place (the input is a fresh conv or batch-norm output nobody saved for backward). */
 function activate(y: Tensor, act: 'relu6' | 'relu' | null): Tensor {
-  if (act === 'relu6') return callOp('aten::hardtanh_', [y, float(0), float(6)]) as Tensor;
+  if (act === 'relu6') return F.relu6(y, true);
   if (act === 'relu') return y.relu_();
   return y;
 }
@@ -237,10 +237,7 @@ export class MobileNetV2DeepLabV3Plus extends Module {
     const wAspp = w.narrow(1, 256, 256).contiguous();
     const poolBias = F.matmul(pooled.view([b, 256]), wPool.transpose(0, 1)).view([b, 256, 1, 1]);
     const proj = activate(this.conv_projection.preActivation(aspp, wAspp, poolBias), 'relu');
-    const dropped = this.training && this.cfg.classifier_dropout_prob > 0
-      ? (callOp('aten::feature_dropout', [proj, float(this.cfg.classifier_dropout_prob), true]) as Tensor) // Dropout2d: whole channels
-      : proj;
-    return this.classifier.forward(dropped);
+    return this.classifier.forward(F.dropout2d(proj, this.cfg.classifier_dropout_prob, this.training));
   }
 }
 

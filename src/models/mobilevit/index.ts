@@ -4,8 +4,9 @@ import { adaptBackboneCheckpoint } from '../contract.js';
 import { registerFamily, type ModelFamily } from '../registry.js';
 import { MOBILEVIT_VARIANTS, mobilevitConfig, parseMobileViTConfig, type MobileViTConfig } from './config.js';
 import { MobileViTForSemanticSegmentation } from './model.js';
+import { emitMobileViT } from './onnx.js';
 
-export const mobilevitFamily: ModelFamily<MobileViTConfig> = {
+export const mobilevitFamily: ModelFamily<MobileViTConfig, MobileViTForSemanticSegmentation> = {
   modelType: 'mobilevit',
   architecture: 'MobileViTForSemanticSegmentation',
   variants: MOBILEVIT_VARIANTS,
@@ -19,9 +20,12 @@ export const mobilevitFamily: ModelFamily<MobileViTConfig> = {
    * (conv_1x1_exp.*, which the segmentation model does not have) are dropped.
    */
   adaptStateDict: (sd, model) => adaptBackboneCheckpoint(sd, model, ['conv_stem.', 'encoder.'], (bare) => bare.startsWith('conv_1x1_exp.')),
+  onnx: emitMobileViT,
 };
 
 registerFamily(mobilevitFamily);
 
 export * from './config.js';
 export * from './model.js';
+export * from './transformer.js';
+export { MobileViTConvLayer, MobileViTInvertedResidual, MobileViTMobileNetLayer } from './conv-blocks.js';

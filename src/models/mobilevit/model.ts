@@ -3,225 +3,17 @@
 // they are) and the same numbers, with a leaner layout:
 // - unfolding into 2×2 patches (and folding back) is one permute + copy each way instead of HF's
 //   four reshapes/transposes; the sequence order is HF's (sequence = batch·P + position in patch);
-// - query/key/value run as one GEMM with the attention scale folded into the query weights;
+// - query/key/value run as one GEMM with the attention scale folded into the query weights
+//   (transformer.ts);
 // - the ASPP pooling branch broadcasts its 1×1 map instead of upsampling it bilinearly (bilinear
 //   interpolation of a single pixel is that pixel, exactly);
-// - activations run in place when no gradient is recorded (inference, evaluation).
-import {
-  BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, defOp, float, isGradEnabled, tidy, type Tensor,
-} from '../../torch/index.js';
+// - activations run in place when no gradient is recorded (inference, evaluation; conv-blocks.ts).
+import { Dropout, F, LayerNorm, Module, ModuleList, tidy, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
-import { makeDivisible } from '../mobilenet_v2/model.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { MobileViTConfig } from './config.js';
-
-// ATen ops without a typed wrapper in src/torch (reached through the generic entry).
-const atenSilu = defOp('silu');
-const atenSilu_ = defOp('silu_');
-const atenFeatureDropout = defOp('feature_dropout');
-
-type Activation = 'silu' | 'relu' | null;
-
-function activate(x: Tensor, act: Activation): Tensor {
-  if (!act) return x;
-  // In place only when autograd records nothing: x is a fresh conv/BN output nobody else reads.
-  const inPlace = !isGradEnabled();
-  if (act === 'relu') return inPlace ? x.relu_() : x.relu();
-  return (inPlace ? atenSilu_([x]) : atenSilu([x])) as Tensor;
-}
-
-/** nn.Dropout2d: zeroes whole channels (HF's classifier dropout). */
-function dropout2d(x: Tensor, p: number, training: boolean): Tensor {
-  if (!training || p === 0) return x;
-  return atenFeatureDropout([x, float(p)], { train: true }) as Tensor;
-}
-
-/** Python's round() (half to even), as HF computes the expanded width int(round(c · ratio)). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Conv (symmetric padding (k-1)/2·dilation, no bias by default) → BatchNorm (eps 1e-5) → activation. */
-export class MobileViTConvLayer extends Module {
-  readonly convolution: Conv2d;
-  readonly normalization: BatchNorm2d | null = null;
-  constructor(
-    inC: number,
-    outC: number,
-    kernel: number,
-    readonly act: Activation,
-    o: { stride?: number; groups?: number; dilation?: number; bias?: boolean; norm?: boolean } = {},
-  ) {
-    super();
-    const dilation = o.dilation ?? 1;
-    this.convolution = this.child(
-      'convolution',
-      new Conv2d(inC, outC, kernel, { stride: o.stride ?? 1, padding: Math.floor((kernel - 1) / 2) * dilation, dilation, groups: o.groups ?? 1, bias: o.bias ?? false }),
-    );
-    if (o.norm !== false) this.normalization = this.child('normalization', new BatchNorm2d(outC, 1e-5, 0.1));
-  }
-  forward(x: Tensor): Tensor {
-    const bn = this.normalization;
-    const conv = this.convolution;
-    if (!bn || bn.training) {
-      const y = conv.forward(x);
-      return activate(bn ? bn.forward(y) : y, this.act);
-    }
-    // Eval: the batch norm uses running statistics, an affine map per channel, so it folds into the
-    // conv's weights and bias (a few KB) instead of taking a pass over the activations. Recomputed
-    // every call, so it always follows the current weights and stays differentiable.
-    const scale = bn.weight.mul(bn.runningVar.add(float(bn.eps)).rsqrt());
-    const shift = (conv.bias ? conv.bias.sub(bn.runningMean) : bn.runningMean.neg()).mul(scale).add(bn.bias);
-    const w = conv.weight.mul(scale.view([-1, 1, 1, 1]));
-    const y = F.conv2d(x, w, shift, { stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups });
-    return activate(y, this.act);
-  }
-}
-
-/** MobileNetV2 block: 1×1 expand → 3×3 depthwise (stride, dilation) → 1×1 reduce, + input when shapes allow. */
-export class MobileViTInvertedResidual extends Module {
-  readonly expand_1x1: MobileViTConvLayer;
-  readonly conv_3x3: MobileViTConvLayer;
-  readonly reduce_1x1: MobileViTConvLayer;
-  readonly useResidual: boolean;
-  constructor(cfg: MobileViTConfig, inC: number, outC: number, stride: number, dilation = 1) {
-    super();
-    const expanded = makeDivisible(roundHalfEven(inC * cfg.expand_ratio), 8);
-    if (stride !== 1 && stride !== 2) throw new RangeError(`MobileViTInvertedResidual: stride must be 1 or 2, got ${stride}`);
-    this.useResidual = stride === 1 && inC === outC;
-    this.expand_1x1 = this.child('expand_1x1', new MobileViTConvLayer(inC, expanded, 1, 'silu'));
-    this.conv_3x3 = this.child('conv_3x3', new MobileViTConvLayer(expanded, expanded, 3, 'silu', { stride, groups: expanded, dilation }));
-    this.reduce_1x1 = this.child('reduce_1x1', new MobileViTConvLayer(expanded, outC, 1, null));
-  }
-  forward(x: Tensor): Tensor {
-    const y = this.reduce_1x1.forward(this.conv_3x3.forward(this.expand_1x1.forward(x)));
-    return this.useResidual ? y.add(x) : y;
-  }
-}
-
-/** A stack of inverted residuals (encoder.layer.0 and .1); only the first one strides. */
-export class MobileViTMobileNetLayer extends Module {
-  readonly layer: ModuleList<MobileViTInvertedResidual>;
-  constructor(cfg: MobileViTConfig, inC: number, outC: number, stride: number, stages: number) {
-    super();
-    this.layer = this.child('layer', new ModuleList<MobileViTInvertedResidual>());
-    for (let i = 0; i < stages; i++) this.layer.push(new MobileViTInvertedResidual(cfg, i === 0 ? inC : outC, outC, i === 0 ? stride : 1));
-  }
-  forward(x: Tensor): Tensor {
-    // One scope per block: what autograd did not save is freed when the block ends (see segformer/model.ts).
-    for (const l of this.layer) x = tidy(() => l.forward(x));
-    return x;
-  }
-}
-
-export class MobileViTSelfAttention extends Module {
-  readonly query: Linear;
-  readonly key: Linear;
-  readonly value: Linear;
-  readonly headDim: number;
-  constructor(hidden: number, readonly heads: number, qkvBias: boolean, readonly attnDropout: number) {
-    super();
-    this.headDim = hidden / heads;
-    this.query = this.child('query', new Linear(hidden, hidden, { bias: qkvBias }));
-    this.key = this.child('key', new Linear(hidden, hidden, { bias: qkvBias }));
-    this.value = this.child('value', new Linear(hidden, hidden, { bias: qkvBias }));
-  }
-  /** (S, N, C) sequences → (S, N, C). */
-  forward(x: Tensor): Tensor {
-    const [s, n, c] = x.shape as [number, number, number];
-    const nh = this.heads;
-    // 1/√d is folded into the query projection (a C×C matrix), sparing a pass over the N×N scores.
-    const scale = float(1 / Math.sqrt(this.headDim));
-    const w = F.cat([this.query.weight.mul(scale), this.key.weight, this.value.weight], 0);
-    const b = this.query.bias ? F.cat([this.query.bias.mul(scale), this.key.bias!, this.value.bias!], 0) : null;
-    // (S, N, 3C) → (3, S, heads, N, hd)
-    const qkv = F.linear(x, w, b).view([s, n, 3, nh, this.headDim]).permute([2, 0, 3, 1, 4]);
-    const probs = F.dropout(F.softmax(F.matmul(qkv.select(0, 0), qkv.select(0, 1).transpose(-1, -2)), -1), this.attnDropout, this.training);
-    return F.matmul(probs, qkv.select(0, 2)).transpose(1, 2).reshape([s, n, c]);
-  }
-}
-
-export class MobileViTSelfOutput extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, readonly p: number) {
-    super();
-    this.dense = this.child('dense', new Linear(hidden, hidden));
-  }
-  forward(x: Tensor): Tensor {
-    return F.dropout(this.dense.forward(x), this.p, this.training);
-  }
-}
-
-export class MobileViTAttention extends Module {
-  readonly attention: MobileViTSelfAttention;
-  readonly output: MobileViTSelfOutput;
-  constructor(cfg: MobileViTConfig, hidden: number) {
-    super();
-    this.attention = this.child('attention', new MobileViTSelfAttention(hidden, cfg.num_attention_heads, cfg.qkv_bias, cfg.attention_probs_dropout_prob));
-    this.output = this.child('output', new MobileViTSelfOutput(hidden, cfg.hidden_dropout_prob));
-  }
-  forward(x: Tensor): Tensor {
-    return this.output.forward(this.attention.forward(x));
-  }
-}
-
-export class MobileViTIntermediate extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, intermediate: number) {
-    super();
-    this.dense = this.child('dense', new Linear(hidden, intermediate));
-  }
-  forward(x: Tensor): Tensor {
-    return activate(this.dense.forward(x), 'silu');
-  }
-}
-
-export class MobileViTOutput extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, intermediate: number, readonly p: number) {
-    super();
-    this.dense = this.child('dense', new Linear(intermediate, hidden));
-  }
-  forward(x: Tensor, residual: Tensor): Tensor {
-    return F.dropout(this.dense.forward(x), this.p, this.training).add(residual);
-  }
-}
-
-/** Pre-norm transformer layer: x + attn(LN(x)), then x + W₂ SiLU(W₁ LN(x)). */
-export class MobileViTTransformerLayer extends Module {
-  readonly attention: MobileViTAttention;
-  readonly intermediate: MobileViTIntermediate;
-  readonly output: MobileViTOutput;
-  readonly layernorm_before: LayerNorm;
-  readonly layernorm_after: LayerNorm;
-  constructor(cfg: MobileViTConfig, hidden: number, intermediate: number) {
-    super();
-    this.attention = this.child('attention', new MobileViTAttention(cfg, hidden));
-    this.intermediate = this.child('intermediate', new MobileViTIntermediate(hidden, intermediate));
-    this.output = this.child('output', new MobileViTOutput(hidden, intermediate, cfg.hidden_dropout_prob));
-    this.layernorm_before = this.child('layernorm_before', new LayerNorm(hidden, cfg.layer_norm_eps));
-    this.layernorm_after = this.child('layernorm_after', new LayerNorm(hidden, cfg.layer_norm_eps));
-  }
-  forward(x: Tensor): Tensor {
-    const h = this.attention.forward(this.layernorm_before.forward(x)).add(x);
-    return this.output.forward(this.intermediate.forward(this.layernorm_after.forward(h)), h);
-  }
-}
-
-export class MobileViTTransformer extends Module {
-  readonly layer: ModuleList<MobileViTTransformerLayer>;
-  constructor(cfg: MobileViTConfig, hidden: number, stages: number) {
-    super();
-    const intermediate = Math.trunc(hidden * cfg.mlp_ratio);
-    this.layer = this.child('layer', new ModuleList(Array.from({ length: stages }, () => new MobileViTTransformerLayer(cfg, hidden, intermediate))));
-  }
-  forward(x: Tensor): Tensor {
-    // One scope per block: what autograd did not save is freed when the block ends (see segformer/model.ts).
-    for (const l of this.layer) x = tidy(() => l.forward(x));
-    return x;
-  }
-}
+import { MobileViTConvLayer, MobileViTInvertedResidual, MobileViTMobileNetLayer } from './conv-blocks.js';
+import { MobileViTTransformer } from './transformer.js';
 
 /** A MobileViT block (encoder.layer.2–4): local convs, global attention over unfolded patches, fusion. */
 export class MobileViTLayer extends Module {
@@ -383,7 +175,7 @@ export class MobileViTDeepLabV3 extends Module {
     this.classifier = this.child('classifier', new MobileViTConvLayer(cfg.aspp_out_channels, Object.keys(cfg.id2label).length, 1, null, { norm: false, bias: true }));
   }
   forward(features: Tensor): Tensor {
-    return tidy(() => this.classifier.forward(dropout2d(this.aspp.forward(features), this.dropoutP, this.training)));
+    return tidy(() => this.classifier.forward(F.dropout2d(this.aspp.forward(features), this.dropoutP, this.training)));
   }
 }
 

@@ -3,8 +3,9 @@ import { adaptBackboneCheckpoint } from '../contract.js';
 import { registerFamily, type ModelFamily } from '../registry.js';
 import { parseSegformerConfig, SEGFORMER_VARIANTS, segformerConfig, type SegformerConfig } from './config.js';
 import { SegformerForSemanticSegmentation } from './model.js';
+import { emitSegformer } from './onnx.js';
 
-export const segformerFamily: ModelFamily<SegformerConfig> = {
+export const segformerFamily: ModelFamily<SegformerConfig, SegformerForSemanticSegmentation> = {
   modelType: 'segformer',
   architecture: 'SegformerForSemanticSegmentation',
   variants: SEGFORMER_VARIANTS,
@@ -16,6 +17,7 @@ export const segformerFamily: ModelFamily<SegformerConfig> = {
    * SegformerForImageClassification's head (classifier.*) is dropped.
    */
   adaptStateDict: (sd, model) => adaptBackboneCheckpoint(sd, model, ['encoder.']),
+  onnx: emitSegformer,
 };
 
 registerFamily(segformerFamily);

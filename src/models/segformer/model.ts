@@ -8,7 +8,7 @@
 //   Bilinear upsampling is a per-channel linear map with weights summing to 1, so it commutes with
 //   channel mixing (biases included): fuse(cat(up(Lᵢ fᵢ))) = Σᵢ up((Wᵢ Lᵢ) fᵢ), which skips the
 //   4d→d 1×1 conv at 1/4 resolution (most of B0's FLOPs). `fusedDecoder: false` runs HF's order.
-import { BatchNorm2d, Conv2d, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, tidy, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, DenseDropout, Dropout, F, LayerNorm, Linear, Module, ModuleList, float, tidy, type Tensor } from '../../torch/index.js';
 import { SegmentationModel } from '../contract.js';
 import { getFamily, type ModelFamily } from '../registry.js';
 import type { SegformerConfig } from './config.js';
@@ -82,16 +82,8 @@ export class SegformerEfficientSelfAttention extends Module {
   }
 }
 
-export class SegformerSelfOutput extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, readonly p: number) {
-    super();
-    this.dense = this.child('dense', new Linear(hidden, hidden));
-  }
-  forward(x: Tensor): Tensor {
-    return F.dropout(this.dense.forward(x), this.p, this.training);
-  }
-}
+/** HF's `…SelfOutput`: dense, then dropout. */
+export class SegformerSelfOutput extends DenseDropout {}
 
 export class SegformerAttention extends Module {
   readonly self: SegformerEfficientSelfAttention;

@@ -217,6 +217,12 @@ export function clone(self: Tensor, opts?: { memory_format?: MemoryFormat | null
   return op_clone([self], opts === undefined ? undefined : { memory_format: opts.memory_format }) as Tensor;
 }
 
+const op_constant_pad_nd = defOp('constant_pad_nd', '');
+/** aten::constant_pad_nd(Tensor self, int[] pad, Scalar value=0) -> Tensor */
+export function constant_pad_nd(self: Tensor, pad: number[], opts?: { value?: Scalar }): Tensor {
+  return op_constant_pad_nd([self, pad], opts === undefined ? undefined : { value: opts.value }) as Tensor;
+}
+
 const op_contiguous = defOp('contiguous', '');
 /** aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a) */
 export function contiguous(self: Tensor, opts?: { memory_format?: MemoryFormat }): Tensor {
@@ -370,6 +376,12 @@ export function eye(
   }) as Tensor;
 }
 
+const op_feature_dropout = defOp('feature_dropout', '');
+/** aten::feature_dropout(Tensor input, float p, bool train) -> Tensor */
+export function feature_dropout(input: Tensor, p: number, opts: { train: boolean }): Tensor {
+  return op_feature_dropout([input, float(p)], { train: opts.train }) as Tensor;
+}
+
 const op_fill__Scalar = defOp('fill_', 'Scalar');
 /** aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!) */
 export function fill__Scalar(self: Tensor, value: Scalar): Tensor {
@@ -434,6 +446,24 @@ const op_gt_Scalar = defOp('gt', 'Scalar');
 /** aten::gt.Scalar(Tensor self, Scalar other) -> Tensor */
 export function gt_Scalar(self: Tensor, other: Scalar): Tensor {
   return op_gt_Scalar([self, other]) as Tensor;
+}
+
+const op_hardtanh = defOp('hardtanh', '');
+/** aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor */
+export function hardtanh(self: Tensor, opts?: { min_val?: Scalar; max_val?: Scalar }): Tensor {
+  return op_hardtanh([self], opts === undefined ? undefined : {
+    min_val: opts.min_val,
+    max_val: opts.max_val,
+  }) as Tensor;
+}
+
+const op_hardtanh_ = defOp('hardtanh_', '');
+/** aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!) */
+export function hardtanh_(self: Tensor, opts?: { min_val?: Scalar; max_val?: Scalar }): Tensor {
+  return op_hardtanh_([self], opts === undefined ? undefined : {
+    min_val: opts.min_val,
+    max_val: opts.max_val,
+  }) as Tensor;
 }
 
 const op_index_select = defOp('index_select', '');
@@ -769,6 +799,18 @@ const op_sigmoid = defOp('sigmoid', '');
 /** aten::sigmoid(Tensor self) -> Tensor */
 export function sigmoid(self: Tensor): Tensor {
   return op_sigmoid([self]) as Tensor;
+}
+
+const op_silu = defOp('silu', '');
+/** aten::silu(Tensor self) -> Tensor */
+export function silu(self: Tensor): Tensor {
+  return op_silu([self]) as Tensor;
+}
+
+const op_silu_ = defOp('silu_', '');
+/** aten::silu_(Tensor(a!) self) -> Tensor(a!) */
+export function silu_(self: Tensor): Tensor {
+  return op_silu_([self]) as Tensor;
 }
 
 const op_slice_Tensor = defOp('slice', 'Tensor');

@@ -1,16 +1,19 @@
 // Standard layers with PyTorch's parameter names and default initialisation.
+import * as aten from '../generated/aten.js';
 import * as F from '../ops.js';
-import { empty, noGrad, ones, zeros, callOp, float, type Tensor } from '../tensor.js';
+import { empty, ones, zeros } from '../factories.js';
+import { noGrad } from '../modes.js';
+import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 
 /** In-place U(-bound, bound) from libtorch's seeded generator. */
 export function uniform_(t: Tensor, bound: number): Tensor {
-  noGrad(() => callOp('aten::uniform_', [t, float(-bound), float(bound)]));
+  noGrad(() => aten.uniform_(t, { from: -bound, to: bound }));
   return t;
 }
 /** In-place N(mean, std) from libtorch's seeded generator. */
 export function normal_(t: Tensor, mean: number, std: number): Tensor {
-  noGrad(() => callOp('aten::normal_', [t, float(mean), float(std)]));
+  noGrad(() => aten.normal_(t, { mean, std }));
   return t;
 }
 
@@ -32,6 +35,18 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** A square Linear named `dense`, then dropout: the `output` block after HF's attention (SegFormer, MobileViT). */
+export class DenseDropout extends Module {
+  readonly dense: Linear;
+  constructor(hidden: number, readonly p: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hidden, hidden));
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(this.dense.forward(x), this.p, this.training);
   }
 }
 

@@ -1,6 +1,8 @@
 // nn.Module: named parameters, buffers and children (names mirror checkpoint keys), train/eval,
 // stateDict/loadStateDict with a strict report of missing, unexpected and mis-shaped keys.
-import { keep, noGrad, type DType, type Tensor } from '../tensor.js';
+import { keep } from '../memory.js';
+import { noGrad } from '../modes.js';
+import type { DType, Tensor } from '../tensor.js';
 
 export interface LoadReport {
   missing: string[];

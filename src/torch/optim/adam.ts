@@ -1,5 +1,9 @@
 // Adam and AdamW with PyTorch 1.13 semantics (single-tensor path), and their state for save/resume.
-import { callOp, keep, noGrad, tidy, zerosLike, float, type Tensor } from '../tensor.js';
+import * as aten from '../generated/aten.js';
+import { zerosLike } from '../factories.js';
+import { keep, tidy } from '../memory.js';
+import { noGrad } from '../modes.js';
+import { float, type Tensor } from '../tensor.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -101,7 +105,7 @@ export class Adam {
             const stepSize = g.lr / bc1;
             let denomSrc = s.expAvgSq;
             if (s.maxExpAvgSq) {
-              s.maxExpAvgSq.copy_(callOp('aten::maximum', [s.maxExpAvgSq, s.expAvgSq]) as Tensor);
+              s.maxExpAvgSq.copy_(aten.maximum(s.maxExpAvgSq, s.expAvgSq));
               denomSrc = s.maxExpAvgSq;
             }
             const denom = denomSrc.sqrt().div(float(Math.sqrt(bc2))).add_(float(g.eps));

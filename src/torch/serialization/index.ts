@@ -9,7 +9,8 @@ export * from './types.js';
 export {
   type SafetensorsFile, parseSafetensors, readSafetensors, encodeSafetensors, writeSafetensors,
 } from './safetensors.js';
-export { parseTorchBin, readTorchBin, restrictedUnpickle } from './torch-pickle.js';
+export { parseTorchBin, readTorchBin } from './torch-pickle.js';
+export { restrictedUnpickle } from './unpickle.js';
 export { SHARD_INDEX_FILES, checkRelativeFileName, isShardIndex, parseShardIndex, readShardedStateDict, weightsBytes, type ShardIndex } from './sharded.js';
 
 export type CheckpointFormat = 'safetensors' | 'torch';

@@ -1,5 +1,6 @@
 // Bridges raw checkpoint records (bytes + dtype + shape) and libtorch tensors.
-import { fromArray, type Tensor } from '../tensor.js';
+import { fromArray } from '../factories.js';
+import type { Tensor } from '../tensor.js';
 import { readStateDict } from './index.js';
 import { writeSafetensors } from './safetensors.js';
 import type { RawTensor } from './types.js';

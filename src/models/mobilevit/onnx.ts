@@ -9,11 +9,11 @@
 // Tokens are one [B·p²·N, C] matrix whose rows run in HF's sequence order (sequence b·p² + position in
 // the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
 // attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
-import type { GraphBuilder } from './graph.js';
-import { activation, convBn, convNode, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from './layers.js';
-import type {
-  MobileViTConvLayer, MobileViTForSemanticSegmentation, MobileViTInvertedResidual, MobileViTLayer, MobileViTMobileNetLayer, MobileViTASPPPooling, MobileViTTransformerLayer,
-} from '../models/mobilevit/model.js';
+import type { GraphBuilder } from '../../export/graph.js';
+import { activation, convBn, convNode, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from '../../export/layers.js';
+import type { MobileViTConvLayer, MobileViTInvertedResidual, MobileViTMobileNetLayer } from './conv-blocks.js';
+import type { MobileViTASPPPooling, MobileViTForSemanticSegmentation, MobileViTLayer } from './model.js';
+import type { MobileViTTransformerLayer } from './transformer.js';
 
 const conv = (g: GraphBuilder, x: string, p: string, l: MobileViTConvLayer) => activation(g, convBn(g, x, p, l), l.act);
 

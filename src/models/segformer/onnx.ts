@@ -5,9 +5,9 @@
 // for attention. q/k/v (or k/v) are one Gemm with 1/√d folded into the query weights; the decode head
 // is our model's rewrite Σᵢ up(Aᵢ fᵢ), Aᵢ = BN∘(linear_fuse block i)·linear_cᵢ, with the finest
 // stage's term added by Gemm's C input (addmm). No export-time H or W is baked in.
-import type { GraphBuilder } from './graph.js';
-import { conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from './layers.js';
-import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from '../models/segformer/model.js';
+import type { GraphBuilder } from '../../export/graph.js';
+import { conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
+import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from './model.js';
 
 /** A stage's token matrix [B·h·w, C] with its NHWC shape value [B, h, w, C]. */
 interface Tokens {

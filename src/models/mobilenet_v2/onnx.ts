@@ -7,9 +7,9 @@
 // stay on the Conv. One graph is thus right at every H and W, even (asymmetric) or odd (symmetric).
 // The head's pooled branch (global average → 1×1 conv → BN → ReLU) is a 1×1 map that HF upsamples to
 // the feature size, i.e. a broadcast: Expand to the runtime feature size, then concatenated as HF does.
-import type { GraphBuilder } from './graph.js';
-import { activation, convBn } from './layers.js';
-import type { MobileNetV2ConvLayer, MobileNetV2ForSemanticSegmentation } from '../models/mobilenet_v2/model.js';
+import type { GraphBuilder } from '../../export/graph.js';
+import { activation, convBn } from '../../export/layers.js';
+import type { MobileNetV2ConvLayer, MobileNetV2ForSemanticSegmentation } from './model.js';
 
 /** Pads [top, left, bottom, right] of a stride-1 conv under TF "SAME" (n mod 1 = 0: pad = k − 1 on every axis). */
 function staticSame(k: number, d: number): number[] {

@@ -2,14 +2,14 @@
 // augmentation + normalisation) with nothing consuming them. Uses the real CamVid train split (or CamSeq01)
 // under $STREETSEG_DATA or <repo>/../shared/data when present, else a synthetic CamSeq01-layout set written
 // once to the OS temp folder.
-import { dataRoot } from '../util/paths.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openDataset } from './dataset.js';
-import { DataLoader } from './loader.js';
-import { writeSyntheticDataset } from './synthetic.js';
-import type { DatasetSpec } from './types.js';
+import { openDataset } from '../src/data/dataset.js';
+import { DataLoader } from '../src/data/loader.js';
+import { writeSyntheticDataset } from '../src/data/synthetic.js';
+import type { DatasetSpec } from '../src/data/types.js';
+import { dataRoot } from '../src/util/paths.js';
 
 export interface BenchDataOptions {
   /** worker threads (default min(2, cores)); 0 = main thread */
