@@ -62,7 +62,7 @@ const compare = await compareModels({
 });
 const row = compare.models[0]!;
 
-const rows = readMetricsCsv(runPaths(run).metrics);
+const rows = readMetricsCsv(runPaths(run).metrics, ['epoch', 'epoch_train_s', 'seconds', 'train_loss', 'val_loss', 'val_miou']);
 const lastRow = rows[rows.length - 1]!;
 const evalRows = rows.filter((r) => r.val_miou !== null);
 const epochSeconds = median(rows.slice(1).map((r) => Number(r.epoch_train_s)));

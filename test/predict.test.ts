@@ -16,6 +16,10 @@ import { labelPalette, predict } from '../src/predict/index.js';
 import { F, fromArray, inferenceMode, manualSeed, tidy } from '../src/torch/index.js';
 import { PYTHON } from '../src/util/python.js';
 import { repoRoot } from '../src/util/paths.js';
+import { STATE_FILE } from '../src/train/checkpoint.js';
+import { defaults } from '../src/train/config.js';
+import { bestCheckpointName, checkpointPath, writeRunConfig } from '../src/train/run-dir.js';
+import { writeJsonAtomic } from '../src/util/fs.js';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 const runCli = (args: string[]) => spawnSync(process.execPath, [cli, 'predict', ...args], { encoding: 'utf8' });
@@ -165,6 +169,34 @@ describe('predict on images', () => {
     const bad = runCli(['--checkpoint', half, input, '--out', path.join(tmp, 'out-bad'), '--quiet']);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /ckpt-half\/config\.json: streetseg_eval_scales "half": expected a non-empty array of positive numbers/);
+  });
+
+  it("a training run directory stands for its best checkpoint (ModelCheckpoint's state), else its last", async () => {
+    const run = path.join(tmp, 'run');
+    const bestName = bestCheckpointName(2, 'val_miou', 0.5);
+    fs.cpSync(ckpt, checkpointPath(run, bestName), { recursive: true });
+    manualSeed(12);
+    const other = createModel('segformer-b0', LABELS, { hidden_sizes: [8, 16, 24, 32], decoder_hidden_size: 16, num_attention_heads: [1, 2, 2, 4], depths: [1, 1, 1, 1], initializer_range: 0.5 });
+    savePretrained(other, checkpointPath(run, 'last'));
+    other.dispose();
+    const state = (epoch: number) => ({ format: 'streetseg-trainer-state', version: 1, loop: { epoch, step: epoch * 3 }, rng: '', optimizer: {}, callbacks: { model_checkpoint: [{ name: bestName, value: 0.5, epoch: 2 }] }, savedAt: '' });
+    writeJsonAtomic(path.join(checkpointPath(run, bestName), STATE_FILE), state(2));
+    writeJsonAtomic(path.join(checkpointPath(run, 'last'), STATE_FILE), state(3));
+    writeRunConfig(run, { ...defaults(), data: 'd' }, { classes: LABELS, classWeightValues: null, trainImages: 1, valImages: 1, host: 'h', node: 'v' });
+    const input = path.join(tmp, 'in', 'a.png');
+    const byBest = runCli(['--checkpoint', run, input, '--out', path.join(tmp, 'out-run')]);
+    assert.equal(byBest.status, 0, byBest.stderr);
+    assert.ok(byBest.stderr.includes(`${run}: best checkpoint ${bestName} (by val_miou, max): ${checkpointPath(run, bestName)}`), byBest.stderr);
+    const ids = await expectedIds(input);
+    assert.deepEqual(await grey(path.join(tmp, 'out-run', 'a.png')), ids);
+    fs.rmSync(checkpointPath(run, bestName), { recursive: true });
+    const byLast = runCli(['--checkpoint', run, input, '--out', path.join(tmp, 'out-run-last'), '--quiet']);
+    assert.equal(byLast.status, 0, byLast.stderr);
+    assert.notDeepEqual(await grey(path.join(tmp, 'out-run-last', 'a.png')), ids, 'the other weights of last');
+    fs.rmSync(checkpointPath(run, 'last'), { recursive: true });
+    const none = runCli(['--checkpoint', run, input, '--out', path.join(tmp, 'out-run-none'), '--quiet']);
+    assert.notEqual(none.status, 0);
+    assert.ok(none.stderr.includes(`--checkpoint ${run}: a training run directory without a complete checkpoint`), none.stderr);
   });
 
   it('palettes: by name with distinct fallbacks; an explicit palette must match the label count', () => {

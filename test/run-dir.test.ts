@@ -142,12 +142,15 @@ describe('run directory: metrics.csv', () => {
     assert.deepEqual(row, { epoch: 1, step: 45, train_loss: 1.23457, val_loss: null, val_miou: null, val_macc: null, val_aacc: null, seconds: 81, lr: 0.0006, epoch_train_s: 80, train_img_s: 4.5, eval_s: null, eval_img_s: null, rss_mib: 1536.5 });
   });
 
-  it('a ragged row, a cell that is no number and a missing header name the file and the place', () => {
+  it('a ragged row, a cell that is no number, a missing column and a missing header name the file and the place', () => {
     const file = path.join(tmp('csv'), 'metrics.csv');
     fs.writeFileSync(file, 'epoch,step\n1,2\n2\n');
     assert.throws(() => readMetricsCsv(file), { message: `${file}: row 2 has 1 cells, the header 2` });
     fs.writeFileSync(file, 'epoch,val_miou\n1,nan\n');
     assert.throws(() => readMetricsCsv(file), { message: `${file}: row 1, column val_miou: "nan": expected a number or an empty cell` });
+    fs.writeFileSync(file, 'epoch,step\n1,45\n');
+    assert.deepEqual(readMetricsCsv(file, ['step', 'epoch']), [{ epoch: 1, step: 45 }]);
+    assert.throws(() => readMetricsCsv(file, ['epoch', 'val_miou', 'seconds']), { name: 'RunDirError', message: `${file}: no column val_miou, seconds (expected it in the header; it has epoch,step)` });
     fs.writeFileSync(file, '');
     assert.throws(() => readMetricsCsv(file), { message: `${file}: expected a header row of column names (epoch,step,…), got ""` });
     assert.throws(() => readMetricsCsv(path.join(tmp('csv'), 'none.csv')), /none\.csv: cannot read the metrics \(ENOENT/);

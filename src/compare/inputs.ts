@@ -7,7 +7,7 @@ import type { BaseSegConfig } from '../models/contract.js';
 import { readConfig } from '../models/hf.js';
 import { getFamily } from '../models/registry.js';
 import { PRESETS } from '../train/presets.js';
-import { bestCheckpoint, isRunDir, lastCheckpoint, readMetricsCsv, readRunConfig, runPaths, type RunConfig } from '../train/run-dir.js';
+import { isRunDir, readMetricsCsv, readRunConfig, runCheckpoint, runPaths, type RunConfig } from '../train/run-dir.js';
 import { CompareInputError } from './errors.js';
 
 /** What a run was trained with and for how long (the table's "trained" column). */
@@ -84,18 +84,9 @@ export function matchRecipe(cfg: Record<string, unknown>): string | null {
   return null;
 }
 
-/** The run's best checkpoint (by ModelCheckpoint's saved state), else its last. */
-function runCheckpoint(runDir: string, mode: 'min' | 'max'): { dir: string; note: string } {
-  const best = bestCheckpoint(runDir);
-  if (best) return { dir: best.dir, note: `best checkpoint ${best.name} (by ${best.monitor}, ${mode})` };
-  const last = lastCheckpoint(runDir);
-  if (last) return { dir: last, note: `checkpoint last (the run has no complete best-* checkpoint)` };
-  throw new CompareInputError(`${runDir}: a run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/ with trainer_state.json)`);
-}
-
 function trainingSummary(runDir: string, cfg: RunConfig): TrainingSummary {
   const metrics = runPaths(runDir).metrics;
-  const last = fs.existsSync(metrics) ? (readMetricsCsv(metrics).at(-1) ?? null) : null;
+  const last = fs.existsSync(metrics) ? (readMetricsCsv(metrics, ['epoch', 'step', 'seconds']).at(-1) ?? null) : null;
   return {
     runDir,
     recipe: matchRecipe(cfg),
@@ -125,7 +116,8 @@ export function resolveInput(input: string): CompareInput {
   if (isRunDir(dir)) {
     kind = 'run';
     const run = readRunConfig(dir);
-    const c = runCheckpoint(dir, run.mode);
+    const c = runCheckpoint(dir);
+    if (!c) throw new CompareInputError(`${dir}: a run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/ with trainer_state.json)`);
     checkpoint = c.dir;
     note = c.note;
     training = trainingSummary(dir, run);

@@ -120,8 +120,11 @@ export function runDirOf(checkpoint: string): string | null {
 /** A metrics.csv row: column → number, null for an empty cell (no evaluation that epoch). */
 export type MetricsRow = Record<string, number | null>;
 
-/** Reads metrics.csv; errors name the file, the row, the column and the cell. */
-export function readMetricsCsv(file: string): MetricsRow[] {
+/**
+ * Reads metrics.csv; errors name the file, the row, the column and the cell. `columns`: those the caller
+ * reads, whose absence from the header is an error rather than undefined values.
+ */
+export function readMetricsCsv(file: string, columns: readonly string[] = []): MetricsRow[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -132,6 +135,8 @@ export function readMetricsCsv(file: string): MetricsRow[] {
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   const head = lines[0]?.split(',') ?? [];
   if (head.length === 0 || head.some((h) => h === '')) throw new RunDirError(`${file}: expected a header row of column names (epoch,step,…), got ${JSON.stringify(lines[0] ?? '')}`);
+  const missing = columns.filter((c) => !head.includes(c));
+  if (missing.length) throw new RunDirError(`${file}: no column ${missing.join(', ')} (expected it in the header; it has ${head.join(',')})`);
   return lines.slice(1).map((line, i) => {
     const cells = line.split(',');
     if (cells.length !== head.length) throw new RunDirError(`${file}: row ${i + 1} has ${cells.length} cells, the header ${head.length}`);
@@ -217,4 +222,15 @@ export function bestCheckpoint(runDir: string): BestCheckpoint | null {
     if (dir && name) return { dir, name: k.name, ...name, value: k.value };
   }
   return null;
+}
+
+/**
+ * The checkpoint a run directory stands for where a checkpoint is expected (predict, compare): its best
+ * (bestCheckpoint), else its last; null when it has neither complete. `note` says which, for logs.
+ */
+export function runCheckpoint(runDir: string): { dir: string; note: string } | null {
+  const best = bestCheckpoint(runDir);
+  if (best) return { dir: best.dir, note: `best checkpoint ${best.name} (by ${best.monitor}, ${readRunConfig(runDir).mode})` };
+  const last = lastCheckpoint(runDir);
+  return last ? { dir: last, note: 'checkpoint last (the run has no complete best-* checkpoint)' } : null;
 }

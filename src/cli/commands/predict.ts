@@ -2,6 +2,7 @@
 import { openCheckpoint } from '../../models/checkpoint.js';
 import { predict } from '../../predict/index.js';
 import { resolveCheckpoint } from '../../hub/index.js';
+import { isRunDir, runCheckpoint } from '../../train/run-dir.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 import { smoothOption, smoothSpecOf } from '../smooth-option.js';
@@ -10,7 +11,7 @@ export const predictCommand: Command = {
   name: 'predict',
   usage: '--checkpoint DIR|ORG/NAME [--revision REV] INPUT… --out DIR [--overlay] [--alpha 0.5] [--runtime torch|onnx] [--batch N] [--height H --width W | --scale S] [--frames] [--sequence] [--smooth [METHOD[:PARAM=V,…]]] [--quiet]',
   options: [
-    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx)'), required: true },
+    { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors; onnx/model.onnx for --runtime onnx), or a training run directory (its best checkpoint, else its last)'), required: true },
     revisionOption,
     { name: 'out', type: 'string', help: 'output folder: NAME.png (class ids), NAME_color.png, NAME_overlay.png, NAME_overlay.mp4 / NAME_color.mp4', required: true },
     { name: 'overlay', type: 'boolean', help: 'also write the image blended with the colour mask (videos: the overlay video instead of the mask video)' },
@@ -35,7 +36,7 @@ export const predictCommand: Command = {
     if (opts.onnx !== undefined && opts.runtime !== 'onnx') throw new UsageError('streetseg predict: --onnx needs --runtime onnx');
     const quiet = opts.quiet === true;
     const files = opts.runtime === 'onnx' && opts.onnx === undefined ? 'onnx' : 'torch';
-    const { dir } = await resolveCheckpoint(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
+    const dir = await checkpointDir(opts.checkpoint as string, { revision: opts.revision as string | undefined, files, quiet });
     const smooth = smoothSpecOf('predict', opts.smooth, dir);
     const summary = await predict({
       checkpoint: openCheckpoint(dir),
@@ -57,3 +58,13 @@ export const predictCommand: Command = {
     console.log(JSON.stringify(summary));
   },
 };
+
+/** --checkpoint: a training run directory stands for its best checkpoint (else its last); anything else is resolveCheckpoint's. */
+async function checkpointDir(arg: string, o: Parameters<typeof resolveCheckpoint>[1] & { quiet: boolean }): Promise<string> {
+  if (!isRunDir(arg)) return (await resolveCheckpoint(arg, o)).dir;
+  if (o.revision !== undefined) throw new UsageError(`--revision ${o.revision}: ${arg} is a training run directory; --revision applies to Hub repo ids only`);
+  const c = runCheckpoint(arg);
+  if (!c) throw new UsageError(`--checkpoint ${arg}: a training run directory without a complete checkpoint (expected checkpoints/best-epoch=…/ or checkpoints/last/)`);
+  if (!o.quiet) console.error(`${arg}: ${c.note}: ${c.dir}`);
+  return c.dir;
+}
