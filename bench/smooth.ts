@@ -17,7 +17,7 @@ import { loadPretrained } from '../src/models/hf.js';
 import { areaResizeRgb, formatSmoothSpec, meanFrameDifference, parseSmoothSpec, sequenceKey, TemporalStream, type StreamFrame } from '../src/temporal/index.js';
 import { batchToTensors } from '../src/data/tensors.js';
 import { inferenceMode, tidy } from '../src/torch/index.js';
-import { denormalize, smoothingScores } from '../src/train/evaluate.js';
+import { frameImage, smoothingScores } from '../src/train/evaluate.js';
 import { defaultEvalScales, framesInNameOrder, openCheckpointSplit } from '../src/train/eval-checkpoint.js';
 import { median } from '../src/util/median.js';
 
@@ -135,7 +135,7 @@ async function runSet(
       const out = inferenceMode(() =>
         tidy(() => {
           const { pixelValues } = batchToTensors(batch);
-          const { up, probs } = smoothingScores(model, pixelValues, batch.height, batch.width, scales, false);
+          const { up, probs } = smoothingScores(model, batch, pixelValues, scales, false);
           const ids = up.argmax(1).to('uint8').toArray() as Uint8Array;
           const t1 = performance.now();
           const data = probs.toArray() as Float32Array;
@@ -148,7 +148,7 @@ async function runSet(
       const hw = batch.height * batch.width;
       for (let i = 0; i < batch.n; i++) {
         const id = batch.ids[i]!;
-        const image = denormalize(batch, i);
+        const image = frameImage(batch, i);
         const key = sequenceKey(id);
         // at the probabilities' size, where the smoother's cut test looks
         const small = areaResizeRgb(image, batch.width, batch.height, out.probs.width, out.probs.height);

@@ -1,10 +1,12 @@
-// The web app's pixel code (src/app/web/pixels.ts) against predict's own path in Node: upsampling + argmax
+// The web app's pixel code (src/app/web/pixels.ts, with class-map's upsampleArgmax) against predict's own
+// path in Node: upsampling + argmax
 // against libtorch's F.interpolate + argmax (classIdsFromLogits), the overlay against blendOverlay, the
 // model input size rule against scaledSize; and the benchmark's reading of onnxruntime-web's profile.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { summarizeProfile } from '../bench/app-profile.js';
-import { modelSize, overlayRgba, rgbaToRgb, upsampleArgmax } from '../src/app/web/pixels.js';
+import { modelSize, overlayRgba, rgbaToRgb } from '../src/app/web/pixels.js';
+import { upsampleArgmax } from '../src/data/class-map.js';
 import { blendOverlay } from '../src/predict/colors.js';
 import { colorMask } from '../src/predict/outputs.js';
 import { classIdsFromLogits } from '../src/predict/segmenter.js';
@@ -29,7 +31,7 @@ describe('web app pixels', () => {
   it('upsampleArgmax: torch bilinear (align_corners=False) + argmax on a hand-computed case', () => {
     // 2 classes on a 1×2 map → 1×4: class 0 logits [0, 4], class 1 [2, 2]. Output x samples the source at
     // max((x + 0.5)·0.5 − 0.5, 0) = 0, 0.25, 0.75, 1 → class 0 = 0, 1, 3, 4 against class 1 = 2.
-    const ids = upsampleArgmax(Float32Array.from([0, 4, 2, 2]), 2, 1, 2, 1, 4);
+    const ids = upsampleArgmax(Float32Array.from([0, 4, 2, 2]), 2, 2, 1, 4, 1);
     assert.deepEqual([...ids], [1, 1, 0, 0]);
     // equal logits: the first class wins, as torch.argmax
     assert.deepEqual([...upsampleArgmax(Float32Array.from([1, 1]), 2, 1, 1, 2, 2)], [0, 0, 0, 0]);
@@ -45,7 +47,7 @@ describe('web app pixels', () => {
     ];
     cases.forEach(([c, h, w, height, width], i) => {
       const logits = randomLogits(i + 1, c * h * w);
-      const ours = upsampleArgmax(logits, c, h, w, height, width);
+      const ours = upsampleArgmax(logits, c, w, h, width, height);
       const ref = torchIds(logits, c, h, w, height, width);
       let same = 0;
       for (let k = 0; k < ref.length; k++) if (ours[k] === ref[k]) same++;

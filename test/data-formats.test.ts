@@ -16,12 +16,10 @@ import { decodePaletteIndices } from '../src/data/png.js';
 import {
   IMAGENET,
   nearestIndices,
-  normalizeCHW,
-  resizeBilinearCHW,
+  normalizeImage,
   resizeBilinearHWC,
   resizeNearest,
   resizeSample,
-  toCHWFloat,
 } from '../src/data/preprocess.js';
 import { randomSplit, readSplitList, splitDataset, writeSplitList } from '../src/data/split.js';
 import { hashSeed, permutation, rng, shuffled } from '../src/util/random.js';
@@ -330,14 +328,11 @@ describe('preprocess', () => {
     const n = inp.h * inp.w;
     for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) hwc[i * 3 + c] = chw[c * n + i]!;
     for (const c of fixture.bilinear) {
-      const a = resizeBilinearCHW(chw, 3, inp.h, inp.w, c.h, c.w);
-      const b = resizeBilinearHWC(hwc, inp.w, inp.h, 3, c.w, c.h);
-      assert.equal(a.length, c.out.length);
+      const b = resizeBilinearHWC(hwc, inp.w, inp.h, 3, c.w, c.h, new Float32Array(c.out.length));
       const m = c.h * c.w;
-      for (let i = 0; i < a.length; i++) {
-        assert.ok(Math.abs(a[i]! - c.out[i]!) < 1e-4, `${c.h}x${c.w} CHW[${i}] ${a[i]} vs ${c.out[i]}`);
+      for (let i = 0; i < c.out.length; i++) {
         const ch = Math.floor(i / m), p = i % m;
-        assert.ok(Math.abs(b[p * 3 + ch]! - c.out[i]!) < 1e-4, `${c.h}x${c.w} HWC`);
+        assert.ok(Math.abs(b[p * 3 + ch]! - c.out[i]!) < 1e-4, `${c.h}x${c.w} HWC[${p * 3 + ch}] ${b[p * 3 + ch]} vs ${c.out[i]}`);
       }
     }
   });
@@ -358,14 +353,22 @@ describe('preprocess', () => {
       for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) assert.equal(up[(2 * y + dy) * 960 + 2 * x + dx], v);
     }
     const img = Uint8Array.from([0, 128, 255, 255, 0, 51]);
-    const raw = toCHWFloat(img, null);
+    const raw = normalizeImage(img, null);
     assert.deepEqual([...raw].map((v) => Math.round(v * 1000) / 1000), [0, 1, 0.502, 0, 1, 0.2]);
-    const nrm = toCHWFloat(img);
+    const nrm = normalizeImage(img);
     assert.ok(Math.abs(nrm[0]! - (0 - 0.485) / 0.229) < 1e-6);
     assert.ok(Math.abs(nrm[3]! - (0 - 0.456) / 0.224) < 1e-6);
     assert.ok(Math.abs(nrm[4]! - (1 - 0.406) / 0.225) < 1e-6);
-    const again = normalizeCHW(Float32Array.from(raw), IMAGENET);
-    for (let i = 0; i < 6; i++) assert.ok(Math.abs(again[i]! - nrm[i]!) < 1e-6);
+    // ToTensor + Normalize's order of operations, bit for bit: (fround(v/255) − mean) / std in float32
+    for (let i = 0; i < 6; i++) {
+      const c = Math.floor(i / 2), v = img[(i % 2) * 3 + c]!;
+      assert.equal(nrm[i], Math.fround((Math.fround(v / 255) - IMAGENET.mean[c]) / IMAGENET.std[c]));
+    }
+    // into a batch slot: the same values at the offset, the rest untouched
+    const slot = normalizeImage(img, IMAGENET, new Float32Array(10).fill(7), 2);
+    assert.deepEqual([...slot.subarray(2, 8)], [...nrm]);
+    assert.deepEqual([slot[0], slot[1], slot[8], slot[9]], [7, 7, 7, 7]);
+    assert.throws(() => normalizeImage(img, IMAGENET, new Float32Array(7), 2), /6 values at offset 2 do not fit an output of 7/);
   });
 });
 

@@ -1,10 +1,11 @@
 // Evaluation at another input scale and with test-time augmentation (evaluate's labelSizeScores): the
-// scores reach the label size, a half-size pass filters like PyTorch's antialias=True, and a flip pass is
+// scores reach the label size, a half-size pass takes predict's model input (preprocessImage), and a flip pass is
 // mirrored back before the probabilities are averaged. The model is a stand-in whose "logits" are its
 // input plus a fixed left-to-right ramp, so that a missing un-flip shows.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { aten, F, float, tensor, tidy, type Tensor } from '../src/torch/index.js';
+import { aten, F, float, fromArray, tensor, tidy, type Tensor } from '../src/torch/index.js';
+import { IMAGENET, normalizeImage, preprocessImage } from '../src/data/preprocess.js';
 import { scaledSize, type SegmentationModel } from '../src/models/contract.js';
 import { labelSizeScores } from '../src/train/evaluate.js';
 import { coerceFlag, resolveConfig, ConfigError } from '../src/train/config.js';
@@ -23,6 +24,10 @@ const W = 4;
 // 1×3×4×4 input; PyTorch 1.13 values below were computed from exactly this tensor.
 const X = Array.from({ length: C * H * W }, (_, i) => Math.fround((Math.fround(i * 0.37) % 2.3) - 1.1));
 const RAMP = [0, 0.5, 1.5, 3];
+// the frames a plain pass needs (its size); the model input is X itself
+const FRAMES = { images: new Uint8Array(H * W * C), n: 1, height: H, width: W };
+// a uint8 frame for views at other scales
+const IMAGE = Uint8Array.from({ length: H * W * C }, (_, i) => (i * 53) % 256);
 
 function rampModel(): SegmentationModel {
   const ramp = tensor(RAMP, [1, 1, 1, W]);
@@ -33,18 +38,28 @@ function rampModel(): SegmentationModel {
 
 describe('evaluation views', () => {
   it('one plain pass returns the logits at the label size, unchanged', () => {
-    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [1], false).toList() as number[]);
+    const got = tidy(() => labelSizeScores(rampModel(), FRAMES, tensor(X, [1, C, H, W]), [1], false).toList() as number[]);
     assertClose(got, X.map((v, i) => v + RAMP[i % W]!), 1e-6);
   });
 
-  it('half-size inference: the loader\'s bilinear downscale, then bilinear to the labels (PyTorch 1.13 values)', () => {
-    // F.interpolate(x, size=(2,2), mode='bilinear') then F.interpolate(size=(4,4), mode='bilinear'); at
-    // exactly half size the downscale is a 2×2 box average.
-    const ref = [-0.175, -0.13375, -0.05125, -0.01, -0.15375, -0.1125, -0.03, 0.01125, -0.11125, -0.07, 0.0125, 0.05375, -0.09, -0.04875, 0.03375, 0.075, -0.005, 0.03625, 0.11875, 0.16, 0.01625, 0.0575, 0.14, 0.18125, 0.05875, 0.1, 0.1825, 0.22375, 0.08, 0.12125, 0.20375, 0.245, 0.165, 0.0625, -0.1425, -0.245, 0.0425, 0.011875, -0.049375, -0.08, -0.2025, -0.089375, 0.136875, 0.25, -0.325, -0.14, 0.23, 0.415];
-    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [0.5], false).toList() as number[]);
-    assertClose(got, ref, 2e-5);
-    // by hand: the top-left 2×2 box average, which the corner of the upsampled map keeps
-    assert.ok(Math.abs((X[0]! + X[1]! + X[4]! + X[5]!) / 4 - got[0]!) < 1e-6);
+  it("half-size inference: predict's model input (preprocessImage), then bilinear to the labels", () => {
+    // a 16×16 frame: the view is 8×8, exactly half, where the bilinear downscale is a 2×2 box average
+    const n = 16;
+    const image = Uint8Array.from({ length: n * n * 3 }, (_, i) => (i * 37 + ((i / 3) | 0) * 11) % 256);
+    const frames = { images: image, n: 1, height: n, width: n };
+    const seen: number[][] = [];
+    const identity = { forward: (x: Tensor) => (seen.push(x.shape), { logits: x }) } as unknown as SegmentationModel;
+    const got = tidy(() => labelSizeScores(identity, frames, fromArray(normalizeImage(image), [1, 3, n, n]), [0.5], false).toList() as number[]);
+    assert.deepEqual(seen, [[1, 3, 8, 8]]);
+    const input = preprocessImage(image, n, n, { height: 8, width: 8 });
+    const want = tidy(() => F.interpolate(fromArray(input, [1, 3, 8, 8]), { size: [n, n], mode: 'bilinear', alignCorners: false }).toList() as number[]);
+    assertClose(got, want, 1e-6);
+    // by hand: the top-left output pixel is the view's corner, the 2×2 box average, normalised
+    for (let c = 0; c < 3; c++) {
+      const box = Math.fround((image[c]! + image[3 + c]! + image[n * 3 + c]! + image[n * 3 + 3 + c]!) / 4);
+      const v = (Math.fround(box / 255) - IMAGENET.mean[c]) / IMAGENET.std[c];
+      assert.ok(Math.abs(got[c * n * n]! - v) < 1e-6, `channel ${c}: ${got[c * n * n]} vs ${v}`);
+    }
   });
 
   it('interpolate antialias: PyTorch antialias=True values', () => {
@@ -55,7 +70,7 @@ describe('evaluation views', () => {
   });
 
   it('flip TTA: the mirrored pass is mirrored back, probabilities averaged, log taken', () => {
-    const got = tidy(() => labelSizeScores(rampModel(), tensor(X, [1, C, H, W]), H, W, [1], true).toList() as number[]);
+    const got = tidy(() => labelSizeScores(rampModel(), FRAMES, tensor(X, [1, C, H, W]), [1], true).toList() as number[]);
     // By hand: pass 1 scores x + ramp; pass 2 scores flip(flip(x) + ramp) = x + reversed ramp.
     const softmaxAt = (bias: number[]) => {
       const p = new Array<number>(X.length);
@@ -78,11 +93,12 @@ describe('evaluation views', () => {
   });
 
   it('several scales average their probabilities at the label size', () => {
-    const x = () => tensor(X, [1, C, H, W]);
-    const got = tidy(() => labelSizeScores(rampModel(), x(), H, W, [1, 0.5], false).toList() as number[]);
+    const x = () => fromArray(normalizeImage(IMAGE), [1, C, H, W]);
+    const frames = { images: IMAGE, n: 1, height: H, width: W };
+    const got = tidy(() => labelSizeScores(rampModel(), frames, x(), [1, 0.5], false).toList() as number[]);
     const want = tidy(() => {
-      const a = F.softmax(labelSizeScores(rampModel(), x(), H, W, [1], false), 1);
-      const b = F.softmax(labelSizeScores(rampModel(), x(), H, W, [0.5], false), 1);
+      const a = F.softmax(labelSizeScores(rampModel(), frames, x(), [1], false), 1);
+      const b = F.softmax(labelSizeScores(rampModel(), frames, x(), [0.5], false), 1);
       return a.add(b).div(float(2)).log().toList() as number[];
     });
     assertClose(got, want, 1e-6);

@@ -11,7 +11,7 @@ import { benchData } from '../bench/data.js';
 import { DataLoader, type Batch, type DataLoaderOptions } from '../src/data/loader.js';
 import { benchDataCommand } from '../src/cli/commands/bench-data.js';
 import { parseArgs } from '../src/cli/command.js';
-import { IMAGENET, resizeSample, toCHWFloat } from '../src/data/preprocess.js';
+import { IMAGENET, normalizeImage, resizeSample } from '../src/data/preprocess.js';
 import { writeSyntheticDataset } from '../src/data/synthetic.js';
 import type { DatasetSpec } from '../src/data/types.js';
 
@@ -95,8 +95,9 @@ describe('DataLoader', () => {
         const expected = Math.fround((Math.fround(v / 255) - IMAGENET.mean[c]!) / IMAGENET.std[c]!);
         assert.equal(b.pixelValues[k * 3 * H * W + c * H * W + p], expected);
       }
-      // the whole sample equals preprocess.toCHWFloat
-      assert.deepEqual(b.pixelValues.subarray(k * 3 * H * W, (k + 1) * 3 * H * W), toCHWFloat(d.image));
+      // the whole sample equals preprocess.normalizeImage of the frame the batch carries, the decoded one
+      assert.deepEqual(b.images.subarray(k * 3 * H * W, (k + 1) * 3 * H * W), d.image);
+      assert.deepEqual(b.pixelValues.subarray(k * 3 * H * W, (k + 1) * 3 * H * W), normalizeImage(d.image));
     });
     await withLoader({ dataset: ds, batchSize: 2, workers: 0, normalize: 'none' }, async (l) => {
       const [b] = await collect(l, 0);
@@ -111,6 +112,7 @@ describe('DataLoader', () => {
       assert.equal(b!.pixelValues.length, 5 * 3 * 24 * 40);
       const d = resizeSample(await decodeSample(ds.samples[0]!, ds.label, ds.classes), 40, 24);
       assert.deepEqual(b!.labels.subarray(0, 24 * 40), d.label);
+      assert.deepEqual(b!.images.subarray(0, 24 * 40 * 3), d.image);
     });
   });
 
@@ -277,7 +279,7 @@ describe('WorkerPool', () => {
   it('stops replacing workers that die before starting, and fails the jobs with their error', async () => {
     // Regression: a worker that could not start (module load error, no memory) was respawned in a tight
     // loop for as long as the loader stayed open (about two cores busy while idle).
-    const { WorkerPool, MAX_START_FAILURES } = await import('../src/data/loader.js');
+    const { WorkerPool, MAX_START_FAILURES } = await import('../src/data/worker-pool.js');
     const bad = path.join(dir, 'bad-worker.mjs');
     fs.writeFileSync(bad, "throw new Error('boom at worker start');\n");
     const pool = new WorkerPool(2, {} as never, pathToFileURL(bad));

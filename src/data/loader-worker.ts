@@ -5,7 +5,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fromPipelineSpec, type Pipeline, type PipelineSpec } from './augment/index.js';
 import { decodeSample } from './decode.js';
-import { resizeSample } from './preprocess.js';
+import { normalizeImage, resizeSample, type Normalization } from './preprocess.js';
 import type { DatasetSpec, SampleRef } from './types.js';
 
 /** A decoded frame already resized to the training size (what the cache holds). */
@@ -22,7 +22,7 @@ export interface WorkerConfig {
   width: number;
   pipeline: PipelineSpec;
   /** per-channel mean/std (RGB) for x/255, or null for x/255 only */
-  norm: { mean: [number, number, number]; std: [number, number, number] } | null;
+  norm: Normalization | null;
   seed: number;
   /** return freshly decoded frames so the main thread can cache them */
   returnDecoded: boolean;
@@ -40,6 +40,8 @@ export interface BatchJob {
 
 export interface BatchOutput {
   pixelValues: Float32Array;
+  /** the augmented frames that pixelValues normalise, RGB HWC uint8, one after another */
+  images: Uint8Array;
   labels: Uint8Array;
   ids: string[];
   /** frames decoded for this batch (only when returnDecoded), by dataset index */
@@ -50,15 +52,6 @@ export interface BatchOutput {
 export function createBatchProcessor(cfg: WorkerConfig): (job: BatchJob) => Promise<BatchOutput> {
   const { dataset, height: H, width: W, seed } = cfg;
   const pipe: Pipeline = fromPipelineSpec(cfg.pipeline);
-  // normalisation tables: value v of channel c → (fround(v/255) − mean[c]) / std[c], as toCHWFloat computes it
-  const luts: Float32Array[] = [0, 1, 2].map((c) => {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) {
-      const x = Math.fround(v / 255);
-      t[v] = cfg.norm ? (x - cfg.norm.mean[c]!) / cfg.norm.std[c]! : x;
-    }
-    return t;
-  });
   const plane = H * W;
 
   const frameFor = async (index: number, ref: SampleRef): Promise<CachedFrame> => {
@@ -83,9 +76,10 @@ export function createBatchProcessor(cfg: WorkerConfig): (job: BatchJob) => Prom
     );
     if (job.decodeOnly) {
       const decoded = job.indices.flatMap((index, k) => (job.cached[k] ? [] : [{ index, frame: frames[k]! }]));
-      return { pixelValues: new Float32Array(0), labels: new Uint8Array(0), ids: refs.map((r) => r.id), decoded };
+      return { pixelValues: new Float32Array(0), images: new Uint8Array(0), labels: new Uint8Array(0), ids: refs.map((r) => r.id), decoded };
     }
     const pixelValues = new Float32Array(n * 3 * plane);
+    const images = new Uint8Array(n * 3 * plane);
     const labels = new Uint8Array(n * plane);
     const decoded: BatchOutput['decoded'] = [];
     for (let k = 0; k < n; k++) {
@@ -102,19 +96,11 @@ export function createBatchProcessor(cfg: WorkerConfig): (job: BatchJob) => Prom
       if (s.width !== W || s.height !== H) {
         throw new Error(`${ref.image}: augmentation '${cfg.pipeline.name}' produced ${s.width}x${s.height} for sample ${ref.id}, expected ${W}x${H}`);
       }
-      const img = s.image;
-      const base = k * 3 * plane;
-      const l0 = luts[0]!;
-      const l1 = luts[1]!;
-      const l2 = luts[2]!;
-      for (let p = 0, q = 0; p < plane; p++, q += 3) {
-        pixelValues[base + p] = l0[img[q]!]!;
-        pixelValues[base + plane + p] = l1[img[q + 1]!]!;
-        pixelValues[base + 2 * plane + p] = l2[img[q + 2]!]!;
-      }
+      normalizeImage(s.image, cfg.norm, pixelValues, k * 3 * plane);
+      images.set(s.image, k * 3 * plane);
       labels.set(s.label, k * plane);
     }
-    return { pixelValues, labels, ids: refs.map((r) => r.id), decoded };
+    return { pixelValues, images, labels, ids: refs.map((r) => r.id), decoded };
   };
 }
 
@@ -125,7 +111,7 @@ function ownsBuffer(a: Uint8Array | Float32Array): boolean {
 
 /** Makes every typed array of an output own its buffer and lists the buffers to transfer. */
 export function transferList(out: BatchOutput): ArrayBuffer[] {
-  const list: ArrayBuffer[] = [out.pixelValues.buffer as ArrayBuffer, out.labels.buffer as ArrayBuffer];
+  const list: ArrayBuffer[] = [out.pixelValues.buffer as ArrayBuffer, out.images.buffer as ArrayBuffer, out.labels.buffer as ArrayBuffer];
   for (const d of out.decoded) {
     if (!ownsBuffer(d.frame.image)) d.frame.image = d.frame.image.slice();
     if (!ownsBuffer(d.frame.label)) d.frame.label = d.frame.label.slice();

@@ -85,21 +85,28 @@ export function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array;
   return { i0, i1, l1 };
 }
 
-/** Bilinear resize of an HWC buffer of any numeric type; returns float32 HWC (not rounded). */
-export function resizeBilinearHWC(
+/**
+ * Bilinear resize of an HWC buffer into `out` (the one bilinear kernel: the loader's and the augmentations'
+ * resize, evaluation's and predict's model input). A Uint8Array `out` gets each value rounded half up
+ * (a convex blend of 0..255 stays in 0..255, so the store's truncation of v + 0.5 is floor(v + 0.5));
+ * a Float32Array gets it unrounded.
+ */
+export function resizeBilinearHWC<T extends Uint8Array | Float32Array>(
   src: ArrayLike<number>,
   width: number,
   height: number,
   channels: number,
   outW: number,
   outH: number,
-): Float32Array {
+  out: T,
+): T {
   checkSize('resizeBilinear input', width, height);
   checkSize('resizeBilinear output', outW, outH);
   if (src.length !== width * height * channels) throw new RangeError(`resizeBilinear: buffer has ${src.length} values, expected ${width}x${height}x${channels}`);
+  if (out.length !== outW * outH * channels) throw new RangeError(`resizeBilinear: output has ${out.length} values, expected ${outW}x${outH}x${channels}`);
+  const bias = out instanceof Uint8Array ? 0.5 : 0;
   const X = bilinearTaps(width, outW);
   const Y = bilinearTaps(height, outH);
-  const out = new Float32Array(outW * outH * channels);
   let o = 0;
   for (let y = 0; y < outH; y++) {
     const r0 = Y.i0[y]! * width;
@@ -114,58 +121,16 @@ export function resizeBilinearHWC(
       const c = (r1 + X.i0[x]!) * channels;
       const d = (r1 + X.i1[x]!) * channels;
       for (let k = 0; k < channels; k++) {
-        out[o++] = h0 * (w0 * src[a + k]! + w1 * src[b + k]!) + h1 * (w0 * src[c + k]! + w1 * src[d + k]!);
+        out[o++] = h0 * (w0 * src[a + k]! + w1 * src[b + k]!) + h1 * (w0 * src[c + k]! + w1 * src[d + k]!) + bias;
       }
     }
   }
   return out;
 }
 
-/** Bilinear resize of a CHW float buffer (e.g. the [0,1] image tensor of the augmentation pipeline). */
-export function resizeBilinearCHW(
-  src: Float32Array,
-  channels: number,
-  height: number,
-  width: number,
-  outH: number,
-  outW: number,
-): Float32Array {
-  checkSize('resizeBilinear input', width, height);
-  checkSize('resizeBilinear output', outW, outH);
-  if (src.length !== width * height * channels) throw new RangeError(`resizeBilinearCHW: buffer has ${src.length} values, expected ${channels}x${height}x${width}`);
-  const X = bilinearTaps(width, outW);
-  const Y = bilinearTaps(height, outH);
-  const out = new Float32Array(outW * outH * channels);
-  const plane = width * height;
-  let o = 0;
-  for (let k = 0; k < channels; k++) {
-    const base = k * plane;
-    for (let y = 0; y < outH; y++) {
-      const r0 = base + Y.i0[y]! * width;
-      const r1 = base + Y.i1[y]! * width;
-      const h1 = Y.l1[y]!;
-      const h0 = 1 - h1;
-      for (let x = 0; x < outW; x++) {
-        const w1 = X.l1[x]!;
-        const w0 = 1 - w1;
-        const x0 = X.i0[x]!;
-        const x1 = X.i1[x]!;
-        out[o++] = h0 * (w0 * src[r0 + x0]! + w1 * src[r0 + x1]!) + h1 * (w0 * src[r1 + x0]! + w1 * src[r1 + x1]!);
-      }
-    }
-  }
-  return out;
-}
-
-/** Bilinear resize of an RGB HWC uint8 image, rounded half up to uint8 and clamped (the loader's image resize). */
+/** Bilinear resize of an RGB HWC uint8 image, rounded half up (resizeBilinearHWC into uint8). */
 export function resizeImageRgb(image: Uint8Array, width: number, height: number, outW: number, outH: number): Uint8Array {
-  const f = resizeBilinearHWC(image, width, height, 3, outW, outH);
-  const out = new Uint8Array(f.length);
-  for (let i = 0; i < f.length; i++) {
-    const v = Math.floor(f[i]! + 0.5);
-    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
-  return out;
+  return resizeBilinearHWC(image, width, height, 3, outW, outH, new Uint8Array(outW * outH * 3));
 }
 
 /**
@@ -181,42 +146,55 @@ export function resizeSample(s: DecodedSample, width: number, height: number): D
   return out;
 }
 
+/** Per-channel tables: value v → (fround(v/255) − mean[c]) / std[c], ToTensor + Normalize's order of operations. */
+function normalizationTables(norm: Normalization | null): Float32Array[] {
+  return [0, 1, 2].map((c) => {
+    const t = new Float32Array(256);
+    for (let v = 0; v < 256; v++) {
+      const x = f32(v / 255);
+      t[v] = norm ? (x - norm.mean[c]) / norm.std[c] : x;
+    }
+    return t;
+  });
+}
+
+const tablesOf = new WeakMap<Normalization, Float32Array[]>();
+const unitTables = normalizationTables(null);
+
 /**
- * HWC RGB image with values in 0..255 (uint8 or float) -> CHW float32: x/255, then (x - mean)/std per
- * channel (RGB order) unless norm is null. Default norm: ImageNet.
+ * The one normalisation: an RGB HWC image with values in 0..255 → CHW float32, x/255 (rounded to float32),
+ * then (x − mean)/std per channel (RGB order) unless norm is null, written into `out` at `offset` (a batch's
+ * slot) or into a new array. uint8 images go through per-value tables of the same formula.
  */
-export function toCHWFloat(image: ArrayLike<number>, norm: Normalization | null = IMAGENET): Float32Array {
-  if (image.length % 3 !== 0) throw new RangeError(`toCHWFloat: ${image.length} values is not a multiple of 3 (expected RGB HWC)`);
-  const n = image.length / 3;
-  const out = new Float32Array(image.length);
-  for (let c = 0; c < 3; c++) {
-    const o = c * n;
-    if (norm) {
-      const m = norm.mean[c];
-      const s = norm.std[c];
-      // Same order of operations as ToTensor + Normalize: (x/255 rounded to float32 - mean) / std.
-      for (let i = 0; i < n; i++) out[o + i] = (f32(image[i * 3 + c]! / 255) - m) / s;
-    } else for (let i = 0; i < n; i++) out[o + i] = image[i * 3 + c]! / 255;
+export function normalizeImage(image: Uint8Array | Float32Array, norm: Normalization | null = IMAGENET, out?: Float32Array, offset = 0): Float32Array {
+  if (image.length % 3 !== 0) throw new RangeError(`normalizeImage: ${image.length} values is not a multiple of 3 (expected RGB HWC)`);
+  const plane = image.length / 3;
+  const dst = out ?? new Float32Array(image.length);
+  if (offset < 0 || offset + image.length > dst.length) throw new RangeError(`normalizeImage: ${image.length} values at offset ${offset} do not fit an output of ${dst.length}`);
+  if (image instanceof Float32Array) {
+    for (let c = 0; c < 3; c++) {
+      const m = norm ? norm.mean[c] : 0;
+      const sd = norm ? norm.std[c] : 1;
+      const o = offset + c * plane;
+      for (let p = 0; p < plane; p++) dst[o + p] = (f32(image[p * 3 + c]! / 255) - m) / sd;
+    }
+    return dst;
   }
-  return out;
-}
-
-/** In-place (x - mean)/std on a CHW float image already scaled to [0, 1]. Returns the same array. */
-export function normalizeCHW(chw: Float32Array, norm: Normalization = IMAGENET): Float32Array {
-  const n = chw.length / 3;
-  if (!Number.isInteger(n)) throw new RangeError(`normalizeCHW: ${chw.length} values is not a multiple of 3`);
-  for (let c = 0; c < 3; c++) {
-    const m = norm.mean[c];
-    const s = norm.std[c];
-    const o = c * n;
-    for (let i = 0; i < n; i++) chw[o + i] = (chw[o + i]! - m) / s;
+  let tables = norm ? tablesOf.get(norm) : unitTables;
+  if (!tables) tablesOf.set(norm!, (tables = normalizationTables(norm)));
+  const [t0, t1, t2] = tables as [Float32Array, Float32Array, Float32Array];
+  for (let p = 0, q = 0; p < plane; p++, q += 3) {
+    dst[offset + p] = t0[image[q]!]!;
+    dst[offset + plane + p] = t1[image[q + 1]!]!;
+    dst[offset + 2 * plane + p] = t2[image[q + 2]!]!;
   }
-  return chw;
+  return dst;
 }
 
 /**
- * A frame size times an input scale, rounded, and at least `min` on each side (8 by default: the
- * smallest input every model family accepts; evaluation's internal views use 1).
+ * A frame size times an input scale, rounded, and at least `min` on each side: the model input size of
+ * evaluation, predict and the app (min 8, the smallest input every model family accepts), and the
+ * augmentations' random rescale (min 1).
  */
 export function scaledSize(height: number, width: number, scale: number, min = 8): { height: number; width: number } {
   if (scale === 1) return { height, width };
@@ -224,10 +202,12 @@ export function scaledSize(height: number, width: number, scale: number, min = 8
 }
 
 /**
- * Evaluation's preprocessing of one RGB HWC uint8 image: resized to (height, width) if given (the
- * loader's bilinear resize to uint8), then x/255 normalised with ImageNet statistics, CHW float32.
+ * A model's input from one RGB HWC uint8 image, as evaluation, predict and the web app make it: resized to
+ * `size` if given (resizeBilinearHWC, the loader's kernel, kept in float: no rounding to uint8, so a view
+ * equals the normalised frame resized), then normalizeImage with ImageNet statistics; CHW float32, into
+ * `out` at `offset` if given.
  */
-export function preprocessImage(rgb: Uint8Array, width: number, height: number, size?: { height: number; width: number }): Float32Array {
-  const resized = size && (size.width !== width || size.height !== height) ? resizeImageRgb(rgb, width, height, size.width, size.height) : rgb;
-  return toCHWFloat(resized, IMAGENET);
+export function preprocessImage(rgb: Uint8Array, width: number, height: number, size?: { height: number; width: number }, out?: Float32Array, offset = 0): Float32Array {
+  const resized = size && (size.width !== width || size.height !== height) ? resizeBilinearHWC(rgb, width, height, 3, size.width, size.height, new Float32Array(size.width * size.height * 3)) : rgb;
+  return normalizeImage(resized, IMAGENET, out, offset);
 }

@@ -17,7 +17,7 @@
 //   4. s ← w + (α + (1 − α)·g)·(p − w), scores = s + margin·(1 − g) on each cell's warped previous class.
 // Plain typed arrays only, like the rest of src/temporal.
 import { bilinearTaps } from '../data/preprocess.js';
-import { argmaxClasses } from './smooth.js';
+import { argmaxClasses } from '../data/class-map.js';
 
 /** block side and search range, in grid cells; at a 120-column grid for 480-pixel frames: 16 and ±24 pixels */
 const BLOCK = 4;

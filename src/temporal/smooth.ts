@@ -17,6 +17,7 @@
 // A frame whose mean absolute difference from the previous one exceeds `cut` (0–255) is a scene cut: the
 // smoother starts again there, so the old scene is not dragged into the new one. The first frame of a video
 // (and of a new scene) is never smoothed: its ids are the argmax of its own probabilities.
+import { argmaxClasses } from '../data/class-map.js';
 import { closest } from '../util/suggest.js';
 import { FlowState, gridSize } from './flow.js';
 
@@ -294,24 +295,6 @@ export class TemporalSmoother {
   }
 }
 
-/** Class ids (argmax over classes, the first of equal maxima) of class-major scores C × hw. */
-export function argmaxClasses(scores: Float32Array, numClasses: number, hw: number, out: Uint8Array = new Uint8Array(hw)): Uint8Array {
-  if (scores.length !== numClasses * hw) throw new RangeError(`argmaxClasses: ${scores.length} scores, expected ${numClasses} × ${hw}`);
-  const best = new Float32Array(hw).fill(-Infinity);
-  out.fill(0);
-  for (let c = 0; c < numClasses; c++) {
-    const base = c * hw;
-    for (let p = 0; p < hw; p++) {
-      const v = scores[base + p]!;
-      if (v > best[p]!) {
-        best[p] = v;
-        out[p] = c;
-      }
-    }
-  }
-  return out;
-}
-
 /**
  * An RGB image reduced (or enlarged) to outW × outH by averaging, for each output pixel, the input pixels
  * whose centres fall in its box (at least the nearest one). The same size returns the input.
@@ -341,65 +324,6 @@ export function areaResizeRgb(image: Uint8Array, width: number, height: number, 
       out[o] = Math.round(r / n);
       out[o + 1] = Math.round(g / n);
       out[o + 2] = Math.round(b / n);
-    }
-  }
-  return out;
-}
-
-/**
- * Class ids at outW × outH of class-major scores C × height × width: bilinear upsampling (PyTorch's
- * align_corners=False, as predict and evaluation upsample logits), then the argmax. Where the four source
- * pixels of an output pixel share their argmax, the interpolated argmax is that class (every class's
- * interpolated score is the same convex combination), so only pixels near a class boundary interpolate
- * every class: a fraction of the cost of upsampling all of them.
- */
-export function upsampleArgmax(scores: Float32Array, numClasses: number, width: number, height: number, outW: number, outH: number): Uint8Array {
-  const hw = width * height;
-  if (scores.length !== numClasses * hw) throw new RangeError(`upsampleArgmax: ${scores.length} scores, expected ${numClasses} × ${width}x${height}`);
-  const low = argmaxClasses(scores, numClasses, hw);
-  if (width === outW && height === outH) return low;
-  // source coordinate of each output row / column: (i + 0.5)·in/out − 0.5, clamped at 0
-  const axis = (n: number, m: number) => {
-    const i0 = new Int32Array(m);
-    const i1 = new Int32Array(m);
-    const f = new Float32Array(m);
-    for (let i = 0; i < m; i++) {
-      const src = Math.max(0, ((i + 0.5) * n) / m - 0.5);
-      const a = Math.min(n - 1, Math.floor(src));
-      i0[i] = a;
-      i1[i] = Math.min(n - 1, a + 1);
-      f[i] = src - a;
-    }
-    return { i0, i1, f };
-  };
-  const ax = axis(width, outW);
-  const ay = axis(height, outH);
-  const out = new Uint8Array(outW * outH);
-  for (let y = 0; y < outH; y++) {
-    const r0 = ay.i0[y]! * width;
-    const r1 = ay.i1[y]! * width;
-    const fy = ay.f[y]!;
-    for (let x = 0; x < outW; x++) {
-      const a = ax.i0[x]!;
-      const b = ax.i1[x]!;
-      const q = low[r0 + a]!;
-      if (low[r0 + b] === q && low[r1 + a] === q && low[r1 + b] === q) {
-        out[y * outW + x] = q;
-        continue;
-      }
-      const fx = ax.f[x]!;
-      let best = -Infinity;
-      let id = 0;
-      for (let c = 0, base = 0; c < numClasses; c++, base += hw) {
-        const top = (1 - fx) * scores[base + r0 + a]! + fx * scores[base + r0 + b]!;
-        const bot = (1 - fx) * scores[base + r1 + a]! + fx * scores[base + r1 + b]!;
-        const v = (1 - fy) * top + fy * bot;
-        if (v > best) {
-          best = v;
-          id = c;
-        }
-      }
-      out[y * outW + x] = id;
     }
   }
   return out;

@@ -2,7 +2,8 @@
 // --sequence, predict and bench smooth share. The smoother restarts where a sequence (or video) starts, and
 // a frame it (re)starts on keeps the frame's own class ids, so a video's first frame is never smoothed.
 import { TemporalMeter, type TemporalMetrics } from './metrics.js';
-import { formatSmoothSpec, TemporalSmoother, upsampleArgmax, type SmoothSpec } from './smooth.js';
+import { upsampleArgmax } from '../data/class-map.js';
+import { formatSmoothSpec, TemporalSmoother, type SmoothSpec } from './smooth.js';
 
 /** A plane of values with its size (class-major probabilities, or RGB pixels). */
 export interface Plane<T> {

@@ -4,15 +4,15 @@
 // a video split (`sequence`), also flicker and consistency of consecutive frames, optionally smoothed.
 // The network is a libtorch model or an onnxruntime session (EvalNet): the same scoring for both.
 import type { DataLoader, Batch } from '../data/loader.js';
-import { IMAGENET } from '../data/preprocess.js';
+import { preprocessImage, scaledSize } from '../data/preprocess.js';
 import { ConfusionMatrix } from '../metrics/confusion.js';
 import { computeMetrics, imageMiou } from '../metrics/miou.js';
-import { isScaleList, scaledSize, type SegmentationModel } from '../models/contract.js';
+import { isScaleList, type SegmentationModel } from '../models/contract.js';
 import { labelWeightSum, segmentationLoss } from '../models/loss.js';
 import type { ReportSample } from '../report/types.js';
 import { batchToTensors } from '../data/tensors.js';
 import { sequenceKey, TemporalStream, type SmoothSpec } from '../temporal/index.js';
-import { aten, dispose, F, float, inferenceMode, tidy, type Tensor } from '../torch/index.js';
+import { aten, dispose, F, float, fromArray, inferenceMode, tidy, type Tensor } from '../torch/index.js';
 import type { EvalResult } from './callback.js';
 
 export interface EvalOptions {
@@ -50,32 +50,30 @@ export interface EvalOptions {
   sequence?: { smooth?: SmoothSpec | null };
 }
 
-/** Undoes the loader's ImageNet normalisation: NCHW float → HWC RGB uint8 of image i. */
-export function denormalize(b: Batch, i: number): Uint8Array {
-  const { height: h, width: w } = b;
-  const hw = h * w;
-  const out = new Uint8Array(hw * 3);
-  const base = i * 3 * hw;
-  for (let c = 0; c < 3; c++) {
-    const m = IMAGENET.mean[c]!;
-    const s = IMAGENET.std[c]!;
-    for (let p = 0; p < hw; p++) {
-      const v = (b.pixelValues[base + c * hw + p]! * s + m) * 255;
-      out[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
-    }
-  }
-  return out;
+/** The frames a batch of evaluation scores: the loader's uint8 images (and their size) that its pixelValues normalise. */
+export type Frames = Pick<Batch, 'images' | 'n' | 'height' | 'width'>;
+
+/** Frame i of a batch, RGB HWC uint8 (a copy: reports and the temporal stream keep it). */
+export function frameImage(b: Frames, i: number): Uint8Array {
+  const n = b.height * b.width * 3;
+  return b.images.slice(i * n, (i + 1) * n);
 }
 
 /**
- * One view's model input: the frames at `scale` of (h, w). Plain bilinear (align_corners false), the
- * loader's own resize of training frames (resizeImageRgb), so that a model trained on resized frames sees
- * the same filtering here. At exactly half size it is a 2×2 box filter.
+ * One view's model input: at scale 1 the loader's normalised frames (pixelValues); at another scale each
+ * frame resized to scaledSize and normalised by preprocessImage, exactly as predict and the web app make
+ * their model input (and as the loader resizes training frames), so that eval and predict see the same
+ * pixels. The tensor is the caller's to dispose unless it is pixelValues.
  */
-function viewInput(pixelValues: Tensor, h: number, w: number, scale: number): Tensor {
+function viewInput(frames: Frames, pixelValues: Tensor, scale: number): Tensor {
   if (scale === 1) return pixelValues;
-  const s = scaledSize(h, w, scale, 1);
-  return F.interpolate(pixelValues, { size: [s.height, s.width], mode: 'bilinear' });
+  const { n, height: h, width: w } = frames;
+  const size = scaledSize(h, w, scale);
+  const frame = 3 * h * w;
+  const plane = 3 * size.height * size.width;
+  const out = new Float32Array(n * plane);
+  for (let i = 0; i < n; i++) preprocessImage(frames.images.subarray(i * frame, (i + 1) * frame), w, h, size, out, i * plane);
+  return fromArray(out, [n, 3, size.height, size.width]);
 }
 
 const toLabelSize = (logits: Tensor, h: number, w: number): Tensor => F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false });
@@ -99,8 +97,8 @@ function viewsOf(scales: readonly number[], flip: boolean): View[] {
 }
 
 /** A view's model input: viewInput, mirrored for a flipped view. */
-function viewPixels(pixelValues: Tensor, h: number, w: number, v: View): Tensor {
-  const x = viewInput(pixelValues, h, w, v.scale);
+function viewPixels(frames: Frames, pixelValues: Tensor, v: View): Tensor {
+  const x = viewInput(frames, pixelValues, v.scale);
   return v.flip ? aten.flip(x, [3]) : x;
 }
 
@@ -123,16 +121,19 @@ function scoresOfViews(logits: readonly Tensor[], views: readonly View[], h: num
   return { up, probs: withProbs ? F.softmax(up, 1) : null };
 }
 
-/** Class scores at the label size (h, w) of a batch of normalised frames, under scales and flip (scoresOfViews). */
-export function labelSizeScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): Tensor {
+/**
+ * Class scores at the label size of a batch's frames (pixelValues: their normalised tensor), under scales
+ * and flip (scoresOfViews). Call inside tidy.
+ */
+export function labelSizeScores(model: SegmentationModel, frames: Frames, pixelValues: Tensor, scales: number[], flip: boolean): Tensor {
   const views = viewsOf(scales, flip);
-  return scoresOfViews(views.map((v) => model.forward(viewPixels(pixelValues, h, w, v)).logits), views, h, w, false).up;
+  return scoresOfViews(views.map((v) => model.forward(viewPixels(frames, pixelValues, v)).logits), views, frames.height, frames.width, false).up;
 }
 
 /** labelSizeScores' scores (`up`) and the class probabilities temporal smoothing takes (scoresOfViews). */
-export function smoothingScores(model: SegmentationModel, pixelValues: Tensor, h: number, w: number, scales: number[], flip: boolean): { up: Tensor; probs: Tensor } {
+export function smoothingScores(model: SegmentationModel, frames: Frames, pixelValues: Tensor, scales: number[], flip: boolean): { up: Tensor; probs: Tensor } {
   const views = viewsOf(scales, flip);
-  const { up, probs } = scoresOfViews(views.map((v) => model.forward(viewPixels(pixelValues, h, w, v)).logits), views, h, w, true);
+  const { up, probs } = scoresOfViews(views.map((v) => model.forward(viewPixels(frames, pixelValues, v)).logits), views, frames.height, frames.width, true);
   return { up, probs: probs! };
 }
 
@@ -140,12 +141,12 @@ export function smoothingScores(model: SegmentationModel, pixelValues: Tensor, h
  * Each view's logits of a batch, owned by the caller: in one synchronous pass for a libtorch model, view
  * by view through an asynchronous net (whose input is made, and freed, one view at a time).
  */
-async function viewLogits(net: EvalNet, pixelValues: Tensor, h: number, w: number, views: readonly View[]): Promise<Tensor[]> {
-  if (!('forwardAsync' in net)) return inferenceMode(() => tidy(() => views.map((v) => net.forward(viewPixels(pixelValues, h, w, v)).logits)));
+async function viewLogits(net: EvalNet, frames: Frames, pixelValues: Tensor, views: readonly View[]): Promise<Tensor[]> {
+  if (!('forwardAsync' in net)) return inferenceMode(() => tidy(() => views.map((v) => net.forward(viewPixels(frames, pixelValues, v)).logits)));
   const out: Tensor[] = [];
   try {
     for (const v of views) {
-      const x = inferenceMode(() => tidy(() => viewPixels(pixelValues, h, w, v)));
+      const x = inferenceMode(() => tidy(() => viewPixels(frames, pixelValues, v)));
       try {
         out.push(await net.forwardAsync(x));
       } finally {
@@ -188,7 +189,7 @@ export async function evaluate(net: EvalNet, loader: DataLoader, o: EvalOptions)
       let logits: Tensor[] = [];
       let scored;
       try {
-        logits = await viewLogits(net, pixelValues, batch.height, batch.width, views);
+        logits = await viewLogits(net, batch, pixelValues, views);
         scored = inferenceMode(() =>
           tidy(() => {
             const { up, probs: pr } = scoresOfViews(logits, views, batch.height, batch.width, smoothing);
@@ -218,7 +219,7 @@ export async function evaluate(net: EvalNet, loader: DataLoader, o: EvalOptions)
           const id = batch.ids[i]!;
           const frame = { id, sequence: sequenceKey(id), width: batch.width, height: batch.height, ids: p, label: t };
           const ph = probs ? probs.height * probs.width * o.numClasses : 0;
-          p = stream.frame(probs ? { ...frame, probs: { ...probs, data: probs.data.subarray(i * ph, (i + 1) * ph) }, image: { data: denormalize(batch, i), width: batch.width, height: batch.height } } : frame);
+          p = stream.frame(probs ? { ...frame, probs: { ...probs, data: probs.data.subarray(i * ph, (i + 1) * ph) }, image: { data: frameImage(batch, i), width: batch.width, height: batch.height } } : frame);
           if (smoothing) cm.update(p, t);
         }
         const miou = imageMiou(p, t, o.numClasses, o.ignoreIndex);
@@ -227,7 +228,7 @@ export async function evaluate(net: EvalNet, loader: DataLoader, o: EvalOptions)
         const keepSample = samples.length < nSamples;
         const worstCut = worst.length < nWorst || (worst.length > 0 && miou < worst[worst.length - 1]!.miou!);
         if (keepSample || (nWorst > 0 && worstCut)) {
-          const s: ReportSample = { id, width: batch.width, height: batch.height, image: denormalize(batch, i), label: t.slice(), pred: p.slice(), miou };
+          const s: ReportSample = { id, width: batch.width, height: batch.height, image: frameImage(batch, i), label: t.slice(), pred: p.slice(), miou };
           if (keepSample) samples.push(s);
           if (nWorst > 0 && worstCut) {
             worst.push(s);

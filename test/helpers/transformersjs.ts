@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { SegmentationModel } from '../../src/models/index.js';
 import { buildOnnx, writeTransformersJsDir } from '../../src/export/export.js';
-import { toCHWFloat } from '../../src/data/preprocess.js';
+import { normalizeImage } from '../../src/data/preprocess.js';
 import { F, fromArray, inferenceMode, tidy } from '../../src/torch/index.js';
 
 /** Exports `model` to `root`/`name`, runs the pipeline on an h×w image; asserts ≥ 99% argmax agreement and ≥ 2 classes. */
@@ -24,7 +24,7 @@ export async function checkTransformersJs(model: SegmentationModel, root: string
     const labels = model.labels;
     const ours = inferenceMode(() =>
       tidy(() => {
-        const logits = model.forward(fromArray(toCHWFloat(px), [1, 3, h, w], 'float32')).logits;
+        const logits = model.forward(fromArray(normalizeImage(px), [1, 3, h, w], 'float32')).logits;
         return F.interpolate(logits, { size: [h, w], mode: 'bilinear', alignCorners: false }).argmax(1).toArray() as BigInt64Array;
       }),
     );

@@ -2,9 +2,10 @@
 // opens or drops (an image, a video played with the overlay live) or the webcam. window.streetseg is the
 // same path for automation: ready, segment(ImageData), info, stats.
 // URL parameters: runtime=wasm|webgpu, threads=N (WASM), profile=1 (onnxruntime's per-node profile).
+import { upsampleArgmax } from '../../data/class-map.js';
 import { preprocessImage } from '../../data/preprocess.js';
 import { decodeImage, fetchImage, fileKind, mediaErrorText, paint, videoFrame } from './media.js';
-import { modelSize, overlayRgba, rgbaToRgb, upsampleArgmax } from './pixels.js';
+import { modelSize, overlayRgba, rgbaToRgb } from './pixels.js';
 import { createSession, usableThreads, type ModelSession } from './runtime.js';
 import { SITE_FILES, SITE_FORMAT, SITE_VERSION, type InputSize, type RuntimeName, type SiteMeta } from './site.js';
 import * as ui from './ui.js';
@@ -96,7 +97,7 @@ function segment(img: ImageData): Promise<SegmentResult> {
     const { logits, dims } = await session.run(pixels, size.height, size.width);
     const modelMs = performance.now() - t1;
     if (dims[0] !== meta.classes.length) throw new Error(`${SITE_FILES.model}: ${dims[0]} classes in the logits, but ${SITE_FILES.meta} lists ${meta.classes.length}`);
-    const classIds = upsampleArgmax(logits, dims[0]!, dims[1]!, dims[2]!, img.height, img.width);
+    const classIds = upsampleArgmax(logits, dims[0]!, dims[2]!, dims[1]!, img.width, img.height);
     return { classIds, width: img.width, height: img.height, ms: performance.now() - t0, modelMs };
   });
 }

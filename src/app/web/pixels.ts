@@ -1,9 +1,8 @@
-// The page's pixel work, as `streetseg predict` does it: RGBA canvas pixels → the model's input (resized
-// as the loader resizes, ImageNet-normalised: preprocessImage itself), and logits → class ids by bilinear
-// upsampling (torch's align_corners=False taps, bilinearTaps) to the image's size and argmax; then the
-// overlay, round((1 − alpha)·image + alpha·colour) as predict's blendOverlay. Pure TypeScript, no DOM:
-// the tests run it in Node against the libtorch path.
-import { bilinearTaps, scaledSize } from '../../data/preprocess.js';
+// The page's pixel work around what it shares with `streetseg predict` (preprocessImage for the model's
+// input, class-map's upsampleArgmax for the class ids): the model input size, RGBA canvas pixels → RGB,
+// and the overlay, round((1 − alpha)·image + alpha·colour) as predict's blendOverlay. Pure TypeScript, no
+// DOM: the tests run it in Node against the libtorch path.
+import { scaledSize } from '../../data/preprocess.js';
 import type { InputSize } from './site.js';
 
 /** The model input size for an image of width × height. */
@@ -20,80 +19,6 @@ export function rgbaToRgb(rgba: ArrayLike<number>, width: number, height: number
     out[3 * i] = rgba[j]!;
     out[3 * i + 1] = rgba[j + 1]!;
     out[3 * i + 2] = rgba[j + 2]!;
-  }
-  return out;
-}
-
-/** Argmax over classes of each pixel of logits [classes, h, w] (the first maximum wins, as torch.argmax). */
-function argmaxMap(logits: Float32Array, classes: number, plane: number): Uint8Array {
-  const out = new Uint8Array(plane);
-  for (let i = 0; i < plane; i++) {
-    let best = 0;
-    let max = logits[i]!;
-    for (let c = 1; c < classes; c++) {
-      const v = logits[c * plane + i]!;
-      if (v > max) {
-        max = v;
-        best = c;
-      }
-    }
-    out[i] = best;
-  }
-  return out;
-}
-
-/**
- * Class ids (height × width, row-major) of logits [classes, h, w]: bilinear upsampling with torch's
- * align_corners=False taps, then argmax (the first maximum wins, as torch.argmax). An output pixel whose
- * four source pixels share their argmax c takes c without blending: its values are a convex combination
- * of the four, in each of which c is the largest, so c is the largest in the blend too. Elsewhere
- * (class boundaries) it is blended separably: each output row first mixes its two source rows for every
- * class and column, then each pixel mixes two columns per class, the same weighted sum of the four taps.
- */
-export function upsampleArgmax(logits: Float32Array, classes: number, h: number, w: number, height: number, width: number): Uint8Array {
-  if (logits.length !== classes * h * w) throw new RangeError(`upsampleArgmax: ${logits.length} logits, expected ${classes}x${h}x${w}`);
-  if (classes < 1 || classes > 256) throw new RangeError(`upsampleArgmax: ${classes} classes; class ids are 8-bit (1 to 256 classes)`);
-  const X = bilinearTaps(w, width);
-  const Y = bilinearTaps(h, height);
-  const plane = h * w;
-  const low = argmaxMap(logits, classes, plane);
-  const row = new Float64Array(classes * w);
-  const out = new Uint8Array(height * width);
-  for (let y = 0; y < height; y++) {
-    const r0 = Y.i0[y]! * w;
-    const r1 = Y.i1[y]! * w;
-    const b = Y.l1[y]!;
-    const a = 1 - b;
-    let mixed = false; // this row's blend of the two source rows, computed on its first boundary pixel
-    const o = y * width;
-    for (let x = 0; x < width; x++) {
-      const x0 = X.i0[x]!;
-      const x1 = X.i1[x]!;
-      const k = low[r0 + x0]!;
-      if (k === low[r0 + x1] && k === low[r1 + x0] && k === low[r1 + x1]) {
-        out[o + x] = k;
-        continue;
-      }
-      if (!mixed) {
-        for (let c = 0; c < classes; c++) {
-          const base = c * plane;
-          for (let j = 0; j < w; j++) row[c * w + j] = a * logits[base + r0 + j]! + b * logits[base + r1 + j]!;
-        }
-        mixed = true;
-      }
-      const q = X.l1[x]!;
-      const p = 1 - q;
-      let best = 0;
-      let max = p * row[x0]! + q * row[x1]!;
-      for (let c = 1; c < classes; c++) {
-        const v = p * row[c * w + x0]! + q * row[c * w + x1]!;
-        if (v > max) {
-          max = v;
-          best = c;
-        }
-      }
-      out[o + x] = best;
-    }
   }
   return out;
 }

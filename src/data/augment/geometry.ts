@@ -2,7 +2,7 @@
 // bilinearly, masks with nearest neighbour (a mask pixel is always a copy of some input mask pixel or the
 // fill value, never a blend). Coordinates are pixel indices with pixel centres at integers (OpenCV's
 // convention); the centre of a W×H frame is ((W-1)/2, (H-1)/2).
-import { bilinearTaps, nearestIndices } from '../preprocess.js';
+import { resizeImageRgb, resizeNearest } from '../preprocess.js';
 import type { BorderMode, Sample } from './types.js';
 
 /** Forward 2×3 affine matrix [a, b, c, d, e, f]: x' = a·x + b·y + c, y' = d·x + e·y + f. */
@@ -330,50 +330,15 @@ export function gridMap(n: number, steps: number[], normalized: boolean): Float6
 
 /**
  * Resize to outH×outW like PyTorch F.interpolate with size=…: image 'bilinear' with align_corners=False and
- * no antialias (src = (dst+0.5)·in/out − 0.5, clamped at 0), mask 'nearest' (src = floor(dst·in/out)).
- * Scales and products are computed in float32 as PyTorch's CPU kernels do, so the chosen indices match.
+ * no antialias, rounded half up (preprocess.resizeImageRgb, the loader's resize), mask 'nearest'
+ * (preprocess.resizeNearest).
  */
 export function resize(s: Sample, outH: number, outW: number): Sample {
   checkSample(s);
   if (!(outH >= 1 && outW >= 1) || !Number.isInteger(outH) || !Number.isInteger(outW)) throw new Error(`augment.resize: bad size ${outH}x${outW}`);
   const { width: w, height: h } = s;
   if (outH === h && outW === w) return { image: s.image.slice(), label: s.label.slice(), width: w, height: h };
-  // index/weight tables shared with preprocess.ts (PyTorch's float32 index arithmetic)
-  const ax = bilinearTaps(w, outW);
-  const ay = bilinearTaps(h, outH);
-  const nx = nearestIndices(w, outW);
-  const ny = nearestIndices(h, outH);
-  const image = new Uint8Array(outW * outH * 3);
-  const label = new Uint8Array(outW * outH);
-  const src = s.image;
-  for (let y = 0; y < outH; y++) {
-    const r0 = ay.i0[y]! * w;
-    const r1 = ay.i1[y]! * w;
-    const ly = ay.l1[y]!;
-    const rn = ny[y]! * w;
-    for (let x = 0; x < outW; x++) {
-      const c0 = ax.i0[x]!;
-      const c1 = ax.i1[x]!;
-      const lx = ax.l1[x]!;
-      const o = y * outW + x;
-      label[o] = s.label[rn + nx[x]!]!;
-      const a00 = (r0 + c0) * 3;
-      const a01 = (r0 + c1) * 3;
-      const a10 = (r1 + c0) * 3;
-      const a11 = (r1 + c1) * 3;
-      for (let c = 0; c < 3; c++) {
-        const top = src[a00 + c]! * (1 - lx) + src[a01 + c]! * lx;
-        const bot = src[a10 + c]! * (1 - lx) + src[a11 + c]! * lx;
-        image[o * 3 + c] = top * (1 - ly) + bot * ly + 0.5;
-      }
-    }
-  }
-  return { image, label, width: outW, height: outH };
-}
-
-/** Output size of the RECIPE rescale: (round(H·s), round(W·s)), at least 1. */
-export function scaledSize(height: number, width: number, s: number): [number, number] {
-  return [Math.max(1, Math.round(height * s)), Math.max(1, Math.round(width * s))];
+  return { image: resizeImageRgb(s.image, w, h, outW, outH), label: resizeNearest(s.label, w, h, outW, outH), width: outW, height: outH };
 }
 
 /**

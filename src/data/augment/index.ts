@@ -1,5 +1,6 @@
 // Augmentation for segmentation samples: pure TypeScript on typed arrays, deterministic per
-// (seed, epoch, index). See types.ts for the model, ops.ts for the ops and pipeline.ts for the presets.
+// (seed, epoch, index). See types.ts for the model, ops.ts (geometric-ops.ts, photometric-ops.ts) for the
+// ops and pipeline.ts for the presets.
 export type { AugmentContext, BorderMode, Op, OpName, OpSpec, Range, Sample } from './types.js';
 export * as kernels from './kernels.js';
 export {
@@ -7,7 +8,6 @@ export {
   brightnessContrast,
   clahe,
   colorJitter,
-  colourJitter,
   compose,
   fromSpec,
   gamma,
