@@ -1,4 +1,5 @@
-// Resizing and tensor layout for decoded frames.
+// The one image path of training, evaluation, predict and the web app: resizing, normalisation and the
+// model input size. Imports nothing from Node or libtorch (the web app bundles it for the browser).
 //
 // Both resizers are our own TypeScript, written to match PyTorch's CPU `F.interpolate` (size given, no
 // scale_factor), as the reference recipe uses them:
@@ -134,7 +135,7 @@ export function resizeImageRgb(image: Uint8Array, width: number, height: number,
 }
 
 /**
- * Resizes a decoded sample to width x height: image bilinear (rounded half up to uint8, clamped),
+ * Resizes a decoded sample to width x height: image bilinear (resizeImageRgb, rounded half up to uint8),
  * label nearest. Returns the sample unchanged (same object) if it already has that size.
  */
 export function resizeSample(s: DecodedSample, width: number, height: number): DecodedSample {
