@@ -9,6 +9,7 @@ import { decodeImage } from '../src/data/decode.js';
 import { DataLoader } from '../src/data/loader.js';
 import { preprocessImage, scaledSize } from '../src/data/preprocess.js';
 import { openCheckpoint } from '../src/models/checkpoint.js';
+import { loadPretrained } from '../src/models/hf.js';
 import { TorchSegmenter } from '../src/predict/torch-runtime.js';
 import { defaultEvalScales, openCheckpointSplit } from '../src/train/eval-checkpoint.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -22,10 +23,12 @@ describe('one image path', () => {
     const { spec } = openCheckpointSplit(ckpt.labels, ckpt.dir, { data: path.join(dataRoot(), 'camvid'), split: 'val' });
     const index = 17;
     const ref = spec.samples[index]!;
+    // eval's model as `streetseg eval` loads it, predict's Segmenter as `streetseg predict` does
+    const { model } = loadPretrained(ckpt, { log: () => undefined });
     const seg = TorchSegmenter.load(ckpt);
     const loader = new DataLoader({ dataset: spec, indices: [index], batchSize: 1, workers: 0, augment: 'none' });
     try {
-      const ev = await evaluate(seg['model'], loader, { numClasses: ckpt.labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: null, scales: defaultEvalScales(ckpt), samples: 1 });
+      const ev = await evaluate(model, loader, { numClasses: ckpt.labels.length, ignoreIndex: spec.classes.ignoreIndex, weight: null, scales: defaultEvalScales(ckpt), samples: 1 });
       const evalIds = ev.samples[0]!.pred;
       const img = await decodeImage(ref.image);
       const size = scaledSize(img.height, img.width, ckpt.scale);
@@ -39,6 +42,7 @@ describe('one image path', () => {
       assert.equal(differ, 0, `${differ} of ${evalIds.length} pixels differ between eval and predict on ${ref.image}`);
     } finally {
       seg.dispose();
+      model.dispose();
       await loader.close();
     }
   });
