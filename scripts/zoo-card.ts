@@ -17,6 +17,7 @@ import { evaluateCheckpoint } from '../src/train/eval-checkpoint.js';
 import { median } from '../src/util/median.js';
 import { writeFileAtomic } from '../src/util/fs.js';
 import { formatMetric } from '../src/metrics/miou.js';
+import { smoothingSection } from './zoo-smoothing.js';
 import { readZooCard, ZOO_CARD, zooModels, zooRoot, type ZooHeadline } from '../src/models/zoo.js';
 
 const { values: a } = parseArgs({
@@ -148,7 +149,7 @@ ${runtimes.join('\n')}
 
 ${rt('onnx-int8') ? 'onnx-int8 is the dynamic int8 export (`export --int8`).' : ''}
 
-## Data licence
+${smoothingSection(a.name, tmp)}## Data licence
 
 CamVid is for research use; these weights were trained on it and inherit that condition.
 `;
