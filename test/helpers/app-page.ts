@@ -35,21 +35,21 @@ export function camvidFrames(n: number): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort().slice(0, n).map((f) => path.join(dir, f));
 }
 
-/** window.streetseg.segment on RGB pixels (sent as RGBA ImageData). */
-export async function segmentInPage(page: Page, rgb: Uint8Array, width: number, height: number): Promise<{ ids: Uint8Array; ms: number; modelMs: number; width: number; height: number }> {
+/** window.streetseg.segment on RGB pixels (sent as RGBA ImageData), with segment's options (smooth, reset). */
+export async function segmentInPage(page: Page, rgb: Uint8Array, width: number, height: number, options: { smooth?: boolean; reset?: boolean } = {}): Promise<{ ids: Uint8Array; ms: number; modelMs: number; width: number; height: number; smoothed: boolean }> {
   const rgba = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) rgba.set([rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, 255], 4 * i);
   const r = await page.evaluate(
-    async ({ b64, width, height }) => {
+    async ({ b64, width, height, options }) => {
       const bin = atob(b64);
       const px = new Uint8ClampedArray(bin.length);
       for (let i = 0; i < bin.length; i++) px[i] = bin.charCodeAt(i);
-      const res = await window.streetseg.segment(new ImageData(px, width, height));
+      const res = await window.streetseg.segment(new ImageData(px, width, height), options);
       let s = '';
       for (let i = 0; i < res.classIds.length; i += 0x8000) s += String.fromCharCode(...res.classIds.subarray(i, i + 0x8000));
-      return { ids: btoa(s), ms: res.ms, modelMs: res.modelMs, width: res.width, height: res.height };
+      return { ids: btoa(s), ms: res.ms, modelMs: res.modelMs, width: res.width, height: res.height, smoothed: res.smoothed };
     },
-    { b64: Buffer.from(rgba).toString('base64'), width, height },
+    { b64: Buffer.from(rgba).toString('base64'), width, height, options },
   );
   return { ...r, ids: new Uint8Array(Buffer.from(r.ids, 'base64')) };
 }
