@@ -4,13 +4,8 @@
 // libtorch's softmax, TemporalStream with the spec the site records). The site is built at a fixed 180×240
 // model input so the model runs take seconds, not minutes, on a shared 2-core machine.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
-import { buildApp } from '../src/app/build.js';
-import { serveSite, type SiteServer } from '../src/app/serve.js';
 import { modelSize } from '../src/app/web/pixels.js';
 import type { SiteMeta } from '../src/app/web/site.js';
 import { softmaxClasses } from '../src/app/web/smoothing.js';
@@ -21,10 +16,9 @@ import { OnnxSegmenter } from '../src/predict/onnx-runtime.js';
 import { idsAndProbabilities } from '../src/predict/segmenter.js';
 import { configSmooth, formatSmoothSpec, parseSmoothSpec, TemporalStream } from '../src/temporal/index.js';
 import { fromArray } from '../src/torch/index.js';
-import { launchChromium } from '../src/util/chromium.js';
 import { sharedRoot } from '../src/util/paths.js';
 import { rng } from '../src/util/random.js';
-import { agreement, camvidFrames, openApp, segmentInPage, type AppPage } from './helpers/app-page.js';
+import { agreement, camvidFrames, openSite, segmentInPage, type AppPage, type OpenSite } from './helpers/app-page.js';
 
 const CHECKPOINT = path.join(sharedRoot(), 'reference', 'checkpoints', 'segformer-b0-camvid-scratch');
 const SLOW = 240_000;
@@ -48,27 +42,18 @@ describe('web app smoothing: softmax', () => {
 });
 
 describe('web app smoothing in Chromium: the trained SegFormer-B0', { timeout: 900_000 }, () => {
+  let site: OpenSite | undefined;
   let tmp: string;
   let meta: SiteMeta;
-  let server: SiteServer;
-  let context: BrowserContext;
   let app: AppPage;
   const frames = camvidFrames(4);
 
   before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-app-smooth-'));
-    const built = await buildApp({ checkpoint: openCheckpoint(CHECKPOINT), out: path.join(tmp, 'site'), height: 180, width: 240, webgpu: false, log: () => undefined });
-    meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
-    server = await serveSite({ root: built.out });
-    context = await launchChromium(path.join(tmp, 'profile'));
-    app = await openApp(context, server.url);
-    await app.page.waitForFunction(() => window.streetseg?.ready !== undefined);
-    await app.page.evaluate(() => window.streetseg.ready);
+    site = await openSite(CHECKPOINT, { height: 180, width: 240, webgpu: false });
+    ({ tmp, meta, app } = site);
   });
   after(async () => {
-    await context?.close();
-    await server?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await site?.close();
   });
 
   it("records predict's bare --smooth for the checkpoint; the toggle starts on and drives window.streetseg", async () => {

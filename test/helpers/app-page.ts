@@ -1,12 +1,17 @@
-// Shared by the web app's browser tests: a page of a served site with its console errors and requests
+// Shared by the web app's browser tests: a site built from a checkpoint, served and opened in Chromium; a page of a served site with its console errors and requests
 // recorded, pixels in and class ids out of window.streetseg.segment, the canvas as RGB from a screenshot,
 // predict's class ids for comparison, and CamVid val frames.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { buildApp, type AppOptions, type AppSummary } from '../../src/app/build.js';
+import { serveSite, type SiteServer } from '../../src/app/serve.js';
+import type { SiteMeta } from '../../src/app/web/site.js';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { predict } from '../../src/predict/index.js';
+import { launchChromium } from '../../src/util/chromium.js';
 import { dataRoot } from '../../src/util/paths.js';
 
 export interface AppPage {
@@ -27,6 +32,43 @@ export async function openApp(context: BrowserContext, url: string): Promise<App
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(url);
   return { page, errors, requests };
+}
+
+export interface OpenSite {
+  /** the temporary folder holding the site (site/) and the browser profile */
+  tmp: string;
+  built: AppSummary;
+  meta: SiteMeta;
+  server: SiteServer;
+  context: BrowserContext;
+  app: AppPage;
+  /** Closes the browser and the server and removes the folder. */
+  close(): Promise<void>;
+}
+
+/** `streetseg app` on `checkpoint` (with `options`) into a temporary folder, served and opened in Chromium, window.streetseg ready. */
+export async function openSite(checkpoint: string, options: Omit<AppOptions, 'checkpoint' | 'out'> = {}): Promise<OpenSite> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-app-'));
+  let server: SiteServer | undefined;
+  let context: BrowserContext | undefined;
+  const close = async () => {
+    await context?.close();
+    await server?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const built = await buildApp({ log: () => undefined, ...options, checkpoint: openCheckpoint(checkpoint), out: path.join(tmp, 'site') });
+    const meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
+    server = await serveSite({ root: built.out });
+    context = await launchChromium(path.join(tmp, 'profile'));
+    const app = await openApp(context, server.url);
+    await app.page.waitForFunction(() => window.streetseg?.ready !== undefined);
+    await app.page.evaluate(() => window.streetseg.ready);
+    return { tmp, built, meta, server, context, app, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 /** The first `n` CamVid val frames (sorted by name). */
