@@ -65,6 +65,7 @@ describe('web app in Chromium: the trained SegFormer-B0', { timeout: 900_000 }, 
     assert.deepEqual(s.legend, meta.classes.map((c, i) => `${i} ${c}`));
     assert.equal(s.stats.source, 'sample');
     assert.equal(s.stats.frames, 1);
+    assert.equal(s.stats.smoothed, 0, 'a single image is never smoothed');
     assert.match(s.fps!, /^\d+\.\d FPS$/);
     const shown = await canvasPixels(page);
     assert.deepEqual([shown.width, shown.height], [meta.sample.width, meta.sample.height]);

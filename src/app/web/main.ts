@@ -48,8 +48,9 @@ export interface Info {
 export interface Stats {
   source: 'sample' | 'image' | 'video' | 'webcam' | null;
   name: string | null;
-  /** Frames segmented and shown from the current source. */
+  /** Frames segmented and shown from the current source, and how many of them smoothed over time. */
   frames: number;
+  smoothed: number;
   ms: number | null;
   modelMs: number | null;
   fps: number | null;
@@ -95,7 +96,7 @@ let shown: ImageData | null = null;
 let loopToken = 0;
 let stream: MediaStream | null = null;
 let doneTimes: number[] = [];
-const stats: Stats = { source: null, name: null, frames: 0, ms: null, modelMs: null, fps: null };
+const stats: Stats = { source: null, name: null, frames: 0, smoothed: 0, ms: null, modelMs: null, fps: null };
 const info: Info = { model: '', classes: [], colors: [], runtime: 'wasm', threads: 1, inputSize: { scale: 1 }, smooth: '', crossOriginIsolated: globalThis.crossOriginIsolated === true };
 
 // onnxruntime sessions run one call at a time: segment calls queue here
@@ -144,6 +145,7 @@ function show(frame: ImageData, r: SegmentResult, live: boolean): void {
   current = { frame, ids: r.classIds };
   draw();
   stats.frames++;
+  if (r.smoothed) stats.smoothed++;
   stats.ms = r.ms;
   stats.modelMs = r.modelMs;
   // live: frames shown per second over the last FPS_FRAMES frames (what the viewer sees, waits included)
@@ -154,7 +156,7 @@ function show(frame: ImageData, r: SegmentResult, live: boolean): void {
 }
 
 function setSource(source: Stats['source'], name: string | null): void {
-  Object.assign(stats, { source, name, frames: 0, ms: null, modelMs: null, fps: null });
+  Object.assign(stats, { source, name, frames: 0, smoothed: 0, ms: null, modelMs: null, fps: null });
   doneTimes = [];
   els.source.textContent = name ?? '';
 }
