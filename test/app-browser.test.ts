@@ -3,49 +3,36 @@
 // console errors and no request outside the site, be cross-origin isolated (WASM threads), give the class
 // ids of `streetseg predict --runtime onnx` on CamVid frames, and show the overlay on its canvas.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
-import { buildApp, type AppSummary } from '../src/app/build.js';
-import { openCheckpoint } from '../src/models/checkpoint.js';
-import { serveSite, type SiteServer } from '../src/app/serve.js';
+import type { AppSummary } from '../src/app/build.js';
+import type { SiteServer } from '../src/app/serve.js';
 import type { SiteMeta } from '../src/app/web/site.js';
 import { decodeImage } from '../src/data/decode.js';
 import { blendOverlay } from '../src/predict/colors.js';
 import { colorMask } from '../src/predict/outputs.js';
-import { launchChromium } from '../src/util/chromium.js';
 import { sharedRoot } from '../src/util/paths.js';
-import { agreement, camvidFrames, canvasPixels, openApp, pixelMatch, predictIds, segmentInPage, type AppPage } from './helpers/app-page.js';
+import { agreement, camvidFrames, canvasPixels, openSite, pixelMatch, predictIds, segmentInPage, type AppPage, type OpenSite } from './helpers/app-page.js';
 
 const CHECKPOINT = path.join(sharedRoot(), 'reference', 'checkpoints', 'segformer-b0-camvid-scratch');
 // a shared 2-core machine runs B0 at 360×480 in WASM in seconds per frame, not milliseconds
 const SLOW = 240_000;
 
 describe('web app in Chromium: the trained SegFormer-B0', { timeout: 900_000 }, () => {
+  let site: OpenSite | undefined;
   let tmp: string;
   let built: AppSummary;
   let meta: SiteMeta;
   let server: SiteServer;
-  let context: BrowserContext;
   let app: AppPage;
   const [frameA, frameB] = camvidFrames(2) as [string, string];
 
   before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-app-b0-'));
-    built = await buildApp({ checkpoint: openCheckpoint(CHECKPOINT), out: path.join(tmp, 'site'), log: () => undefined });
-    meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
-    server = await serveSite({ root: built.out });
-    context = await launchChromium(path.join(tmp, 'profile'));
-    app = await openApp(context, server.url);
-    await app.page.waitForFunction(() => window.streetseg?.ready !== undefined);
-    await app.page.evaluate(() => window.streetseg.ready);
+    site = await openSite(CHECKPOINT);
+    ({ tmp, built, meta, server, app } = site);
   });
   after(async () => {
-    await context?.close();
-    await server?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await site?.close();
   });
 
   it('loads with no console errors, only its own files, cross-origin isolated, and shows the sample frame', async () => {
@@ -78,6 +65,7 @@ describe('web app in Chromium: the trained SegFormer-B0', { timeout: 900_000 }, 
     assert.deepEqual(s.legend, meta.classes.map((c, i) => `${i} ${c}`));
     assert.equal(s.stats.source, 'sample');
     assert.equal(s.stats.frames, 1);
+    assert.equal(s.stats.smoothed, 0, 'a single image is never smoothed');
     assert.match(s.fps!, /^\d+\.\d FPS$/);
     const shown = await canvasPixels(page);
     assert.deepEqual([shown.width, shown.height], [meta.sample.width, meta.sample.height]);

@@ -101,6 +101,9 @@ describe('web app in Chromium: video, webcam, bad input, no isolation', { timeou
     });
     assert.deepEqual([v.paused, v.width, v.height, v.name, v.pause], [false, 480, 360, 'clip.webm', false]);
     assert.match(v.fps!, /^\d+\.\d FPS$/);
+    // smoothing is on for video by default: the first frame keeps the model's own ids, later ones are smoothed
+    const st = await page.evaluate(() => window.streetseg.stats);
+    assert.ok(st.smoothed >= 1 && st.smoothed < st.frames, `${st.smoothed} of ${st.frames} frames smoothed`);
     // at alpha 1 the canvas shows only class colours, whichever frame is on it
     await page.locator('#alpha').fill('1');
     const at = (await page.evaluate(() => window.streetseg.stats)).frames;

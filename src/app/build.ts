@@ -16,6 +16,7 @@ import type { Checkpoint } from '../models/checkpoint.js';
 import { labelPalette } from '../predict/colors.js';
 import { encodePng } from '../predict/outputs.js';
 import { checkLabelCount } from '../predict/segmenter.js';
+import { configSmooth, formatSmoothSpec } from '../temporal/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { siteHtml } from './html.js';
 import { ORT_MODULES, SITE_FILES, SITE_FORMAT, SITE_VERSION, type InputSize, type RuntimeName, type SiteMeta } from './web/site.js';
@@ -115,6 +116,8 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
   onnxEmitter(cfg.model_type);
   const labels = [...ckpt.labels];
   checkLabelCount(labels, ckpt.configFile);
+  // the smoother a bare `predict --smooth` uses for this checkpoint, so the page smooths video the same way
+  const smooth = formatSmoothSpec(configSmooth(cfg as unknown as Record<string, unknown>, ckpt.configFile));
   const pal = labelPalette(labels, o.palette ?? 'auto');
   if (pal.fallback.length) log(`app: no palette colour for ${pal.fallback.join(', ')}; using fallback colours (PASCAL VOC colormap)`);
   const inputSize: InputSize = o.height !== undefined && o.width !== undefined ? { height: o.height, width: o.width } : { scale: ckpt.scale };
@@ -147,6 +150,7 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
       onnxBytes,
       runtimes,
       ortVersion: ort.version,
+      smooth,
       sample: { width: sample.width, height: sample.height },
     };
     writeJsonAtomic(path.join(tmp, SITE_FILES.meta), meta);

@@ -48,6 +48,7 @@ export function siteHtml(modelName: string): string {
 <button id="pause" type="button" hidden>Pause</button>
 <label>Runtime <select id="runtime"><option value="wasm">WASM (CPU)</option></select></label>
 <label>Overlay <input id="alpha" type="range" min="0" max="1" step="0.05" value="0.5"> <output id="alpha-value">0.50</output></label>
+<label>Smooth video over time <input id="smooth" type="checkbox" checked></label>
 <span id="speed"><span id="ms">– ms/frame</span><span id="fps">– FPS</span></span>
 </div>
 <main>
@@ -58,7 +59,7 @@ export function siteHtml(modelName: string): string {
 <aside><h2 style="font-size:1rem;margin:0 0 .4rem">Classes</h2><ul id="legend"></ul></aside>
 </main>
 <video id="video" muted playsinline hidden></video>
-<footer>Drop an image or a video anywhere on the page. Everything runs in this browser with onnxruntime-web; nothing is uploaded.</footer>
+<footer>Drop an image or a video anywhere on the page. Video and webcam frames are smoothed over time (so classes do not flicker) while the box is ticked; a single image never is. Everything runs in this browser with onnxruntime-web; nothing is uploaded.</footer>
 </body>
 </html>
 `;

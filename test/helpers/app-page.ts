@@ -1,12 +1,17 @@
-// Shared by the web app's browser tests: a page of a served site with its console errors and requests
+// Shared by the web app's browser tests: a site built from a checkpoint, served and opened in Chromium; a page of a served site with its console errors and requests
 // recorded, pixels in and class ids out of window.streetseg.segment, the canvas as RGB from a screenshot,
 // predict's class ids for comparison, and CamVid val frames.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { buildApp, type AppOptions, type AppSummary } from '../../src/app/build.js';
+import { serveSite, type SiteServer } from '../../src/app/serve.js';
+import type { SiteMeta } from '../../src/app/web/site.js';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { predict } from '../../src/predict/index.js';
+import { launchChromium } from '../../src/util/chromium.js';
 import { dataRoot } from '../../src/util/paths.js';
 
 export interface AppPage {
@@ -29,27 +34,64 @@ export async function openApp(context: BrowserContext, url: string): Promise<App
   return { page, errors, requests };
 }
 
+export interface OpenSite {
+  /** the temporary folder holding the site (site/) and the browser profile */
+  tmp: string;
+  built: AppSummary;
+  meta: SiteMeta;
+  server: SiteServer;
+  context: BrowserContext;
+  app: AppPage;
+  /** Closes the browser and the server and removes the folder. */
+  close(): Promise<void>;
+}
+
+/** `streetseg app` on `checkpoint` (with `options`) into a temporary folder, served and opened in Chromium, window.streetseg ready. */
+export async function openSite(checkpoint: string, options: Omit<AppOptions, 'checkpoint' | 'out'> = {}): Promise<OpenSite> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-app-'));
+  let server: SiteServer | undefined;
+  let context: BrowserContext | undefined;
+  const close = async () => {
+    await context?.close();
+    await server?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const built = await buildApp({ log: () => undefined, ...options, checkpoint: openCheckpoint(checkpoint), out: path.join(tmp, 'site') });
+    const meta = JSON.parse(fs.readFileSync(path.join(built.out, 'model.json'), 'utf8')) as SiteMeta;
+    server = await serveSite({ root: built.out });
+    context = await launchChromium(path.join(tmp, 'profile'));
+    const app = await openApp(context, server.url);
+    await app.page.waitForFunction(() => window.streetseg?.ready !== undefined);
+    await app.page.evaluate(() => window.streetseg.ready);
+    return { tmp, built, meta, server, context, app, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
 /** The first `n` CamVid val frames (sorted by name). */
 export function camvidFrames(n: number): string[] {
   const dir = path.join(dataRoot(), 'camvid', 'val');
   return fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort().slice(0, n).map((f) => path.join(dir, f));
 }
 
-/** window.streetseg.segment on RGB pixels (sent as RGBA ImageData). */
-export async function segmentInPage(page: Page, rgb: Uint8Array, width: number, height: number): Promise<{ ids: Uint8Array; ms: number; modelMs: number; width: number; height: number }> {
+/** window.streetseg.segment on RGB pixels (sent as RGBA ImageData), with segment's options (smooth, reset). */
+export async function segmentInPage(page: Page, rgb: Uint8Array, width: number, height: number, options: { smooth?: boolean; reset?: boolean } = {}): Promise<{ ids: Uint8Array; ms: number; modelMs: number; width: number; height: number; smoothed: boolean }> {
   const rgba = new Uint8Array(width * height * 4);
   for (let i = 0; i < width * height; i++) rgba.set([rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, 255], 4 * i);
   const r = await page.evaluate(
-    async ({ b64, width, height }) => {
+    async ({ b64, width, height, options }) => {
       const bin = atob(b64);
       const px = new Uint8ClampedArray(bin.length);
       for (let i = 0; i < bin.length; i++) px[i] = bin.charCodeAt(i);
-      const res = await window.streetseg.segment(new ImageData(px, width, height));
+      const res = await window.streetseg.segment(new ImageData(px, width, height), options);
       let s = '';
       for (let i = 0; i < res.classIds.length; i += 0x8000) s += String.fromCharCode(...res.classIds.subarray(i, i + 0x8000));
-      return { ids: btoa(s), ms: res.ms, modelMs: res.modelMs, width: res.width, height: res.height };
+      return { ids: btoa(s), ms: res.ms, modelMs: res.modelMs, width: res.width, height: res.height, smoothed: res.smoothed };
     },
-    { b64: Buffer.from(rgba).toString('base64'), width, height },
+    { b64: Buffer.from(rgba).toString('base64'), width, height, options },
   );
   return { ...r, ids: new Uint8Array(Buffer.from(r.ids, 'base64')) };
 }

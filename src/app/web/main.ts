@@ -1,11 +1,14 @@
 // The page: loads model.json and model.onnx, shows the sample frame's result, then segments what the user
 // opens or drops (an image, a video played with the overlay live) or the webcam. window.streetseg is the
-// same path for automation: ready, segment(ImageData), info, stats.
+// same path for automation: ready, segment(ImageData, {smooth, reset}), info, stats, setSmoothing, resetSmoothing.
+// Video and webcam frames are smoothed over time (the checkbox, on by default) with the smoother a bare
+// `streetseg predict --smooth` uses for the checkpoint; a single image has no time, so it never is.
 // URL parameters: runtime=wasm|webgpu, threads=N (WASM), profile=1 (onnxruntime's per-node profile).
 import { upsampleArgmax } from '../../data/class-map.js';
 import { preprocessImage } from '../../data/preprocess.js';
 import { decodeImage, fetchImage, fileKind, mediaErrorText, paint, videoFrame } from './media.js';
 import { modelSize, overlayRgba, rgbaToRgb } from './pixels.js';
+import { VideoSmoothing } from './smoothing.js';
 import { createSession, usableThreads, type ModelSession } from './runtime.js';
 import { SITE_FILES, SITE_FORMAT, SITE_VERSION, type InputSize, type RuntimeName, type SiteMeta } from './site.js';
 import * as ui from './ui.js';
@@ -19,6 +22,15 @@ export interface SegmentResult {
   ms: number;
   /** The model alone (onnxruntime's run). */
   modelMs: number;
+  /** The ids are smoothed over time (false on a video's first frame, a scene cut, or without smoothing). */
+  smoothed: boolean;
+}
+
+export interface SegmentOptions {
+  /** Smooth this frame over time with the previous frames segmented with smooth (default false). */
+  smooth?: boolean;
+  /** This frame starts a new video: the smoother forgets the previous frames first. */
+  reset?: boolean;
 }
 
 export interface Info {
@@ -28,14 +40,17 @@ export interface Info {
   runtime: RuntimeName;
   threads: number;
   inputSize: InputSize;
+  /** The video smoother (canonical spec): predict's bare --smooth for the checkpoint. */
+  smooth: string;
   crossOriginIsolated: boolean;
 }
 
 export interface Stats {
   source: 'sample' | 'image' | 'video' | 'webcam' | null;
   name: string | null;
-  /** Frames segmented and shown from the current source. */
+  /** Frames segmented and shown from the current source, and how many of them smoothed over time. */
   frames: number;
+  smoothed: number;
   ms: number | null;
   modelMs: number | null;
   fps: number | null;
@@ -43,11 +58,17 @@ export interface Stats {
 
 export interface StreetsegApi {
   ready: Promise<void>;
-  segment(img: ImageData): Promise<SegmentResult>;
+  segment(img: ImageData, options?: SegmentOptions): Promise<SegmentResult>;
   info: Info;
   readonly stats: Stats;
   /** Switches runtime; on failure the error is shown and the previous runtime stays. */
   setRuntime(runtime: RuntimeName): Promise<void>;
+  /** Turns the smoothing of video and webcam frames on or off (the checkbox); either way the smoother restarts. */
+  setSmoothing(on: boolean): void;
+  /** Whether video and webcam frames are smoothed. */
+  readonly smoothing: boolean;
+  /** The smoother forgets the previous frames: the next smoothed frame is a video's first. */
+  resetSmoothing(): void;
   /** With ?profile=1: prints onnxruntime's per-node profile to the console. */
   endProfiling(): void;
 }
@@ -67,14 +88,16 @@ const threadsWish = Number.isInteger(threadsParam) && threadsParam >= 1 ? thread
 let meta: SiteMeta | null = null;
 let modelBytes: Uint8Array | null = null;
 let session: ModelSession | null = null;
+let smoother: VideoSmoothing | null = null;
+let smoothOn = els.smooth.checked;
 let alpha = Number(els.alpha.value);
 let current: { frame: ImageData; ids: Uint8Array } | null = null;
 let shown: ImageData | null = null;
 let loopToken = 0;
 let stream: MediaStream | null = null;
 let doneTimes: number[] = [];
-const stats: Stats = { source: null, name: null, frames: 0, ms: null, modelMs: null, fps: null };
-const info: Info = { model: '', classes: [], colors: [], runtime: 'wasm', threads: 1, inputSize: { scale: 1 }, crossOriginIsolated: globalThis.crossOriginIsolated === true };
+const stats: Stats = { source: null, name: null, frames: 0, smoothed: 0, ms: null, modelMs: null, fps: null };
+const info: Info = { model: '', classes: [], colors: [], runtime: 'wasm', threads: 1, inputSize: { scale: 1 }, smooth: '', crossOriginIsolated: globalThis.crossOriginIsolated === true };
 
 // onnxruntime sessions run one call at a time: segment calls queue here
 let queue: Promise<unknown> = Promise.resolve();
@@ -84,7 +107,7 @@ function serial<T>(fn: () => Promise<T>): Promise<T> {
   return p;
 }
 
-function segment(img: ImageData): Promise<SegmentResult> {
+function segment(img: ImageData, options: SegmentOptions = {}): Promise<SegmentResult> {
   return serial(async () => {
     if (!img || !Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1 || img.data?.length !== 4 * img.width * img.height) {
       throw new TypeError('segment: expected an ImageData (RGBA, width × height × 4 values)');
@@ -92,13 +115,18 @@ function segment(img: ImageData): Promise<SegmentResult> {
     if (!session || !meta) throw new Error('segment: no model is loaded');
     const t0 = performance.now();
     const size = modelSize(meta.inputSize, img.width, img.height);
-    const pixels = preprocessImage(rgbaToRgb(img.data, img.width, img.height), img.width, img.height, size);
+    const rgb = rgbaToRgb(img.data, img.width, img.height);
+    const pixels = preprocessImage(rgb, img.width, img.height, size);
     const t1 = performance.now();
     const { logits, dims } = await session.run(pixels, size.height, size.width);
     const modelMs = performance.now() - t1;
     if (dims[0] !== meta.classes.length) throw new Error(`${SITE_FILES.model}: ${dims[0]} classes in the logits, but ${SITE_FILES.meta} lists ${meta.classes.length}`);
-    const classIds = upsampleArgmax(logits, dims[0]!, dims[2]!, dims[1]!, img.width, img.height);
-    return { classIds, width: img.width, height: img.height, ms: performance.now() - t0, modelMs };
+    if (options.reset) smoother?.reset();
+    let classIds: Uint8Array;
+    let smoothed = false;
+    if (options.smooth && smoother) ({ ids: classIds, smoothed } = smoother.frame(logits, dims[2]!, dims[1]!, rgb, img.width, img.height));
+    else classIds = upsampleArgmax(logits, dims[0]!, dims[2]!, dims[1]!, img.width, img.height);
+    return { classIds, width: img.width, height: img.height, ms: performance.now() - t0, modelMs, smoothed };
   });
 }
 
@@ -117,6 +145,7 @@ function show(frame: ImageData, r: SegmentResult, live: boolean): void {
   current = { frame, ids: r.classIds };
   draw();
   stats.frames++;
+  if (r.smoothed) stats.smoothed++;
   stats.ms = r.ms;
   stats.modelMs = r.modelMs;
   // live: frames shown per second over the last FPS_FRAMES frames (what the viewer sees, waits included)
@@ -127,7 +156,7 @@ function show(frame: ImageData, r: SegmentResult, live: boolean): void {
 }
 
 function setSource(source: Stats['source'], name: string | null): void {
-  Object.assign(stats, { source, name, frames: 0, ms: null, modelMs: null, fps: null });
+  Object.assign(stats, { source, name, frames: 0, smoothed: 0, ms: null, modelMs: null, fps: null });
   doneTimes = [];
   els.source.textContent = name ?? '';
 }
@@ -136,8 +165,16 @@ function fail(e: unknown): void {
   ui.showError(els, e instanceof Error ? e.message : String(e));
 }
 
+/** The checkbox's state; the smoother restarts, so frames from before do not carry over. */
+function setSmoothing(on: boolean): void {
+  smoothOn = els.smooth.checked = on;
+  smoother?.reset();
+}
+
 function stopMedia(): void {
   loopToken++;
+  // every new source (image, file, webcam) is a new video for the smoother
+  smoother?.reset();
   const v = els.video;
   v.onerror = v.onloadeddata = null;
   v.pause();
@@ -172,7 +209,7 @@ function startLoop(): void {
     if (!v.paused && v.readyState >= 2 && v.videoWidth > 0) {
       try {
         const frame = videoFrame(v, work);
-        const r = await segment(frame);
+        const r = await segment(frame, { smooth: smoothOn });
         if (token !== loopToken) return;
         show(frame, r, true);
       } catch (e) {
@@ -291,6 +328,8 @@ function wireControls(m: SiteMeta): void {
     if (f) void openFile(f).catch(fail);
     els.file.value = '';
   };
+  els.smooth.onchange = () => setSmoothing(els.smooth.checked);
+  els.smooth.parentElement!.title = `over time, with ${m.smooth} (as streetseg predict --smooth); single images are never smoothed`;
   els.webcam.onclick = () => void toggleWebcam().catch(fail);
   els.pause.onclick = () => {
     const v = els.video;
@@ -314,7 +353,8 @@ function wireControls(m: SiteMeta): void {
 
 async function start(): Promise<void> {
   meta = await loadMeta();
-  Object.assign(info, { model: meta.model, classes: meta.classes, colors: meta.colors, inputSize: meta.inputSize, threads: usableThreads(threadsWish) });
+  smoother = new VideoSmoothing(meta.smooth, meta.classes.length);
+  Object.assign(info, { model: meta.model, classes: meta.classes, colors: meta.colors, inputSize: meta.inputSize, smooth: meta.smooth, threads: usableThreads(threadsWish) });
   document.title = `streetseg · ${meta.model}`;
   ui.renderLegend(els, meta);
   wireControls(meta);
@@ -347,5 +387,10 @@ window.streetseg = {
     fail(e);
     throw e;
   }),
+  setSmoothing: (on) => setSmoothing(on === true),
+  get smoothing() {
+    return smoothOn;
+  },
+  resetSmoothing: () => smoother?.reset(),
   endProfiling: () => session?.endProfiling(),
 };

@@ -2,7 +2,7 @@
 // both sides share (the builder in Node, the page in the browser), plus the file names they agree on.
 
 export const SITE_FORMAT = 'streetseg-app';
-export const SITE_VERSION = 1;
+export const SITE_VERSION = 2;
 
 /** Files of a site, relative to its folder. */
 export const SITE_FILES = {
@@ -41,6 +41,11 @@ export interface SiteMeta {
   /** Runtimes whose onnxruntime-web files the site carries (webgpu is offered only where navigator.gpu exists). */
   runtimes: RuntimeName[];
   ortVersion: string;
+  /**
+   * The video smoother (canonical spec, src/temporal): what `streetseg predict --smooth` alone uses for the
+   * checkpoint (its config.json's streetseg_smooth, else the documented default).
+   */
+  smooth: string;
   /** The bundled sample frame's size. */
   sample: { width: number; height: number };
 }

@@ -17,6 +17,7 @@ export interface Elements {
   runtime: HTMLSelectElement;
   alpha: HTMLInputElement;
   alphaValue: HTMLOutputElement;
+  smooth: HTMLInputElement;
   error: HTMLElement;
   status: HTMLElement;
   isolation: HTMLElement;
@@ -30,7 +31,7 @@ export interface Elements {
 export function elements(): Elements {
   return {
     view: el('view'), video: el('video'), file: el('file'), webcam: el('webcam'), pause: el('pause'), runtime: el('runtime'),
-    alpha: el('alpha'), alphaValue: el('alpha-value'), error: el('error'), status: el('status'), isolation: el('isolation'),
+    alpha: el('alpha'), alphaValue: el('alpha-value'), smooth: el('smooth'), error: el('error'), status: el('status'), isolation: el('isolation'),
     ms: el('ms'), fps: el('fps'), source: el('source'), legend: el('legend'), drop: el('drop'),
   };
 }
