@@ -36,6 +36,8 @@ export interface AppBenchOptions {
   /** Also profile the browser session (per-operator kernel times). */
   profile: boolean;
   seed: number;
+  /** Time the sites `streetseg app --int8` writes. */
+  int8?: boolean;
 }
 
 interface Times {
@@ -146,7 +148,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
       savePretrained(model, ckpt);
       model.dispose();
       const site = path.join(tmp, `site-${name}`);
-      const built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: site, webgpu: false, log: () => undefined });
+      const built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: site, webgpu: false, int8: o.int8 === true, log: () => undefined });
       const server = await serveSite({ root: site });
       try {
         const page = await context.newPage();

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { createModel, loadPretrained, type SegmentationModel } from '../src/models/index.js';
 import { benchOnnx } from '../bench/onnx.js';
 import { MobileNetV2ForSemanticSegmentation, mobileNetV2Config } from '../src/models/mobilenet_v2/index.js';
-import { buildOnnx, checkOnnx, maxAbsDiff, torchLogits } from '../src/export/export.js';
+import { buildOnnx, checkOnnx, maxAbsDiff, torchLogits, WEIGHTS_ONLY_INT8 } from '../src/export/export.js';
 import { createOrtSession, runLogits } from '../src/export/ort.js';
 import { decodeModel } from '../src/export/serialize.js';
 import { BatchNorm2d, Conv2d, manualSeed, noGrad, rand, randn, tidy } from '../src/torch/index.js';
@@ -209,11 +209,11 @@ describe('ONNX export: MobileViT and MobileNetV2', () => {
   });
 
   for (const [name, f] of [['MobileViT xx-small', fixture('mobilevit', 'xx-small')], ['MobileNetV2 1.0', mnet]] as const) {
-    it(`${name} int8: ≥ 3× smaller, equal to libtorch on the dequantised weights, close to fp32`, async () => {
+    it(`${name} int8 weights (QDQ): ≥ 3× smaller, equal to libtorch on the dequantised weights, close to fp32`, async () => {
       const model = load(f);
       try {
         const fp32 = buildOnnx(model).bytes.byteLength;
-        const built = buildOnnx(model, { int8: true });
+        const built = buildOnnx(model, { int8: WEIGHTS_ONLY_INT8 });
         assert.ok(fp32 / built.bytes.byteLength >= 3, `fp32 ${fp32} B / int8 ${built.bytes.byteLength} B`);
         const file = path.join(tmp, `${path.basename(f.dir)}-int8.onnx`);
         fs.writeFileSync(file, built.bytes);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel, loadPretrained, type SegmentationModel } from '../src/models/index.js';
-import { buildOnnx, checkOnnx, randomInput, torchLogits, maxAbsDiff } from '../src/export/export.js';
+import { buildOnnx, checkOnnx, CHECK_INT8_REL_RMS, randomInput, torchLogits, maxAbsDiff, WEIGHTS_ONLY_INT8 } from '../src/export/export.js';
 import { createOrtSession, runLogits } from '../src/export/ort.js';
 import { decodeModel } from '../src/export/serialize.js';
 import { quantizePerChannel } from '../src/export/graph.js';
@@ -69,8 +69,8 @@ describe('ONNX export (SegFormer)', () => {
     within('self-check max |ORT − libtorch|', check.maxAbsDiff, 1e-4);
   });
 
-  it('int8: per-channel scales and values as computed by hand; close to fp32; equal to libtorch on the dequantised weights', async () => {
-    const built = buildOnnx(model, { int8: true });
+  it('int8 weights (QDQ): per-channel scales and values as computed by hand; close to fp32; equal to libtorch on the dequantised weights', async () => {
+    const built = buildOnnx(model, { int8: WEIGHTS_ONLY_INT8 });
     const file = path.join(tmp, 'tiny-int8.onnx');
     fs.writeFileSync(file, built.bytes);
     const proto = decodeModel(built.bytes);
@@ -158,7 +158,8 @@ describe('ONNX export (SegFormer)', () => {
     assert.equal(j.bytes, fs.statSync(out).size);
     assert.equal(j.opset, 15);
     assert.equal(j.int8, true);
-    within('export command self-check', j.maxAbsDiff, 1e-4);
+    // --int8: the linears are int8 GEMMs whose activations are rounded at run time, judged by relative error
+    assert.ok(j.dynamicLinears > 0 && j.relRms > 0 && j.relRms <= CHECK_INT8_REL_RMS, JSON.stringify(j));
     assert.ok(j.nodes > 100 && j.exportMs > 0);
     const hf = path.join(tmp, 'cli', 'm-transformersjs');
     assert.deepEqual(fs.readFileSync(path.join(hf, 'onnx', 'model_quantized.onnx')), fs.readFileSync(out));

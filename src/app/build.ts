@@ -25,7 +25,7 @@ export interface AppOptions {
   /** The opened checkpoint (openCheckpoint). */
   checkpoint: Checkpoint;
   out: string;
-  /** int8 weights (QDQ), dequantised when the page loads the model. */
+  /** `export --int8`: int8 weights, the linear layers as integer GEMMs. */
   int8?: boolean;
   /** Fixed model input size; default each image's own size times the checkpoint's scale (as predict). */
   height?: number;

@@ -1,6 +1,6 @@
 // A small ONNX graph builder. Emitters (one per model family, src/models/<family>/onnx.ts) describe the eval
 // forward pass with it; it hands out unique value names, keeps initializers, and turns weights into
-// int8 QDQ form when asked.
+// int8 form when asked (QDQ weights; linear layers as DynamicQuantizeMatMul).
 //
 // API in one block:
 //   const g = new GraphBuilder({ opset: 17, int8: { minElements: 4096 } });
@@ -27,6 +27,12 @@ export type AttrValue = number | number[] | string | FloatAttr;
 export interface Int8Options {
   /** Weights with fewer elements stay fp32 (biases never count: they are not passed to weight()). */
   minElements: number;
+  /**
+   * Linear layers as onnxruntime's DynamicQuantizeMatMul: the weight int8 per output channel, the
+   * activations quantised to uint8 per tensor at run time, the product in integer GEMM kernels (MLAS's
+   * u8s8 QGEMM: VNNI where the CPU has it, 128-bit WASM SIMD in browsers), then scaled back to fp32.
+   */
+  dynamicLinear?: boolean;
 }
 
 export interface GraphBuilderOptions {
@@ -95,6 +101,8 @@ export class GraphBuilder {
   private readonly outputs: Record<string, unknown>[] = [];
   private readonly domains = new Set<string>();
   private counter = 0;
+  /** DynamicQuantizeMatMul nodes emitted by dynamicLinear. */
+  dynamicLinears = 0;
 
   constructor(private readonly opts: GraphBuilderOptions = {}) {
     this.opset = opts.opset ?? 17;
@@ -168,6 +176,34 @@ export class GraphBuilder {
     this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: shape, raw_data: new Uint8Array(qw.q.buffer) });
     const scale = this.initializer(`${name}_scale`, qw.scale, [qw.scale.length]);
     return this.node('DequantizeLinear', [name, scale], { axis }, { name: `${name}_dequantized` });
+  }
+
+  /** Whether dynamicLinear quantises a weight of this many elements. */
+  quantizesLinear(elements: number): boolean {
+    return !!this.int8?.dynamicLinear && elements >= this.int8.minElements;
+  }
+
+  /**
+   * x[M, K]·Wᵀ + bias for a [N, K] weight as DynamicQuantizeMatMul (see Int8Options.dynamicLinear), or
+   * null when this builder does not quantise it (not in that mode, or a weight below minElements).
+   * `name` is the weight's checkpoint key (its dequantised values go to `dequantized`) unless
+   * `checkpointKey` is false (a weight stacked from several); the int8 values are stored transposed, [K, N].
+   */
+  dynamicLinear(x: string, name: string, data: Tensor | Float32Array, bias: string, dims?: number[], o: { checkpointKey?: boolean } = {}): string | null {
+    const [w, shape] = asFloat(data, dims, name);
+    if (!this.quantizesLinear(w.length)) return null;
+    if (shape.length !== 2) throw new RangeError(`ONNX dynamicLinear '${name}': expected a [out, in] weight, got [${shape}]`);
+    const [n, k] = shape as [number, number];
+    const wt = new Float32Array(w.length);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) wt[j * n + i] = w[i * k + j]!;
+    const qw = quantizePerChannel(wt, [k, n], 1);
+    const deq = new Float32Array(w.length);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) deq[i * k + j] = qw.dequantized[j * n + i]!;
+    if (o.checkpointKey !== false) this.dequantized.set(name, deq);
+    this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: [k, n], raw_data: new Uint8Array(qw.q.buffer) });
+    const scale = this.initializer(`${name}_scale`, qw.scale, [n]);
+    this.dynamicLinears++;
+    return this.node('DynamicQuantizeMatMul', [x, name, scale, '', bias], {}, { domain: 'com.microsoft' });
   }
 
   /** One node with one output; returns the output's name. */

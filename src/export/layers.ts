@@ -23,8 +23,11 @@ export const toNCHW = (g: GraphBuilder, x: string): string => g.node('Transpose'
  * replaces the bias with a full [M, out] addend (Gemm's C), as torch's addmm.
  */
 export function linear(g: GraphBuilder, x: string, prefix: string, lin: { weight: Tensor; bias: Tensor | null }, c?: string): string {
+  const bias = !c && lin.bias ? g.initializer(`${prefix}.bias`, lin.bias) : '';
+  const q = g.dynamicLinear(x, `${prefix}.weight`, lin.weight, bias);
+  if (q) return c ? g.node('Add', [q, c]) : q;
   const inputs = [x, g.weight(`${prefix}.weight`, lin.weight, 0)];
-  const addend = c ?? (lin.bias ? g.initializer(`${prefix}.bias`, lin.bias) : null);
+  const addend = c ?? (bias || null);
   if (addend) inputs.push(addend);
   return g.node('Gemm', inputs, { transB: 1 });
 }
@@ -91,6 +94,33 @@ export function activation(g: GraphBuilder, x: string, act: 'relu' | 'relu6' | '
   if (act === 'relu6') return g.node('Clip', [x, g.floats([0], []), g.floats([6], [])]);
   if (act === 'silu') return g.node('Mul', [x, g.node('Sigmoid', [x])]);
   return x;
+}
+
+type Projection = 'query' | 'key' | 'value';
+
+/**
+ * In dynamicLinear int8 mode: x times the stacked weights of the projections `names` (the query's scaled
+ * by 1/√headDim, in fp32 as onnxruntime folds scaledQkv's Mul) as one DynamicQuantizeMatMul with the
+ * stacked biases; null in every other mode, where the caller emits scaledQkv's Gemm.
+ */
+export function dynamicQkv(g: GraphBuilder, x: string, p: string, a: Record<Projection, Linear>, names: Projection[], headDim: number): string | null {
+  const [rows, cols] = a[names[0]!].weight.shape as [number, number];
+  if (!g.quantizesLinear(names.length * rows * cols)) return null;
+  const s = Math.fround(1 / Math.sqrt(headDim));
+  const scaled = (n: Projection, t: Tensor) => {
+    const v = t.contiguous().toArray() as Float32Array;
+    return n === 'query' ? v.map((e) => Math.fround(e * s)) : v;
+  };
+  const stack = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((m, q) => m + q.length, 0));
+    parts.reduce((o, q) => (out.set(q, o), o + q.length), 0);
+    return out;
+  };
+  const w = stack(names.map((n) => scaled(n, a[n].weight)));
+  const hasBias = names.every((n) => a[n].bias);
+  const key = `${p}.${names.join('_')}`;
+  const bias = hasBias ? g.initializer(`${key}.bias`, stack(names.map((n) => scaled(n, a[n].bias!))), [names.length * rows]) : '';
+  return g.dynamicLinear(x, `${key}.weight`, w, bias, [names.length * rows, cols], { checkpointKey: false });
 }
 
 /** Query/key/value weights and biases (null without bias) with 1/√headDim folded into the query's. */

@@ -10,7 +10,7 @@ type OrtModule = typeof Ort;
 export interface SessionOptions {
   /** WASM threads; forced to 1 without cross-origin isolation. Applies when the module first loads. */
   threads: number;
-  /** int8 QDQ weights: dequantised once at load (as the onnxruntime-node runtime does), so they run at fp32 speed. */
+  /** int8 conv weights (QDQ) are dequantised once at load, as onnxruntime-node does; the linears stay integer GEMMs. */
   int8: boolean;
   /** onnxruntime's per-node profile, printed to the console by endProfiling() (the benchmark reads it). */
   profile?: boolean;

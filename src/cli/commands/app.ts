@@ -14,7 +14,7 @@ export const appCommand: Command = {
     { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + weights)'), required: true },
     revisionOption,
     { name: 'out', type: 'string', help: 'the site folder to write (new, or a site written before, which is replaced whole)', required: true },
-    { name: 'int8', type: 'boolean', help: 'int8 weights (QDQ): a 3.7× smaller model.onnx, dequantised when the page loads it' },
+    { name: 'int8', type: 'boolean', help: 'as export --int8: a 3.5–3.8× smaller model.onnx, the linear layers as integer GEMMs' },
     { name: 'height', type: 'int', min: 8, help: "fixed model input height (default: each image's size × the checkpoint's scale, as predict)" },
     { name: 'width', type: 'int', min: 8, help: 'fixed model input width' },
     { name: 'opset', type: 'int', min: MIN_OPSET, max: MAX_OPSET, help: 'ONNX opset of model.onnx', default: 17 },

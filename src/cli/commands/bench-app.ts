@@ -5,7 +5,7 @@ import { UsageError, type Command } from '../command.js';
 
 export const benchAppCommand: Command = {
   name: 'bench app',
-  usage: '[--models segformer-b0,camvid-best] [--threads 2] [--iters 30] [--rounds 3] [--profile]',
+  usage: '[--models segformer-b0,camvid-best] [--threads 2] [--iters 30] [--rounds 3] [--profile] [--int8]',
   options: [
     { name: 'models', type: 'list', help: `models to time (random weights): ${Object.keys(APP_BENCH_MODELS).join(', ')}`, default: Object.keys(APP_BENCH_MODELS).join(',') },
     { name: 'threads', type: 'int', min: 1, help: 'WASM threads in the page and intra-op threads in onnxruntime-node', default: 2 },
@@ -13,6 +13,7 @@ export const benchAppCommand: Command = {
     { name: 'warmup', type: 'int', min: 0, help: 'untimed frames before the first round', default: 5 },
     { name: 'rounds', type: 'int', min: 1, help: 'rounds, alternating browser and onnxruntime-node', default: 3 },
     { name: 'profile', type: 'boolean', help: "then profile the page's session: kernel time per operator type and provider, the slowest nodes" },
+    { name: 'int8', type: 'boolean', help: 'time the int8 sites (streetseg app --int8)' },
     { name: 'seed', type: 'int', min: 0, help: 'seed of the random weights', default: 0 },
   ],
   async run({ opts }) {
@@ -26,6 +27,7 @@ export const benchAppCommand: Command = {
       rounds: opts.rounds as number,
       profile: opts.profile === true,
       seed: opts.seed as number,
+      int8: opts.int8 === true,
     });
     console.log(JSON.stringify(r));
   },

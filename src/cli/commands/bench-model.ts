@@ -21,7 +21,7 @@ export const benchModelCommand: Command = {
     { name: 'iters', type: 'int', min: 1, help: 'timed iterations (default 10 infer / 5 train)' },
     { name: 'warmup', type: 'int', min: 0, help: 'untimed iterations (default 3 infer / 2 train)' },
     { name: 'runtime', type: 'string', help: 'torch (libtorch) or onnx (onnxruntime-node on our export)', default: 'torch', choices: ['torch', 'onnx'] },
-    { name: 'int8', type: 'boolean', help: 'onnx: int8 weights (QDQ)' },
+    { name: 'int8', type: 'boolean', help: 'onnx: the export --int8 model' },
     { name: 'opset', type: 'int', min: 13, max: 17, help: 'onnx: opset of our export', default: 17 },
     { name: 'threads', type: 'int', min: 1, help: 'onnx: intra-op threads (default: the torch thread count)' },
     { name: 'opt-level', type: 'string', help: 'onnx: onnxruntime graph optimisation level', default: 'all', choices: ['disabled', 'basic', 'extended', 'all'] },

@@ -136,7 +136,7 @@ async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | un
   const { segmenter, exported: e } = await OnnxSegmenter.fromExport(ckpt, { int8: runtime === 'onnx-int8', log: () => undefined });
   return {
     net: segmenter,
-    onnx: { exported: true, int8: e.int8, opset: e.opset, bytes: e.bytes, maxAbsDiff: e.maxAbsDiff, ...(e.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: e.maxAbsDiffVsFp32 } : {}) },
+    onnx: { exported: true, int8: e.int8, opset: e.opset, bytes: e.bytes, maxAbsDiff: e.maxAbsDiff, ...(e.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: e.maxAbsDiffVsFp32 } : {}), dynamicLinears: e.dynamicLinears, ...(e.relRms !== undefined ? { relRms: e.relRms } : {}) },
     dispose: () => segmenter.dispose(),
   };
 }

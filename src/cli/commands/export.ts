@@ -1,4 +1,4 @@
-// `streetseg export`: checkpoint → ONNX (fp32, or int8 weights in QDQ form), a Transformers.js folder
+// `streetseg export`: checkpoint → ONNX (fp32, or int8), a Transformers.js folder
 // beside it, and a self-check in onnxruntime-node (export/export.ts exportCheckpoint). The last line
 // printed is the JSON summary.
 import { exportCheckpoint, selfCheckError } from '../../export/export.js';
@@ -19,7 +19,7 @@ export const exportCommand: Command = {
     revisionOption,
     { name: 'onnx', type: 'string', help: 'the .onnx file to write', required: true },
     { name: 'opset', type: 'int', min: MIN_OPSET, max: MAX_OPSET, help: 'ONNX opset (below 17, LayerNorm is decomposed)', default: 17 },
-    { name: 'int8', type: 'boolean', help: 'per-channel symmetric int8 weights (QDQ) for Conv/MatMul weights of ≥ 4096 elements' },
+    { name: 'int8', type: 'boolean', help: 'per-channel symmetric int8 weights of ≥ 4096 elements; linear layers as DynamicQuantizeMatMul (integer GEMMs, activations quantised at run time), convolutions dequantised at load' },
     { name: 'hf-dir', type: 'string', help: 'Transformers.js folder (onnx/, config.json, preprocessor_config.json); default OUT minus .onnx + "-transformersjs"' },
     { name: 'transformersjs', type: 'boolean', help: 'write the Transformers.js folder (--no-transformersjs: only OUT)', default: true },
     { name: 'seed', type: 'int', min: 0, help: 'seed of the self-check input', default: 0 },

@@ -10,7 +10,7 @@
 // the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
 // attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
 import type { GraphBuilder } from '../../export/graph.js';
-import { activation, convBn, convNode, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from '../../export/layers.js';
+import { activation, convBn, convNode, dynamicQkv, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from '../../export/layers.js';
 import type { MobileViTConvLayer, MobileViTInvertedResidual, MobileViTMobileNetLayer } from './conv-blocks.js';
 import type { MobileViTASPPPooling, MobileViTForSemanticSegmentation, MobileViTLayer } from './model.js';
 import type { MobileViTTransformerLayer } from './transformer.js';
@@ -22,13 +22,18 @@ function invertedResidual(g: GraphBuilder, x: string, p: string, b: MobileViTInv
   return b.useResidual ? g.node('Add', [y, x]) : y;
 }
 
+function fp32Qkv(g: GraphBuilder, x: string, ap: string, a: MobileViTTransformerLayer['attention']['attention']): string {
+  const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, ap, a, a.headDim);
+  const w = g.node('Concat', [wq, wk, wv], { axis: 0 });
+  return gemm(g, x, w, bq ? g.node('Concat', [bq, bk!, bv!], { axis: 0 }) : undefined);
+}
+
 /** Pre-norm transformer layer on tokens [M, C]: x + attn(LN(x)), then + W₂ SiLU(W₁ LN(·)). */
 function transformerLayer(g: GraphBuilder, x: string, p: string, l: MobileViTTransformerLayer, headShape: string, c: number, o: EmitOptions): string {
   const a = l.attention.attention;
   const ap = `${p}.attention.attention`;
-  const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, ap, a, a.headDim);
-  const w = g.node('Concat', [wq, wk, wv], { axis: 0 });
-  const qkv = gemm(g, layerNorm(g, x, `${p}.layernorm_before`, l.layernorm_before), w, bq ? g.node('Concat', [bq, bk!, bv!], { axis: 0 }) : undefined);
+  const xn = layerNorm(g, x, `${p}.layernorm_before`, l.layernorm_before);
+  const qkv = dynamicQkv(g, xn, ap, a, ['query', 'key', 'value'], a.headDim) ?? fp32Qkv(g, xn, ap, a);
   const [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
   const h = g.node('Add', [linear(g, multiHeadAttention(g, q, k, v, headShape, c, a.heads, o), `${p}.attention.output.dense`, l.attention.output.dense), x]);
   const mid = activation(g, linear(g, layerNorm(g, h, `${p}.layernorm_after`, l.layernorm_after), `${p}.intermediate.dense`, l.intermediate.dense), 'silu');

@@ -6,7 +6,7 @@
 // is our model's rewrite Σᵢ up(Aᵢ fᵢ), Aᵢ = BN∘(linear_fuse block i)·linear_cᵢ, with the finest
 // stage's term added by Gemm's C input (addmm). No export-time H or W is baked in.
 import type { GraphBuilder } from '../../export/graph.js';
-import { conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
+import { dynamicQkv, conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
 import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from './model.js';
 
 /** A stage's token matrix [B·h·w, C] with its NHWC shape value [B, h, w, C]. */
@@ -27,17 +27,20 @@ const imageOf = (g: GraphBuilder, t: string, shape: string) => toNCHW(g, g.node(
 
 function attention(g: GraphBuilder, x: Tokens, p: string, a: SegformerEfficientSelfAttention): string {
   const { hidden: c, heads: nh, headDim: hd } = a;
-  const { wq, bq, wk, wv, bk, bv } = scaledQkv(g, p, a, hd);
+  // The fp32 (or QDQ) weights only where no projection is a DynamicQuantizeMatMul (int8 dynamicLinear).
+  let fp32: ReturnType<typeof scaledQkv> | undefined;
+  const w = () => (fp32 ??= scaledQkv(g, p, a, hd));
   // [B·n, C] → (B, n, heads, hd); B from the stage shape, n left to -1.
   const headShape = g.node('Concat', [g.node('Slice', [x.shape, g.ints([0]), g.ints([1])]), g.ints([-1, nh, hd])], { axis: 0 });
   let q: string, k: string, v: string;
   if (a.sr && a.layer_norm) {
-    q = gemm(g, x.t, wq, bq!);
+    q = dynamicQkv(g, x.t, p, a, ['query'], hd) ?? gemm(g, x.t, w().wq, w().bq!);
     const r = tokensOf(g, conv2d(g, imageOf(g, x.t, x.shape), `${p}.sr`, a.sr), c);
-    const kv = gemm(g, layerNorm(g, r.t, `${p}.layer_norm`, a.layer_norm), g.node('Concat', [wk, wv], { axis: 0 }), g.node('Concat', [bk!, bv!], { axis: 0 }));
+    const rn = layerNorm(g, r.t, `${p}.layer_norm`, a.layer_norm);
+    const kv = dynamicQkv(g, rn, p, a, ['key', 'value'], hd) ?? gemm(g, rn, g.node('Concat', [w().wk, w().wv], { axis: 0 }), g.node('Concat', [w().bk!, w().bv!], { axis: 0 }));
     [k, v] = g.nodeN('Split', [kv, g.ints([c, c])], 2, { axis: -1 }) as [string, string];
   } else {
-    const qkv = gemm(g, x.t, g.node('Concat', [wq, wk, wv], { axis: 0 }), g.node('Concat', [bq!, bk!, bv!], { axis: 0 }));
+    const qkv = dynamicQkv(g, x.t, p, a, ['query', 'key', 'value'], hd) ?? gemm(g, x.t, g.node('Concat', [w().wq, w().wk, w().wv], { axis: 0 }), g.node('Concat', [w().bq!, w().bk!, w().bv!], { axis: 0 }));
     [q, k, v] = g.nodeN('Split', [qkv, g.ints([c, c, c])], 3, { axis: -1 }) as [string, string, string];
   }
   return multiHeadAttention(g, q, k, v, headShape, c, nh);
