@@ -59,6 +59,17 @@ export function machineFacts(): MachineFacts {
   };
 }
 
+/**
+ * Environment variables that choose kernels or threads (ATen's CPU capability, OpenBLAS's core, oneDNN's ISA
+ * cap, OpenMP threads): a record made with any of them set says so, since its figures depend on them.
+ */
+export const KERNEL_ENV = ['ATEN_CPU_CAPABILITY', 'OPENBLAS_CORETYPE', 'ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA', 'OMP_NUM_THREADS', 'STREETSEG_BLAS_CORE'] as const;
+
+/** The KERNEL_ENV variables set in `env`, by name. */
+export function kernelEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(KERNEL_ENV.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
+}
+
 /** The last stdout line that is a JSON object (benchmarks print progress before their result), else the last
  *  pretty-printed object that runs to the end of the output. */
 export function lastJsonLine(stdout: string): Record<string, unknown> | null {
@@ -119,7 +130,8 @@ function main(argv: string[]): void {
   const file = path.join(dir, `${name}.json`);
   // Paths in the output name this machine's checkout; the record keeps them relative to the repository.
   const relative = (v: unknown): unknown => relativePaths(v, root);
-  const record = { name, date: new Date(t0).toISOString(), command: shown.trim(), machine: machineFacts(), loadavgBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), wallS, result: relative(result) };
+  const env = kernelEnv(process.env);
+  const record = { name, date: new Date(t0).toISOString(), command: shown.trim(), ...(Object.keys(env).length ? { env } : {}), machine: machineFacts(), loadavgBefore, loadavgAfter: os.loadavg().map((x) => +x.toFixed(2)), wallS, result: relative(result) };
   writeJsonAtomic(file, record);
   console.log(JSON.stringify({ record: file, wallS }));
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastJsonLine, parseCpuinfo, relativePaths } from '../bench/record.js';
+import { kernelEnv, lastJsonLine, parseCpuinfo, relativePaths } from '../bench/record.js';
 
 test('parseCpuinfo reads the first processor: model, family, the kernel-deciding extensions', () => {
   const text = [
@@ -24,4 +24,9 @@ test('lastJsonLine takes the last JSON object, skipping progress and arrays', ()
 test('relativePaths makes the checkout\'s absolute paths relative, inside and beside it', () => {
   const out = relativePaths({ a: '/srv/x/repo/runs/b0', b: ['/srv/x/shared/data/camvid', 3], c: 'ok /srv/x/repo/m and /srv/x/repo/n' }, '/srv/x/repo');
   assert.deepEqual(out, { a: 'runs/b0', b: ['../shared/data/camvid', 3], c: 'ok m and n' });
+});
+
+test('kernelEnv keeps the set variables that choose kernels or threads, and nothing else', () => {
+  assert.deepEqual(kernelEnv({ ATEN_CPU_CAPABILITY: 'avx2', OPENBLAS_CORETYPE: 'Haswell', HOME: '/root', PATH: '/bin' }), { ATEN_CPU_CAPABILITY: 'avx2', OPENBLAS_CORETYPE: 'Haswell' });
+  assert.deepEqual(kernelEnv({ HOME: '/root' }), {});
 });
