@@ -1,8 +1,8 @@
 // The roofline of a training step (issue #26): how far the measured step is from the time its GEMM work
 // alone would take at this machine's GEMM rate, and where the rest goes. For each model: the FLOPs of one
 // step counted from the executed graph (src/torch/flops.ts), the sgemm rate (and the rate at the model's
-// own dominant GEMM shapes, replayed alone), the step time (bench model's train step, benchStep), and one
-// profiled step's operators split into GEMM-type, memory-bound and dispatch-only time.
+// own dominant GEMM shapes, replayed alone), the step time (bench model's train step, benchStep), and the
+// profiled step's operators (median of 3 steps) split into GEMM-type, memory-bound and dispatch-only time.
 import * as path from 'node:path';
 import { callOp, getNumThreads, noGrad, profileOps, randn, tidy, type OpProfileRow, type Tensor } from '../src/torch/index.js';
 import { countFlops, type ArgSpec, type FlopCount, type GemmShape, type TensorSpec } from '../src/torch/flops.js';
@@ -36,9 +36,7 @@ const DISPATCH = new Set([
  */
 export function classifyOp(name: string): OpClass {
   if (GEMM_ATEN.test(name) || GEMM_NODE.test(name)) return 'gemm';
-  const bare = name.replace(/^aten::/, '');
-  if (name.startsWith('aten::') && DISPATCH.has(bare)) return 'dispatch';
-  if (name === 'detach') return 'dispatch';
+  if (name === 'detach' || (name.startsWith('aten::') && DISPATCH.has(name.slice(6)))) return 'dispatch';
   // Autograd's wrapper rows and view nodes cost only their own bookkeeping; the kernels they run are rows of their own.
   if (name.startsWith('autograd::engine::evaluate_function: ')) return 'dispatch';
   if (/^(View|Reshape|ReshapeAlias|UnsafeView|Permute|Transpose|T|Expand|Select|Slice|Squeeze|Unsqueeze|Split|Alias)Backward\d*$/.test(name)) return 'dispatch';
@@ -46,13 +44,14 @@ export function classifyOp(name: string): OpClass {
 }
 
 export interface ProfileSplit {
-  /** Σ self ms of every row (one profiled step; profiling itself adds a little). */
+  /** Σ self ms of every row (a profiled step; profiling itself adds a little). */
   profiledMs: number;
   ms: Record<OpClass, number>;
   share: Record<OpClass, number>;
-  topMemory: { name: string; calls: number; selfMs: number; share: number }[];
-  topGemm: { name: string; calls: number; selfMs: number; share: number }[];
+  topMemory: TopRow[];
+  topGemm: TopRow[];
 }
+type TopRow = { name: string; calls: number; selfMs: number; share: number };
 
 const r1 = (v: number) => +v.toFixed(1);
 const r3 = (v: number) => +v.toFixed(3);
@@ -76,6 +75,15 @@ export function splitProfile(rows: OpProfileRow[], top = 10): ProfileSplit {
     topMemory: pick('memory'),
     topGemm: pick('gemm'),
   };
+}
+
+/** One row per op name over several profiles of the same step: the median calls and self / total ms (absent = 0). */
+export function medianRows(profiles: OpProfileRow[][]): OpProfileRow[] {
+  const names = new Set(profiles.flatMap((p) => p.map((r) => r.name)));
+  const pick = (name: string, f: (r: OpProfileRow) => number) => median(profiles.map((p) => { const r = p.find((x) => x.name === name); return r ? f(r) : 0; }));
+  return [...names]
+    .map((name) => ({ name, calls: pick(name, (r) => r.calls), selfMs: pick(name, (r) => r.selfMs), totalMs: pick(name, (r) => r.totalMs) }))
+    .sort((a, b) => b.selfMs - a.selfMs);
 }
 
 /** sgemm (m×k @ k×n, fp32, all threads): median GFLOP/s over `iters` runs after 2 warm-up runs. */
@@ -168,8 +176,19 @@ export interface RooflineModel {
   otherGB: { forward: number; optimizer: number; topForward: { op: string; calls: number; gb: number }[] };
   shapeRates: ShapeRate[];
   step: { msPerStep: number; timesMs: number[]; cpuMsPerStep: number };
-  profile: ProfileSplit & { wallMs: number; outsideOpsMs: number };
-  roofline: { gemmGflopPerStep: number; gemmRateGflops: number; floorMs: number; measuredMs: number; ratio: number; memoryBoundShare: number; gemmAchievedGflops: number };
+  profile: ProfileSplit & { wallMs: number; outsideOpsMs: number; stepsProfiled: number };
+  roofline: {
+    gemmGflopPerStep: number;
+    gemmRateGflops: number;
+    floorMs: number;
+    measuredMs: number;
+    ratio: number;
+    memoryBoundShare: number;
+    gemmAchievedGflops: number;
+    /** The floor again with the replayed shapes at their own forward + backward rate (the rest at the sgemm rate). */
+    floorAtShapeRatesMs: number;
+    shapesFlopShare: number;
+  };
 }
 
 const gf = (f: number) => r3(f / 1e9);
@@ -201,6 +220,8 @@ export interface RooflineOptions {
   warmup?: number;
   /** Dominant GEMM shapes replayed alone (largest FLOPs first). */
   shapes?: number;
+  /** Steps profiled; each row's median self time is reported. */
+  profileSteps?: number;
   /** The sgemm shape (m, k, n) whose rate sets the floor. */
   sgemm?: [number, number, number];
 }
@@ -212,13 +233,28 @@ export async function rooflineModel(name: string, o: ModelBenchOptions, rate: nu
     const { times, cpu } = await timeSteps(() => step(), ro.iters ?? 5, ro.warmup ?? 2);
     // Counted on a step of its own: the observer's shape reads would otherwise sit inside the timing.
     const { count } = countFlops((mark) => step(mark));
-    const t0 = process.hrtime.bigint();
-    const { ops } = profileOps(() => step());
-    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    const split = splitProfile(ops);
+    // Several profiled steps, each row's median self time kept: on a shared machine one step's op can
+    // catch another job's burst (a 10 ms kernel taking 70), which would skew the shares.
+    const runs = Array.from({ length: ro.profileSteps ?? 3 }, () => {
+      const t0 = process.hrtime.bigint();
+      const { ops } = profileOps(() => step());
+      return { ops, wallMs: Number(process.hrtime.bigint() - t0) / 1e6 };
+    });
+    const split = splitProfile(medianRows(runs.map((r) => r.ops)));
+    const wallMs = median(runs.map((r) => r.wallMs));
     const gemm = count.gemm.fwd + count.gemm.bwd;
     const measuredMs = median(times);
     const floorMs = gemm / rate / 1e6;
+    const shapeRates = count.shapes.slice(0, ro.shapes ?? 8).map((s) => shapeRate(s, gemm));
+    let covered = 0;
+    let shapeMs = 0;
+    shapeRates.forEach((r, i) => {
+      const s = count.shapes[i]!;
+      if (r.fwdBwdGflops === null) return;
+      covered += s.fwdFlops + s.bwdFlops;
+      shapeMs += (s.fwdFlops + s.bwdFlops) / r.fwdBwdGflops / 1e6;
+    });
+    const floorAtShapeRatesMs = shapeMs + (gemm - covered) / rate / 1e6;
     return {
       name,
       model: o.model,
@@ -232,10 +268,10 @@ export async function rooflineModel(name: string, o: ModelBenchOptions, rate: nu
         optimizer: gf(count.phases.optimizer?.otherBytes ?? 0),
         topForward: count.otherOps.slice(0, 8).map((x) => ({ op: x.op, calls: x.calls, gb: gf(x.bytes) })),
       },
-      shapeRates: count.shapes.slice(0, ro.shapes ?? 4).map((s) => shapeRate(s, gemm)),
+      shapeRates,
       step: { msPerStep: r1(measuredMs), timesMs: times.map(r1), cpuMsPerStep: r1(median(cpu)) },
       // outsideOpsMs: the profiled step's wall time that no op row holds (TypeScript, N-API, the event loop).
-      profile: { ...split, wallMs: r1(wallMs), outsideOpsMs: r1(wallMs - split.profiledMs) },
+      profile: { ...split, wallMs: r1(wallMs), outsideOpsMs: r1(wallMs - split.profiledMs), stepsProfiled: runs.length },
       roofline: {
         gemmGflopPerStep: gf(gemm),
         gemmRateGflops: rate,
@@ -244,6 +280,8 @@ export async function rooflineModel(name: string, o: ModelBenchOptions, rate: nu
         ratio: +(measuredMs / floorMs).toFixed(2),
         memoryBoundShare: split.share.memory,
         gemmAchievedGflops: r1(gemm / split.ms.gemm / 1e6),
+        floorAtShapeRatesMs: r1(floorAtShapeRatesMs),
+        shapesFlopShare: r3(covered / gemm),
       },
     };
   } finally {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, randn, tidy } from '../src/torch/index.js';
 import { countFlops } from '../src/torch/flops.js';
-import { classifyOp, flopSummary, shapeRate, splitProfile } from '../bench/roofline.js';
+import { classifyOp, flopSummary, medianRows, shapeRate, splitProfile } from '../bench/roofline.js';
 
 describe('roofline: op classification', () => {
   it('GEMM kernels, their entry points and backward nodes are GEMM-type', () => {
@@ -50,6 +50,17 @@ describe('roofline: op classification', () => {
     assert.deepEqual(s.share, { gemm: 0.65, memory: 0.3, dispatch: 0.05 });
     assert.deepEqual(s.topMemory, [{ name: 'aten::copy_', calls: 100, selfMs: 20, share: 0.2 }]);
     assert.equal(s.topGemm[0]!.name, 'aten::mm');
+  });
+
+  it('merges several profiles of a step into per-row medians', () => {
+    const a = [{ name: 'aten::mm', calls: 2, totalMs: 10, selfMs: 10 }, { name: 'aten::add', calls: 1, totalMs: 70, selfMs: 70 }];
+    const b = [{ name: 'aten::mm', calls: 2, totalMs: 12, selfMs: 12 }, { name: 'aten::add', calls: 1, totalMs: 8, selfMs: 8 }];
+    const c = [{ name: 'aten::mm', calls: 2, totalMs: 11, selfMs: 11 }, { name: 'aten::add', calls: 1, totalMs: 9, selfMs: 9 }, { name: 'aten::view', calls: 1, totalMs: 1, selfMs: 1 }];
+    assert.deepEqual(medianRows([a, b, c]), [
+      { name: 'aten::mm', calls: 2, selfMs: 11, totalMs: 11 },
+      { name: 'aten::add', calls: 1, selfMs: 9, totalMs: 9 }, // one step's 70 ms burst does not count
+      { name: 'aten::view', calls: 0, selfMs: 0, totalMs: 0 }, // seen in one profile of three
+    ]);
   });
 });
 

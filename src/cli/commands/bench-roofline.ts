@@ -7,12 +7,12 @@ import { UsageError, type Command } from '../command.js';
 
 export const benchRooflineCommand: Command = {
   name: 'bench roofline',
-  usage: '[--models segformer-b0,camvid-best] [--iters 5] [--warmup 2] [--shapes 4]',
+  usage: '[--models segformer-b0,camvid-best] [--iters 5] [--warmup 2] [--shapes 8]',
   options: [
     { name: 'models', type: 'list', help: 'which models (segformer-b0, camvid-best; default both)' },
     { name: 'iters', type: 'int', min: 1, help: 'timed training steps per model (the median is reported)', default: 5 },
     { name: 'warmup', type: 'int', min: 0, help: 'untimed steps first', default: 2 },
-    { name: 'shapes', type: 'int', min: 0, help: "the model's largest GEMM call shapes replayed alone for their own rate", default: 4 },
+    { name: 'shapes', type: 'int', min: 0, help: "the model's largest GEMM call shapes replayed alone for their own rate", default: 8 },
   ],
   async run({ opts }) {
     const models = opts.models as string[] | undefined;
