@@ -54,6 +54,7 @@ bench: setup
 	$(RECORD) kill-soak -- dist/bench/kill-soak.js --kills 20
 	$(RECORD) train-epoch-1 -- bench train --compare-pytorch
 	$(RECORD) app -- bench app --iters 10 --rounds 3 --warmup 3 --profile
+	$(RECORD) roofline -- bench roofline
 
 clean:
 	rm -rf build dist

@@ -4,7 +4,7 @@
 // MobileNetV2), which benchPytorch runs with the same settings.
 import * as path from 'node:path';
 import { AdamW, F, inferenceMode, manualSeed, randn, randint, rand, tensor, tidy, noGrad, getNumThreads, profileOps, type OpProfileRow } from '../src/torch/index.js';
-import { createModel, resolveModelName } from '../src/models/index.js';
+import { createModel, getFamily, resolveModelName, type BaseSegConfig, type SegmentationModel } from '../src/models/index.js';
 import { repoRoot, sharedRoot } from '../src/util/paths.js';
 import { runPythonJson } from '../src/util/python.js';
 import { median } from '../src/util/median.js';
@@ -18,6 +18,8 @@ export interface ModelBenchOptions {
   iters?: number;
   warmup?: number;
   numLabels?: number;
+  /** A checkpoint's config (e.g. models/camvid-best's): build that architecture, random weights, its labels. */
+  config?: BaseSegConfig;
   /** profile one more step per operator (the `profile` rows: the top `profileRows`, by self time) */
   profile?: boolean;
   profileRows?: number;
@@ -95,14 +97,25 @@ export function benchPytorch(o: ModelBenchOptions & { threads: number }): Pytorc
   };
 }
 
-export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
+/** The phases of a training step, for a caller that watches them (the FLOP counter of bench/roofline.ts). */
+export type StepPhase = 'forward' | 'backward' | 'optimizer';
+
+export interface BenchStep {
+  model: SegmentationModel;
+  /** One step; `mark`, if given, is called as each phase of a training step begins. */
+  step: (mark?: (phase: StepPhase) => void) => void;
+}
+
+/**
+ * The model (random weights; `config`: that checkpoint config's architecture instead of the named
+ * variant) and the step benchModel times, so that other benchmarks measure exactly the same work.
+ */
+export function benchStep(o: ModelBenchOptions): BenchStep {
   manualSeed(0);
-  const nl = o.numLabels ?? BENCH_LABELS;
-  const model = createModel(o.model, Array.from({ length: nl }, (_, i) => `c${i}`));
-  const iters = o.iters ?? (o.mode === 'infer' ? 10 : 5);
-  const warmup = o.warmup ?? (o.mode === 'infer' ? 3 : 2);
+  const nl = o.config ? Object.keys(o.config.id2label).length : (o.numLabels ?? BENCH_LABELS);
+  const model = o.config ? getFamily(o.config.model_type).build(o.config) : createModel(o.model, Array.from({ length: nl }, (_, i) => `c${i}`));
   const x = randn([o.batch, 3, o.height, o.width]);
-  let step: () => void;
+  let step: BenchStep['step'];
   if (o.mode === 'infer') {
     model.eval();
     step = () => inferenceMode(() => tidy(() => void model.forward(x)));
@@ -116,14 +129,22 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
       }),
     );
     const w = tensor(Array.from({ length: nl }, (_, i) => 0.5 + (1.5 * i) / (nl - 1)), [nl]);
-    step = () =>
+    step = (mark) =>
       tidy(() => {
         opt.zeroGrad();
+        mark?.('forward');
         const { loss } = model.forward(x, labels, { weight: w, ignoreIndex: 255 });
+        mark?.('backward');
         loss!.backward();
+        mark?.('optimizer');
         opt.step();
       });
   }
+  return { model, step };
+}
+
+/** Runs `warmup` untimed steps, then `iters` timed ones: wall and CPU ms (all threads) of each. */
+export async function timeSteps(step: () => void, iters: number, warmup: number): Promise<{ times: number[]; cpu: number[] }> {
   for (let i = 0; i < warmup; i++) {
     step();
     await yieldLoop();
@@ -139,10 +160,18 @@ export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
     cpu.push((c.user + c.system) / 1000);
     await yieldLoop();
   }
+  return { times, cpu };
+}
+
+export async function benchModel(o: ModelBenchOptions): Promise<ModelBench> {
+  const { model, step } = benchStep(o);
+  const iters = o.iters ?? (o.mode === 'infer' ? 10 : 5);
+  const warmup = o.warmup ?? (o.mode === 'infer' ? 3 : 2);
+  const { times, cpu } = await timeSteps(() => step(), iters, warmup);
   const result: ModelBench = summarizeTimes(o, times, getNumThreads(), cpu);
   if (o.profile) {
     const round = (v: number) => +v.toFixed(1);
-    result.profile = profileOps(step)
+    result.profile = profileOps(() => step())
       .ops.slice(0, o.profileRows ?? 25)
       .map((r) => ({ name: r.name, calls: r.calls, selfMs: round(r.selfMs), totalMs: round(r.totalMs) }));
   }

@@ -22,7 +22,7 @@ describe('streetseg CLI', () => {
   it('--help lists each command once with its summary; every command has --help with the same summary', () => {
     const top = run(['--help']);
     assert.equal(top.status, 0);
-    const names = ['info', 'train', 'eval', 'predict', 'app', 'serve', 'compare', 'bench engine', 'bench data', 'bench model', 'bench app', 'bench train', 'bench smooth', 'forward', 'export', 'stats', 'download', 'synth'];
+    const names = ['info', 'train', 'eval', 'predict', 'app', 'serve', 'compare', 'bench engine', 'bench data', 'bench model', 'bench app', 'bench train', 'bench smooth', 'bench roofline', 'forward', 'export', 'stats', 'download', 'synth'];
     assert.deepEqual(COMMANDS.map((c) => c.name), names);
     for (const c of COMMANDS) {
       const lines = top.stdout.split('\n').filter((l) => l.includes(c.summary));
@@ -54,7 +54,7 @@ describe('streetseg CLI', () => {
     const c = run(['bench']);
     assert.equal(c.status, 2);
     assert.match(c.stderr, /expected one of: engine, data, model/);
-    assert.match(run(['bench', 'modle']).stderr, /expected one of: engine, data, model, app, train, smooth \(did you mean 'bench model'\?\)/);
+    assert.match(run(['bench', 'modle']).stderr, /expected one of: engine, data, model, app, train, smooth, roofline \(did you mean 'bench model'\?\)/);
     const n = run(['synth', '--dir', os.tmpdir(), '--count', '1.5']);
     assert.equal(n.status, 2);
     assert.equal(n.stderr.trim(), 'streetseg synth: --count 1.5: expected an integer >= 1');

@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench app', summary: 'ms per frame of the web app in headless Chromium (WASM threads) beside onnxruntime-node (JSON)', load: async () => (await import('./commands/bench-app.js')).benchAppCommand },
   { name: 'bench train', summary: 'seconds per training epoch, images/s and peak RSS of the camvid-scratch recipe, optionally beside PyTorch (JSON)', load: async () => (await import('./commands/bench-train.js')).benchTrainCommand },
   { name: 'bench smooth', summary: 'temporal smoothers side by side on video splits: mIoU, flicker, consistency, ms per frame (table + JSON)', load: async () => (await import('./commands/bench-smooth.js')).benchSmoothCommand },
+  { name: 'bench roofline', summary: 'training-step roofline of B0 and camvid-best: FLOPs from the graph, GEMM rate, floor, memory-bound share (JSON)', load: async () => (await import('./commands/bench-roofline.js')).benchRooflineCommand },
   { name: 'forward', summary: 'run a checkpoint on raw float32 NCHW input and write the logits (float32)', load: async () => (await import('./commands/forward.js')).forwardCommand },
   { name: 'export', summary: 'export a checkpoint to ONNX (fp32 or --int8), with a Transformers.js folder; checked in onnxruntime', load: async () => (await import('./commands/export.js')).exportCommand },
   { name: 'stats', summary: 'per-class pixel counts, frequencies and class weights of a dataset', load: async () => (await import('./commands/stats.js')).statsCommand },

@@ -33,11 +33,27 @@ export function defOp(name: string, overload = ''): OpFn {
   const resolve = (): number => (id >= 0 ? id : (id = native.resolveOp(name, overload)));
   const fn = ((args: unknown[], kwargs?: Record<string, unknown>): unknown => {
     const raw = native.callOp(resolve(), args.map(unwrapArg), kwargs && unwrapKwargs(kwargs));
-    return wrapResult(raw, args);
+    const out = wrapResult(raw, args);
+    if (opObserver) opObserver(qualifiedName, args, kwargs, out);
+    return out;
   }) as OpFn;
   Object.defineProperty(fn, 'qualifiedName', { value: qualifiedName });
   (fn as { schema: () => string }).schema = () => native.opSchema(resolve());
   return fn;
+}
+
+/** Sees every op called from TypeScript after it ran: name ("conv2d", "add.Tensor"), its arguments and result. */
+export type OpObserver = (qualifiedName: string, args: unknown[], kwargs: Record<string, unknown> | undefined, result: unknown) => void;
+let opObserver: OpObserver | null = null;
+/**
+ * Installs (or, with null, removes) the op observer; returns the previous one. Every op of ours passes
+ * defOp, so this is the one place a FLOP counter (flops.ts) sees the graph as it executes; ops that
+ * libtorch runs inside a composite op or in autograd's backward are not seen here.
+ */
+export function setOpObserver(o: OpObserver | null): OpObserver | null {
+  const prev = opObserver;
+  opObserver = o;
+  return prev;
 }
 
 const opCache = new Map<string, OpFn>();
