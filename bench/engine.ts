@@ -21,14 +21,23 @@ export function timeMs(fn: () => void, iters: number, warmup: number): number[] 
   return out;
 }
 
+/** sgemm (m×k @ k×n, fp32, all threads): median GFLOP/s (and ms) over `iters` runs after `warmup`. */
+export function sgemmRate(m: number, k: number, n: number, iters = 10, warmup = 2): { shape: string; gflops: number; medianMs: number } {
+  return inferenceMode(() =>
+    tidy(() => {
+      const a = randn([m, k]);
+      const b = randn([k, n]);
+      const t = median(timeMs(() => tidy(() => void a.matmul(b)), iters, warmup));
+      return { shape: `${m}x${k} @ ${k}x${n}`, gflops: +((2 * m * k * n) / t / 1e6).toFixed(1), medianMs: +t.toFixed(3) };
+    }),
+  );
+}
+
 export function benchEngine(opts: { quick?: boolean } = {}): EngineBench {
   const q = opts.quick ?? false;
   return inferenceMode(() => {
     // fp32 2048×1024 @ 1024×1024 on all threads
-    const a = randn([2048, 1024]);
-    const b = randn([1024, 1024]);
-    const mm = median(timeMs(() => tidy(() => { a.matmul(b); }), q ? 3 : 20, 3));
-    const matmulGflops = (2 * 2048 * 1024 * 1024) / (mm / 1e3) / 1e9;
+    const matmulGflops = sgemmRate(2048, 1024, 1024, q ? 3 : 20, 3).gflops;
     // a tiny elementwise op, including handle creation and disposal
     const s = zeros([1]);
     const n = q ? 20000 : 200000;

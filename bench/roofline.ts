@@ -10,7 +10,7 @@ import { native } from '../src/torch/native.js';
 import { readConfig } from '../src/models/index.js';
 import { median } from '../src/util/median.js';
 import { repoRoot } from '../src/util/paths.js';
-import { timeMs } from './engine.js';
+import { sgemmRate, timeMs } from './engine.js';
 import { benchStep, timeSteps, type ModelBenchOptions } from './model.js';
 
 export type OpClass = 'gemm' | 'memory' | 'dispatch';
@@ -86,19 +86,6 @@ export function medianRows(profiles: OpProfileRow[][]): OpProfileRow[] {
     .sort((a, b) => b.selfMs - a.selfMs);
 }
 
-/** sgemm (m×k @ k×n, fp32, all threads): median GFLOP/s over `iters` runs after 2 warm-up runs. */
-export function sgemmRate(m: number, k: number, n: number, iters = 10): { shape: string; gflops: number; medianMs: number } {
-  return noGrad(() =>
-    tidy(() => {
-      const a = randn([m, k]);
-      const b = randn([k, n]);
-      const t = median(timeMs(() => tidy(() => void a.matmul(b)), iters, 2));
-      return { shape: `${m}x${k} @ ${k}x${n}`, gflops: r1((2 * m * k * n) / t / 1e6), medianMs: r3(t) };
-    }),
-  );
-}
-
-/** A fresh random tensor of a recorded argument's shape and layout; `leaves` collects what takes grads. */
 function makeTensor(s: TensorSpec, leaves: Tensor[]): Tensor {
   const swapped = s.layout === 'transposed' ? [...s.shape.slice(0, -2), s.shape[s.shape.length - 1]!, s.shape[s.shape.length - 2]!] : s.shape;
   let leaf = randn(swapped);

@@ -190,17 +190,17 @@ export class GraphBuilder {
    * `checkpointKey` is false (a weight stacked from several); the int8 values are stored transposed, [K, N].
    */
   dynamicLinear(x: string, name: string, data: Tensor | Float32Array, bias: string, dims?: number[], o: { checkpointKey?: boolean } = {}): string | null {
+    // the size test first: in fp32 mode every linear passes here, and its weight need not be copied
+    const elements = data instanceof Float32Array ? data.length : data.shape.reduce((a, b) => a * b, 1);
+    if (!this.quantizesLinear(elements)) return null;
     const [w, shape] = asFloat(data, dims, name);
-    if (!this.quantizesLinear(w.length)) return null;
     if (shape.length !== 2) throw new RangeError(`ONNX dynamicLinear '${name}': expected a [out, in] weight, got [${shape}]`);
     const [n, k] = shape as [number, number];
-    const wt = new Float32Array(w.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) wt[j * n + i] = w[i * k + j]!;
-    const qw = quantizePerChannel(wt, [k, n], 1);
-    const deq = new Float32Array(w.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) deq[i * k + j] = qw.dequantized[j * n + i]!;
-    if (o.checkpointKey !== false) this.dequantized.set(name, deq);
-    this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: [k, n], raw_data: new Uint8Array(qw.q.buffer) });
+    const qw = quantizePerChannel(w, shape, 0);
+    if (o.checkpointKey !== false) this.dequantized.set(name, qw.dequantized);
+    const qt = new Int8Array(w.length);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) qt[j * n + i] = qw.q[i * k + j]!;
+    this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: [k, n], raw_data: new Uint8Array(qt.buffer) });
     const scale = this.initializer(`${name}_scale`, qw.scale, [n]);
     this.dynamicLinears++;
     return this.node('DynamicQuantizeMatMul', [x, name, scale, '', bias], {}, { domain: 'com.microsoft' });

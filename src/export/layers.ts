@@ -113,7 +113,11 @@ export function dynamicQkv(g: GraphBuilder, x: string, p: string, a: Record<Proj
   };
   const stack = (parts: Float32Array[]) => {
     const out = new Float32Array(parts.reduce((m, q) => m + q.length, 0));
-    parts.reduce((o, q) => (out.set(q, o), o + q.length), 0);
+    let at = 0;
+    for (const q of parts) {
+      out.set(q, at);
+      at += q.length;
+    }
     return out;
   };
   const w = stack(names.map((n) => scaled(n, a[n].weight)));
