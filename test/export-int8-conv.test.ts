@@ -200,16 +200,18 @@ describe('int8 integer convolutions', () => {
     assert.ok(e.relRms! > 0 && e.relRms! <= CHECK_INT8_CONV_REL_RMS / 5, `relative RMS ${e.relRms}`);
   });
 
-  it('SegFormer: patch embeddings and reductions become QLinearConv; auto without calibration keeps fp32 convs and says why', async () => {
-    const dir = hfFixture('segformer/tiny');
-    const out = path.join(tmp, 'segf.onnx');
-    const e = await exportCheckpoint(openCheckpoint(dir), { out, int8: true, int8Convs: 'int8', calibrate: dataset('camvid'), calibrationImages: 2, calibrationSize: { height: 64, width: 96 }, log: () => {} });
-    assert.equal(selfCheckError(e), null, JSON.stringify(e));
-    assert.ok(e.convs!.qlinearConvs > 0);
-    const plain = await exportCheckpoint(openCheckpoint(dir), { out, int8: true, log: () => {} });
-    assert.deepEqual([plain.convs!.int8, plain.convs!.qlinearConvs], [false, 0]);
-    assert.match(plain.convs!.reason, /no calibration images/);
-  });
+  for (const [name, key, size] of [['SegFormer (tiny): patch embeddings and reductions', 'segformer/tiny', { height: 64, width: 96 }], ['MobileNetV2: TF-SAME padded convs', 'mobilenet_v2/small-input', { height: 96, width: 96 }]] as const) {
+    it(`${name} become QLinearConv; auto without calibration keeps fp32 convs and says why`, async () => {
+      const dir = hfFixture(key);
+      const out = path.join(tmp, `${path.basename(dir)}.onnx`);
+      const e = await exportCheckpoint(openCheckpoint(dir), { out, int8: true, int8Convs: 'int8', calibrate: dataset('camvid'), calibrationImages: 2, calibrationSize: size, log: () => {} });
+      assert.equal(selfCheckError(e), null, JSON.stringify(e));
+      assert.ok(e.convs!.qlinearConvs > 0);
+      const plain = await exportCheckpoint(openCheckpoint(dir), { out, int8: true, log: () => {} });
+      assert.deepEqual([plain.convs!.int8, plain.convs!.qlinearConvs], [false, 0]);
+      assert.match(plain.convs!.reason, /no calibration images/);
+    });
+  }
 });
 
 function __filename(): string {
