@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildApp, ortWebDist } from '../src/app/build.js';
+import { buildApp, ortWebDist, type AppSummary } from '../src/app/build.js';
 import { serveSite } from '../src/app/serve.js';
 import { decodeImage } from '../src/data/decode.js';
 import { CAMVID11 } from '../src/data/palette.js';
@@ -38,6 +38,8 @@ export interface AppBenchOptions {
   seed: number;
   /** Time the sites `streetseg app --int8` writes. */
   int8?: boolean;
+  /** With int8: `app --calibrate` (integer convolutions). */
+  calibrate?: string;
 }
 
 interface Times {
@@ -55,6 +57,8 @@ export interface AppBenchModelResult {
   frame: { height: number; width: number };
   input: { height: number; width: number };
   onnxBytes: number;
+  /** int8 sites: the convolutions' mode (app's convs). */
+  convs?: AppSummary['convs'];
   browser: Times & { runtime: 'wasm'; threads: number; crossOriginIsolated: boolean };
   node: Times & { threads: number };
   /** Browser model ms / onnxruntime-node model ms. */
@@ -148,7 +152,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
       savePretrained(model, ckpt);
       model.dispose();
       const site = path.join(tmp, `site-${name}`);
-      const built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: site, webgpu: false, int8: o.int8 === true, log: () => undefined });
+      const built = await buildApp({ checkpoint: openCheckpoint(ckpt), out: site, webgpu: false, int8: o.int8 === true, ...(o.int8 && o.calibrate ? { calibrate: o.calibrate } : {}), log: () => undefined });
       const server = await serveSite({ root: site });
       try {
         const page = await context.newPage();
@@ -220,6 +224,7 @@ export async function benchApp(o: AppBenchOptions): Promise<AppBench> {
           frame: { height: frame.height, width: frame.width },
           input,
           onnxBytes: built.onnxBytes,
+          ...(built.convs ? { convs: built.convs } : {}),
           browser: { ...browser, runtime: 'wasm', threads: info.threads, crossOriginIsolated: info.isolated },
           node: { ...nodeT, threads: o.threads },
           browserVsNode: +(browser.modelMs / nodeT.modelMs).toFixed(2),

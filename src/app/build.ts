@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeImage } from '../data/decode.js';
 import { renderScene } from '../data/synthetic.js';
-import { exportCheckpoint, selfCheckError } from '../export/export.js';
+import { exportCheckpoint, selfCheckError, type CheckpointExport } from '../export/export.js';
+import type { ConvMode } from '../export/int8-convs.js';
 import { onnxEmitter } from '../export/families.js';
 import { identifyVariant, variantName } from '../compare/inputs.js';
 import type { Checkpoint } from '../models/checkpoint.js';
@@ -37,6 +38,10 @@ export interface AppOptions {
   sample?: string;
   /** Carry onnxruntime-web's WebGPU build (default true; offered only where navigator.gpu exists). */
   webgpu?: boolean;
+  /** With int8: calibration frames and conv mode, as export's (target: the browser's WASM). */
+  calibrate?: string;
+  calibrationImages?: number;
+  int8Convs?: ConvMode;
   log?: (line: string) => void;
 }
 
@@ -49,6 +54,8 @@ export interface AppSummary {
   onnxBytes: number;
   /** The export self-check: max |onnxruntime-node − libtorch|. */
   maxAbsDiff: number;
+  /** int8: the convolutions' mode and why (export's convs). */
+  convs?: CheckpointExport['convs'];
   runtimes: RuntimeName[];
   files: number;
   bytes: number;
@@ -130,10 +137,21 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
   const tmp = path.join(path.dirname(out), `.tmp-${path.basename(out)}-${process.pid}-${Date.now()}`);
   fs.mkdirSync(tmp, { recursive: true });
   try {
-    const exported = await exportCheckpoint(ckpt, { out: path.join(tmp, SITE_FILES.model), opset: o.opset, int8: o.int8 === true, log });
+    const exported = await exportCheckpoint(ckpt, {
+      out: path.join(tmp, SITE_FILES.model),
+      opset: o.opset,
+      int8: o.int8 === true,
+      target: 'wasm',
+      ...(o.calibrate ? { calibrate: o.calibrate } : {}),
+      ...(o.calibrationImages ? { calibrationImages: o.calibrationImages } : {}),
+      ...(o.int8Convs ? { int8Convs: o.int8Convs } : {}),
+      ...('height' in inputSize ? { calibrationSize: inputSize } : {}),
+      log,
+    });
     const failed = selfCheckError(exported);
     if (failed) throw new Error(`${ckpt.dir}: the ONNX export failed: ${failed}`);
     const { bytes: onnxBytes, maxAbsDiff } = exported;
+    if (exported.convs) log(`app: convolutions ${exported.convs.int8 ? `as integer QLinearConv (${exported.convs.qlinearConvs})` : 'in fp32'}: ${exported.convs.reason}`);
 
     const name = variantName(cfg.model_type, identifyVariant(cfg));
     const meta: SiteMeta = {
@@ -168,7 +186,7 @@ export async function buildApp(o: AppOptions): Promise<AppSummary> {
     }
     const files = listFiles(tmp);
     swapIn(tmp, out);
-    return { out, model: name, classes: labels.length, inputSize, int8: o.int8 === true, onnxBytes, maxAbsDiff, runtimes, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
+    return { out, model: name, classes: labels.length, inputSize, int8: o.int8 === true, onnxBytes, maxAbsDiff, ...(exported.convs ? { convs: exported.convs } : {}), runtimes, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;

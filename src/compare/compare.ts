@@ -118,7 +118,7 @@ export async function compareModels(o: CompareOptions): Promise<CompareResult> {
       }
       for (const rt of runtimes) {
         const dir = fs.mkdtempSync(path.join(tmp, `${models.length}-`));
-        const file = await rt.prepare(ckpt, dir);
+        const file = await rt.prepare(ckpt, dir, data);
         const c = await measureInChild({ runtime: rt.name, checkpoint: inp.checkpoint, modelFile: file, height: latencyHeight, width: latencyWidth, iters: o.iters, warmup: o.warmup, threads, seed: o.seed ?? 0 });
         const fileBytes = weightsBytes(file);
         const r: RuntimeResult = { runtime: rt.name, latencyMs: c.medianMs, fps: 1000 / c.medianMs, peakRssMiB: c.peakRssMiB, file: rt.name === 'torch' ? file : path.basename(file), fileBytes, fileMB: toMB(fileBytes), timesMs: c.timesMs };

@@ -35,8 +35,11 @@ export interface CompareRuntime {
   name: RuntimeName;
   /** Null when the runtime can run a model of this model_type, else why not (asked before any work). */
   supports(modelType: string): Promise<string | null>;
-  /** Parent side: the file this runtime runs, exported into `tmp` when it has to be made. */
-  prepare(ckpt: Checkpoint, tmp: string): Promise<string>;
+  /**
+   * Parent side: the file this runtime runs, exported into `tmp` when it has to be made; `data` is the
+   * compared dataset (onnx-int8 calibrates its integer convolutions on its train split).
+   */
+  prepare(ckpt: Checkpoint, tmp: string, data: string): Promise<string>;
   /** Child side: loads spec.modelFile. Imports its engine lazily, so a child loads only its own. */
   load(spec: MeasureSpec): Promise<LoadedRuntime>;
 }
@@ -73,10 +76,13 @@ const torchRuntime: CompareRuntime = {
   },
 };
 
-/** The checkpoint exported as `streetseg export [--int8]` does, into `file`; an export failing its self-check is refused. */
-async function exportOnnx(ckpt: Checkpoint, file: string, int8: boolean): Promise<string> {
+/**
+ * The checkpoint exported as `streetseg export [--int8 --calibrate DATA]` does, into `file`; an export
+ * failing its self-check is refused.
+ */
+async function exportOnnx(ckpt: Checkpoint, file: string, int8: boolean, data: string): Promise<string> {
   const { exportCheckpoint, selfCheckError } = await import('../export/export.js');
-  const failed = selfCheckError(await exportCheckpoint(ckpt, { out: file, int8, log: () => undefined }));
+  const failed = selfCheckError(await exportCheckpoint(ckpt, { out: file, int8, ...(int8 ? { calibrate: data } : {}), log: () => undefined }));
   if (failed) throw new Error(`${ckpt.dir}: the ONNX export${int8 ? ' (int8)' : ''} failed: ${failed}`);
   return file;
 }
@@ -94,7 +100,7 @@ function onnxRuntime(name: 'onnx' | 'onnx-int8'): CompareRuntime {
         return (e as Error).message;
       }
     },
-    prepare: (ckpt, tmp) => exportOnnx(ckpt, path.join(tmp, `${name}.onnx`), int8),
+    prepare: (ckpt, tmp, data) => exportOnnx(ckpt, path.join(tmp, `${name}.onnx`), int8, data),
     async load(s) {
       // The exporter's own session settings (src/export/ort.ts, as `bench model --runtime onnx` uses them):
       // intra-op = the torch thread count, one inter-op thread, every graph optimisation, int8 weights

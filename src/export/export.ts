@@ -7,44 +7,14 @@ import { fromArray, inferenceMode, manualSeed, noGrad, randn, tidy } from '../to
 import { loadPretrained, type Checkpoint, type SegmentationModel } from '../models/index.js';
 import { IMAGENET } from '../data/preprocess.js';
 import { readJsonObject, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { buildOnnx, DEFAULT_INT8, type BuiltOnnx } from './build.js';
+import { calibrateConvs, calibrationImages, calibrationInput, DEFAULT_CALIBRATION_IMAGES, type CalibrationSize } from './calibrate.js';
 import { onnxEmitter } from './families.js';
-import { GraphBuilder, type Int8Options } from './graph.js';
-import type { EmitOptions } from './layers.js';
+import type { Int8Options } from './graph.js';
+import { cpuVnniFlags, int8ConvChoice, type ConvMode, type Int8Target } from './int8-convs.js';
 import { createOrtSession, runLogits } from './ort.js';
-import { encodeModel } from './serialize.js';
 
-/**
- * --int8: weights of 4096 elements or more int8 (smaller convs and the classifier of few labels stay
- * fp32); the linear layers' as DynamicQuantizeMatMul, integer GEMMs at run time (Int8Options).
- */
-export const DEFAULT_INT8: Int8Options = { minElements: 4096, dynamicLinear: true };
-/** int8 weights only, every layer computing in fp32 after load: a smaller file, fp32's speed and numerics. */
-export const WEIGHTS_ONLY_INT8: Int8Options = { minElements: 4096 };
-
-export interface BuildOptions {
-  opset?: number;
-  int8?: boolean | Int8Options;
-  emit?: EmitOptions;
-}
-
-export interface BuiltOnnx {
-  bytes: Uint8Array;
-  builder: GraphBuilder;
-  nodes: number;
-}
-
-/** Builds the ONNX model of `model` (put in eval mode: the graph is the inference forward). */
-export function buildOnnx(model: SegmentationModel, o: BuildOptions = {}): BuiltOnnx {
-  const emit = onnxEmitter(model.config.model_type);
-  const int8 = o.int8 === true ? DEFAULT_INT8 : o.int8 || null;
-  const g = new GraphBuilder({ opset: o.opset, int8, name: model.family.architecture });
-  model.eval();
-  const x = g.input('pixel_values', ['batch_size', model.config.num_channels, 'height', 'width']);
-  const logits = noGrad(() => tidy(() => emit(model, g, x, o.emit ?? {})));
-  g.output('logits', logits, ['batch_size', model.numLabels, 'logits_height', 'logits_width']);
-  const bytes = encodeModel(g.toModelProto({ model_type: model.config.model_type, int8: String(!!int8) }));
-  return { bytes, builder: g, nodes: g.nodeCount };
-}
+export { buildOnnx, DEFAULT_INT8, WEIGHTS_ONLY_INT8, type BuildOptions, type BuiltOnnx } from './build.js';
 
 /** Seeded N(0,1) NCHW input, as Float32Array. */
 export function randomInput(dims: [number, number, number, number], seed: number): Float32Array {
@@ -96,23 +66,26 @@ export interface CheckResult {
   /** int8 only: max |ORT int8 − libtorch fp32|, the quantisation error itself. */
   maxAbsDiffVsFp32?: number;
   /**
-   * int8 with dynamic linears only: RMS(ORT − libtorch on the dequantised weights) / RMS(libtorch), the
-   * error of quantising the linears' activations at run time, which the libtorch forward does not do.
+   * int8 with dynamic linears or integer convs: RMS(ORT − libtorch on the dequantised weights) /
+   * RMS(libtorch), the error of quantising activations (and the convs' weights), which libtorch does not do.
    */
   relRms?: number;
 }
 
-/** Runs `file` in onnxruntime-node and our model on the same seeded input. */
-export async function checkOnnx(model: SegmentationModel, file: string, built: BuiltOnnx, o: { dims?: [number, number, number, number]; seed?: number } = {}): Promise<CheckResult> {
-  const dims = o.dims ?? [1, model.config.num_channels, 75, 101];
-  const x = randomInput(dims, o.seed ?? 0);
+/**
+ * Runs `file` in onnxruntime-node and our model on the same input: `o.input` (a real frame, for a graph
+ * whose activation ranges were calibrated on real frames), else a seeded N(0, 1) one of `o.dims`.
+ */
+export async function checkOnnx(model: SegmentationModel, file: string, built: BuiltOnnx, o: { dims?: [number, number, number, number]; seed?: number; input?: { data: Float32Array; dims: [number, number, number, number] } } = {}): Promise<CheckResult> {
+  const dims = o.input?.dims ?? o.dims ?? [1, model.config.num_channels, 75, 101];
+  const x = o.input?.data ?? randomInput(dims, o.seed ?? 0);
   const session = await createOrtSession(file);
   try {
     const ortOut = await runLogits(session, x, dims);
     const deq = built.builder.dequantized;
     const ref = torchLogits(model, x, dims, deq.size ? deq : undefined);
     const res: CheckResult = { dims: ortOut.dims, maxAbsDiff: maxAbsDiff(ortOut.data, ref) };
-    if (built.builder.dynamicLinears > 0) res.relRms = relRms(ortOut.data, ref);
+    if (built.builder.dynamicLinears > 0 || built.builder.qlinearConvs > 0) res.relRms = relRms(ortOut.data, ref);
     if (deq.size) res.maxAbsDiffVsFp32 = maxAbsDiff(ortOut.data, torchLogits(model, x, dims));
     return res;
   } finally {
@@ -147,12 +120,19 @@ export function writeTransformersJsDir(dir: string, model: SegmentationModel, by
 /** The self-check's bound on max |onnxruntime − libtorch|: an export above it is refused. */
 export const CHECK_TOLERANCE = 1e-4;
 /**
- * With dynamic int8 linears, the bound on their run-time activation rounding: RMS error relative to the
- * logits (CheckResult.relRms). Measured: 0.0002 (camvid-best) and 0.0018 (camvid-scratch) for trained
+ * With dynamic int8 linears or integer convs, the bound on their activation rounding: RMS error relative to
+ * the logits (CheckResult.relRms). Measured: 0.0002 (camvid-best) and 0.0018 (camvid-scratch) for trained
  * models; up to 0.034 for untrained ones, whose activations have outliers that coarsen the per-tensor
  * uint8 step. A wrong weight layout or scale gives errors of the order of the logits themselves (≈ 1).
  */
 export const CHECK_INT8_REL_RMS = 0.1;
+/**
+ * The same bound with integer convolutions (activations rounded to uint8 at every conv's input and output,
+ * on ranges calibrated on real frames): measured 0.012 for camvid-best on a CamVid frame; untrained models
+ * up to 0.13, their activations' heavy tails stretching the per-tensor ranges. A wrong layout, scale or
+ * zero point still gives errors of the order of the logits (≈ 1).
+ */
+export const CHECK_INT8_CONV_REL_RMS = 0.25;
 
 /** Fails early, naming the path, when `file` cannot be written (its folder is not a writable directory). */
 export function checkWritable(file: string): void {
@@ -173,6 +153,16 @@ export interface CheckpointExportOptions {
   /** Default 17. */
   opset?: number;
   int8?: boolean;
+  /** int8: calibration images for integer convolutions (calibrationImages: a dataset root, a folder, a file). */
+  calibrate?: string;
+  /** How many of them (default DEFAULT_CALIBRATION_IMAGES). */
+  calibrationImages?: number;
+  /** The model input size they are resized to (default: the frame's size times the checkpoint's scale). */
+  calibrationSize?: CalibrationSize;
+  /** int8: the convolutions' mode (int8ConvChoice; default 'auto'). */
+  int8Convs?: ConvMode;
+  /** Where the file will run (default 'cpu': onnxruntime-node here). */
+  target?: Int8Target;
   /** Also write a Transformers.js folder here (writeTransformersJsDir); default none. */
   hfDir?: string | null;
   /** Seed of the self-check input (default 0). */
@@ -193,6 +183,8 @@ export interface CheckpointExport {
   /** Linear layers exported as DynamicQuantizeMatMul (int8 GEMMs at run time); 0 without --int8. */
   dynamicLinears: number;
   relRms?: number;
+  /** int8 only: whether the convolutions are integer QLinearConv, and why (int8ConvChoice). */
+  convs?: { int8: boolean; reason: string; qlinearConvs: number; reduceRange?: boolean; calibration?: { source: string; images: number } };
   checkDims: number[];
   nodes: number;
   exportMs: number;
@@ -211,14 +203,24 @@ export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOpti
   if (hfDir) checkWritable(path.join(hfDir, 'config.json'));
   const opset = o.opset ?? 17;
   const int8 = o.int8 === true;
+  const calibration = int8 && o.calibrate ? calibrationImages(o.calibrate, o.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES) : null;
+  const choice = int8 ? int8ConvChoice({ mode: o.int8Convs ?? 'auto', target: o.target ?? 'cpu', calibrated: !!calibration, vnni: cpuVnniFlags() }) : null;
+  const size = o.calibrationSize ?? { scale: ckpt.scale };
   const { model } = loadPretrained(ckpt, o.log ? { log: o.log } : {});
   try {
     const t0 = performance.now();
-    const built = buildOnnx(model, { opset, int8 });
+    let int8Opts: Int8Options | null = int8 ? DEFAULT_INT8 : null;
+    if (choice?.int8 && calibration) {
+      const base = { ...DEFAULT_INT8, reduceRange: choice.reduceRange };
+      int8Opts = { ...base, convs: await calibrateConvs(model, calibration.files, size, base) };
+    }
+    const built = buildOnnx(model, { opset, int8: int8Opts ?? false });
     writeFileAtomic(o.out, built.bytes);
     const exportMs = performance.now() - t0;
     if (hfDir) writeTransformersJsDir(hfDir, model, built.bytes, int8, readPreprocessor(ckpt.dir));
-    const check = await checkOnnx(model, o.out, built, { seed: o.seed ?? 0 });
+    // calibrated activation ranges are those of real frames: the check runs on one, not on noise
+    const input = built.builder.qlinearConvs > 0 && calibration ? await calibrationInput(calibration.files[0]!, size) : undefined;
+    const check = await checkOnnx(model, o.out, built, { seed: o.seed ?? 0, ...(input ? { input } : {}) });
     return {
       onnx: o.out,
       bytes: built.bytes.byteLength,
@@ -228,6 +230,17 @@ export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOpti
       ...(check.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: check.maxAbsDiffVsFp32 } : {}),
       dynamicLinears: built.builder.dynamicLinears,
       ...(check.relRms !== undefined ? { relRms: check.relRms } : {}),
+      ...(choice
+        ? {
+            convs: {
+              int8: choice.int8,
+              reason: choice.reason,
+              qlinearConvs: built.builder.qlinearConvs,
+              ...(choice.reduceRange ? { reduceRange: true } : {}),
+              ...(calibration ? { calibration: { source: calibration.source, images: calibration.files.length } } : {}),
+            },
+          }
+        : {}),
       checkDims: check.dims,
       nodes: built.nodes,
       exportMs: +exportMs.toFixed(1),
@@ -241,7 +254,8 @@ export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOpti
 /** Why an export failed its self-check (naming the file, the difference and the bound), or null when it passed. */
 export function selfCheckError(e: CheckpointExport): string | null {
   if (e.relRms !== undefined) {
-    return e.relRms <= CHECK_INT8_REL_RMS ? null : `${e.onnx}: self-check failed: the int8 logits' RMS error relative to libtorch on the dequantised weights is ${e.relRms} > ${CHECK_INT8_REL_RMS}`;
+    const bound = e.convs?.qlinearConvs ? CHECK_INT8_CONV_REL_RMS : CHECK_INT8_REL_RMS;
+    return e.relRms <= bound ? null : `${e.onnx}: self-check failed: the int8 logits' RMS error relative to libtorch on the dequantised weights is ${e.relRms} > ${bound}`;
   }
   return e.maxAbsDiff <= CHECK_TOLERANCE ? null : `${e.onnx}: self-check failed: max |ORT − libtorch| = ${e.maxAbsDiff} > ${CHECK_TOLERANCE}`;
 }

@@ -33,7 +33,27 @@ export interface Int8Options {
    * u8s8 QGEMM: VNNI where the CPU has it, 128-bit WASM SIMD in browsers), then scaled back to fp32.
    */
   dynamicLinear?: boolean;
+  /**
+   * Convolutions with at least `minElements` weights as QLinearConv: uint8 activations per tensor at the
+   * calibrated ranges of each conv's input and output (calibrate.ts), int8 weights per output channel.
+   * 'observe' is the calibration graph: those convs in fp32 on their int8-rounded weights, their inputs
+   * and outputs exposed as graph outputs (observe()).
+   */
+  convs?: ConvRanges | 'observe';
+  /**
+   * Conv weights in [-63, 63] instead of [-127, 127]: u8·s8 products summed in pairs then fit int16, so
+   * the AVX2/AVX-512 kernels without VNNI (vpmaddubsw) cannot saturate. Costs one bit of weight precision.
+   */
+  reduceRange?: boolean;
 }
+
+/** An activation's calibrated range. */
+export interface Range {
+  min: number;
+  max: number;
+}
+/** A quantised conv's key (its checkpoint prefix) → the ranges of its input and output. */
+export type ConvRanges = Map<string, { input: Range; output: Range }>;
 
 export interface GraphBuilderOptions {
   opset?: number;
@@ -55,10 +75,11 @@ export const MIN_OPSET = 13;
 export const MAX_OPSET = 17;
 
 /**
- * Per-channel symmetric int8: scale_c = max|w_c| / 127 (1 for an all-zero channel), q = round(w / scale_c)
- * clamped to [-127, 127]; -128 is never used so the range is symmetric.
+ * Per-channel symmetric int8: scale_c = max|w_c| / qmax (1 for an all-zero channel), q = round(w / scale_c)
+ * clamped to [-qmax, qmax] (qmax 127, or 63 for Int8Options.reduceRange); -128 is never used so the range
+ * is symmetric.
  */
-export function quantizePerChannel(w: Float32Array, dims: number[], axis: number): QuantizedWeight {
+export function quantizePerChannel(w: Float32Array, dims: number[], axis: number, qmax = 127): QuantizedWeight {
   const channels = dims[axis]!;
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const scale = new Float32Array(channels);
@@ -67,12 +88,12 @@ export function quantizePerChannel(w: Float32Array, dims: number[], axis: number
     const c = chanOf(i);
     scale[c] = Math.max(scale[c]!, Math.abs(w[i]!));
   }
-  for (let c = 0; c < channels; c++) scale[c] = scale[c]! > 0 ? Math.fround(scale[c]! / 127) : 1;
+  for (let c = 0; c < channels; c++) scale[c] = scale[c]! > 0 ? Math.fround(scale[c]! / qmax) : 1;
   const q = new Int8Array(w.length);
   const dequantized = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) {
     const s = scale[chanOf(i)]!;
-    q[i] = Math.max(-127, Math.min(127, Math.round(w[i]! / s)));
+    q[i] = Math.max(-qmax, Math.min(qmax, Math.round(w[i]! / s)));
     dequantized[i] = q[i]! * s;
   }
   return { q, scale, axis, dequantized };
@@ -103,6 +124,10 @@ export class GraphBuilder {
   private counter = 0;
   /** DynamicQuantizeMatMul nodes emitted by dynamicLinear. */
   dynamicLinears = 0;
+  /** QLinearConv nodes (Int8Options.convs). */
+  qlinearConvs = 0;
+  /** In the 'observe' graph: observation key → the value exposed as a graph output (observe()). */
+  readonly observed = new Map<string, string>();
 
   constructor(private readonly opts: GraphBuilderOptions = {}) {
     this.opset = opts.opset ?? 17;
@@ -176,6 +201,25 @@ export class GraphBuilder {
     this.inits.push({ name: this.claim(name), data_type: DataType.INT8, dims: shape, raw_data: new Uint8Array(qw.q.buffer) });
     const scale = this.initializer(`${name}_scale`, qw.scale, [qw.scale.length]);
     return this.node('DequantizeLinear', [name, scale], { axis }, { name: `${name}_dequantized` });
+  }
+
+  /** Whether convolutions with this many weights are QLinearConv (or observed, in the calibration graph). */
+  quantizesConv(elements: number): boolean {
+    return !!this.int8?.convs && elements >= this.int8.minElements;
+  }
+
+  /** Calibration graph: exposes `value` as a graph output under its own name, read back as `key`. */
+  observe(key: string, value: string): void {
+    if (this.observed.has(key)) throw new Error(`ONNX graph: '${key}' is already observed`);
+    if (![...this.observed.values()].includes(value)) this.outputs.push({ name: value, type: { tensor_type: { elem_type: DataType.FLOAT } } });
+    this.observed.set(key, value);
+  }
+
+  /** A constant of an integer type from its bytes (zero points, int8 weights, int32 biases). */
+  typed(hint: string, dataType: number, dims: number[], bytes: Uint8Array): string {
+    const name = this.fresh(hint);
+    this.inits.push({ name, data_type: dataType, dims, raw_data: bytes });
+    return name;
   }
 
   /** Whether dynamicLinear quantises a weight of this many elements. */

@@ -2,6 +2,7 @@
 // enter under their checkpoint names in PyTorch's layout; the layout work on them (transposes, folded
 // scales) is graph ops on constants, which onnxruntime folds once when the session loads.
 import { f, type GraphBuilder } from './graph.js';
+import { convAttrs, foldedArrays, staticConv } from './qconv.js';
 import type { BatchNorm2d, Conv2d, Linear, Tensor } from '../torch/index.js';
 
 export interface EmitOptions {
@@ -39,6 +40,10 @@ export function gemm(g: GraphBuilder, x: string, w: string, c?: string): string 
 
 /** A Conv2d module (NCHW), geometry from the module. */
 export function conv2d(g: GraphBuilder, x: string, prefix: string, c: Conv2d): string {
+  if (g.quantizesConv(c.weight.numel)) {
+    const { w, b } = foldedArrays(c, null);
+    return staticConv(g, x, prefix, c, w, c.bias ? b : null);
+  }
   return convNode(g, x, c, g.weight(`${prefix}.weight`, c.weight, 0), c.bias ? g.initializer(`${prefix}.bias`, c.bias) : '');
 }
 
@@ -75,8 +80,7 @@ export function foldedConvBn(g: GraphBuilder, prefix: string, m: ConvBnModule): 
 
 /** A Conv node with the geometry of `c` (`pads` [top, left, bottom, right] replaces its symmetric padding). */
 export function convNode(g: GraphBuilder, x: string, c: Conv2d, w: string, b: string, pads?: number[]): string {
-  const { kernelSize: k, stride: s, padding: p, dilation: d, groups } = c;
-  return g.node('Conv', b ? [x, w, b] : [x, w], { kernel_shape: [k, k], strides: [s, s], pads: pads ?? [p, p, p, p], dilations: [d, d], group: groups });
+  return g.node('Conv', b ? [x, w, b] : [x, w], convAttrs(c, pads));
 }
 
 /**
@@ -84,6 +88,11 @@ export function convNode(g: GraphBuilder, x: string, c: Conv2d, w: string, b: st
  * module's symmetric padding, e.g. with 0 after an explicit Pad.
  */
 export function convBn(g: GraphBuilder, x: string, prefix: string, m: ConvBnModule, pads?: number[]): string {
+  const c = m.convolution;
+  if (g.quantizesConv(c.weight.numel)) {
+    const { w, b } = foldedArrays(c, m.normalization);
+    return staticConv(g, x, prefix, c, w, c.bias || m.normalization ? b : null, pads ? { pads } : {});
+  }
   const { w, b } = foldedConvBn(g, prefix, m);
   return convNode(g, x, m.convolution, w, b, pads);
 }

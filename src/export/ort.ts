@@ -23,10 +23,12 @@ export interface OrtSessionOptions {
   spinning?: boolean;
 }
 
-export async function createOrtSession(file: string, o: OrtSessionOptions = {}): Promise<OrtSession> {
-  if (!fs.existsSync(file)) throw new Error(`${file}: ONNX model not found`);
+/** A session on an ONNX file, or on the bytes of one (`what` names them in errors). */
+export async function createOrtSession(file: string | Uint8Array, o: OrtSessionOptions & { what?: string } = {}): Promise<OrtSession> {
+  const what = typeof file === 'string' ? file : (o.what ?? 'ONNX model');
+  if (typeof file === 'string' && !fs.existsSync(file)) throw new Error(`${file}: ONNX model not found`);
   try {
-    return await ort.InferenceSession.create(file, {
+    return await ort.InferenceSession.create(file as string, {
       executionProviders: ['cpu'],
       ...(o.threads ? { intraOpNumThreads: o.threads } : {}),
       interOpNumThreads: 1,
@@ -39,7 +41,7 @@ export async function createOrtSession(file: string, o: OrtSessionOptions = {}):
       },
     });
   } catch (e) {
-    throw new Error(`${file}: onnxruntime could not load the model (${(e as Error).message})`);
+    throw new Error(`${what}: onnxruntime could not load the model (${(e as Error).message})`);
   }
 }
 

@@ -17,6 +17,6 @@ export function onnxType(name: string): protobuf.Type {
 }
 
 /** TensorProto.DataType values used by the exporter. */
-export const DataType = { FLOAT: 1, INT8: 3, INT64: 7 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
 /** AttributeProto.AttributeType values. */
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;

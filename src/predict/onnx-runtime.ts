@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { CheckpointExport } from '../export/export.js';
+import type { CheckpointExport, CheckpointExportOptions } from '../export/export.js';
 import type { Checkpoint } from '../models/checkpoint.js';
 import { fromArray, getNumThreads, type Tensor } from '../torch/index.js';
 import { checkLabelCount, classIdsFromLogits, idsAndProbabilities, type SegmentBatch, type SegmentedWithProbabilities, type Segmenter } from './segmenter.js';
@@ -48,11 +48,12 @@ export class OnnxSegmenter implements Segmenter {
    * a temporary folder, and loaded; the folder is gone once the session holds the model. An export that
    * fails its self-check is refused.
    */
-  static async fromExport(ckpt: Checkpoint, o: { int8: boolean; log?: (line: string) => void }): Promise<{ segmenter: OnnxSegmenter; exported: CheckpointExport }> {
+  /** `o`: exportCheckpoint's options but the file (int8 settings, calibration, log). */
+  static async fromExport(ckpt: Checkpoint, o: Omit<CheckpointExportOptions, 'out'> & { int8: boolean }): Promise<{ segmenter: OnnxSegmenter; exported: CheckpointExport }> {
     const { exportCheckpoint, selfCheckError } = await import('../export/export.js');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-onnx-'));
     try {
-      const exported = await exportCheckpoint(ckpt, { out: path.join(tmp, o.int8 ? 'model_quantized.onnx' : 'model.onnx'), int8: o.int8, ...(o.log ? { log: o.log } : {}) });
+      const exported = await exportCheckpoint(ckpt, { ...o, out: path.join(tmp, o.int8 ? 'model_quantized.onnx' : 'model.onnx') });
       const failed = selfCheckError(exported);
       if (failed) throw new Error(`${ckpt.dir}: the ONNX export failed: ${failed}`);
       return { segmenter: await OnnxSegmenter.load(ckpt, exported.onnx), exported };

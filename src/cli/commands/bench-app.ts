@@ -5,7 +5,7 @@ import { UsageError, type Command } from '../command.js';
 
 export const benchAppCommand: Command = {
   name: 'bench app',
-  usage: '[--models segformer-b0,camvid-best] [--threads 2] [--iters 30] [--rounds 3] [--profile] [--int8]',
+  usage: '[--models segformer-b0,camvid-best] [--threads 2] [--iters 30] [--rounds 3] [--profile] [--int8 [--calibrate DIR]]',
   options: [
     { name: 'models', type: 'list', help: `models to time (random weights): ${Object.keys(APP_BENCH_MODELS).join(', ')}`, default: Object.keys(APP_BENCH_MODELS).join(',') },
     { name: 'threads', type: 'int', min: 1, help: 'WASM threads in the page and intra-op threads in onnxruntime-node', default: 2 },
@@ -14,6 +14,7 @@ export const benchAppCommand: Command = {
     { name: 'rounds', type: 'int', min: 1, help: 'rounds, alternating browser and onnxruntime-node', default: 3 },
     { name: 'profile', type: 'boolean', help: "then profile the page's session: kernel time per operator type and provider, the slowest nodes" },
     { name: 'int8', type: 'boolean', help: 'time the int8 sites (streetseg app --int8)' },
+    { name: 'calibrate', type: 'string', help: 'with --int8: as app --calibrate (integer convolutions), e.g. a CamVid folder' },
     { name: 'seed', type: 'int', min: 0, help: 'seed of the random weights', default: 0 },
   ],
   async run({ opts }) {
@@ -28,6 +29,7 @@ export const benchAppCommand: Command = {
       profile: opts.profile === true,
       seed: opts.seed as number,
       int8: opts.int8 === true,
+      ...(opts.calibrate !== undefined ? { calibrate: opts.calibrate as string } : {}),
     });
     console.log(JSON.stringify(r));
   },

@@ -17,10 +17,11 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { checkpointHelp, revisionOption } from '../checkpoint-option.js';
 import { UsageError, type Command } from '../command.js';
 import { smoothOption, smoothSpecOf } from '../smooth-option.js';
+import { int8Options, int8Settings } from '../int8-options.js';
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--runtime torch|onnx|onnx-int8 [--onnx FILE]] [--json] [--per-image] [--sequence [--smooth [METHOD[:PARAM=V,…]]]] [--out DIR]',
+  usage: '--checkpoint DIR|ORG/NAME --data DIR [--revision REV] [--split val] [--runtime torch|onnx|onnx-int8 [--onnx FILE] [--calibrate DIR]] [--json] [--per-image] [--sequence [--smooth [METHOD[:PARAM=V,…]]]] [--out DIR]',
   options: [
     { name: 'checkpoint', type: 'string', help: checkpointHelp('HF checkpoint directory (config.json + model.safetensors)'), required: true },
     revisionOption,
@@ -29,6 +30,7 @@ export const evalCommand: Command = {
     { name: 'split', type: 'string', help: 'camvid: split name (default val); folder: images/SPLIT; or a list file' },
     { name: 'runtime', type: 'string', choices: [...RUNTIME_NAMES], help: 'libtorch; or onnxruntime-node on the checkpoint exported now (onnx: fp32, onnx-int8: int8 weights as export --int8)', default: 'torch' },
     { name: 'onnx', type: 'string', help: 'with --runtime onnx or onnx-int8: evaluate this ONNX file instead of exporting the checkpoint' },
+    ...int8Options('this CPU', "--data (a dataset's train split)"),
     { name: 'void', type: 'string', help: 'Void as a class or ignored (must match the checkpoint\'s labels)', choices: ['class', 'ignore'] },
     { name: 'height', type: 'int', min: 8, help: 'evaluation height (default: the images\' own)' },
     { name: 'width', type: 'int', min: 8, help: 'evaluation width (default: the images\' own)' },
@@ -52,7 +54,7 @@ export const evalCommand: Command = {
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
     const smooth = smoothSpecOf('eval', opts.smooth, ckpt.dir);
     if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
-    const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined);
+    const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined, int8Settings(opts, opts.data as string));
     try {
       const labels = [...ckpt.labels];
       let r;
@@ -124,7 +126,7 @@ export const evalCommand: Command = {
  * The network eval scores: the checkpoint's model in libtorch, or an ONNX model in onnxruntime-node (the
  * file given, or the checkpoint exported now), with what the result records about that ONNX model.
  */
-async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | undefined): Promise<{ net: EvalNet; onnx?: Record<string, unknown>; dispose(): void }> {
+async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | undefined, int8: ReturnType<typeof int8Settings>): Promise<{ net: EvalNet; onnx?: Record<string, unknown>; dispose(): void }> {
   if (runtime === 'torch') {
     const { model } = loadPretrained(ckpt, { log: () => undefined });
     return { net: model, dispose: () => model.dispose() };
@@ -133,10 +135,11 @@ async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | un
     const seg = await OnnxSegmenter.load(ckpt, onnx);
     return { net: seg, onnx: { file: path.resolve(onnx) }, dispose: () => seg.dispose() };
   }
-  const { segmenter, exported: e } = await OnnxSegmenter.fromExport(ckpt, { int8: runtime === 'onnx-int8', log: () => undefined });
+  const quantised = runtime === 'onnx-int8';
+  const { segmenter, exported: e } = await OnnxSegmenter.fromExport(ckpt, { int8: quantised, ...(quantised ? int8 : {}), log: () => undefined });
   return {
     net: segmenter,
-    onnx: { exported: true, int8: e.int8, opset: e.opset, bytes: e.bytes, maxAbsDiff: e.maxAbsDiff, ...(e.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: e.maxAbsDiffVsFp32 } : {}), dynamicLinears: e.dynamicLinears, ...(e.relRms !== undefined ? { relRms: e.relRms } : {}) },
+    onnx: { exported: true, int8: e.int8, opset: e.opset, bytes: e.bytes, maxAbsDiff: e.maxAbsDiff, ...(e.maxAbsDiffVsFp32 !== undefined ? { maxAbsDiffVsFp32: e.maxAbsDiffVsFp32 } : {}), dynamicLinears: e.dynamicLinears, ...(e.relRms !== undefined ? { relRms: e.relRms } : {}), ...(e.convs ? { convs: e.convs } : {}) },
     dispose: () => segmenter.dispose(),
   };
 }

@@ -10,7 +10,8 @@
 // the patch, then patch index), so every Linear is a Gemm and LayerNorm works on the last axis; the
 // attention reshapes them to (B·p², N, heads, hd) with N = (h/p)(w/p) from the same Shape arithmetic.
 import type { GraphBuilder } from '../../export/graph.js';
-import { activation, convBn, convNode, dynamicQkv, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, type EmitOptions } from '../../export/layers.js';
+import { activation, convBn, convNode, dynamicQkv, foldedConvBn, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
+import { foldedArrays, staticConv } from '../../export/qconv.js';
 import type { MobileViTConvLayer, MobileViTInvertedResidual, MobileViTMobileNetLayer } from './conv-blocks.js';
 import type { MobileViTASPPPooling, MobileViTForSemanticSegmentation, MobileViTLayer } from './model.js';
 import type { MobileViTTransformerLayer } from './transformer.js';
@@ -58,17 +59,19 @@ function mobileViTLayer(g: GraphBuilder, x: string, p: string, l: MobileViTLayer
   const nh = g.node('Slice', [n, g.ints([0]), g.ints([1])]);
   const nw = g.node('Slice', [n, g.ints([1]), g.ints([2])]);
   const padded = g.node('Mul', [n, g.ints([ps])]);
-  // unfold: (B, C, nh, p, nw, p) → (B, p, p, nh, nw, C) → rows
-  const six = g.node('Concat', [batch, g.ints([c]), nh, g.ints([ps]), nw, g.ints([ps])], { axis: 0 });
-  const unfolded = g.node('Transpose', [g.node('Reshape', [resizeTo(g, local, padded), six])], { perm: [0, 3, 5, 2, 4, 1] });
+  // unfold: NHWC (B, nh, p, nw, p, C) → (B, p, p, nh, nw, C) → rows. Two transposes, not one 6-D one
+  // that moves C: onnxruntime moves a single axis (NCHW → NHWC) and copies C-long rows fast, while a
+  // general 6-D permutation is element by element (3× slower on MobileViT-XXS's maps).
+  const six = g.node('Concat', [batch, nh, g.ints([ps]), nw, g.ints([ps, c])], { axis: 0 });
+  const unfolded = g.node('Transpose', [g.node('Reshape', [toNHWC(g, resizeTo(g, local, padded)), six])], { perm: [0, 2, 4, 1, 3, 5] });
   let t = g.node('Reshape', [unfolded, g.ints([-1, c])]);
   const a = l.transformer.layer.at(0).attention.attention;
   const headShape = g.node('Concat', [g.ints([-1]), g.node('Mul', [nh, nw]), g.ints([a.heads, a.headDim])], { axis: 0 });
   [...l.transformer.layer].forEach((tl, i) => (t = transformerLayer(g, t, `${p}.transformer.layer.${i}`, tl, headShape, c, o)));
   t = layerNorm(g, t, `${p}.layernorm`, l.layernorm);
-  // fold: rows → (B, p, p, nh, nw, C) → (B, C, nh, p, nw, p) → (B, C, nh·p, nw·p) → back to h×w
-  const folded6 = g.node('Transpose', [g.node('Reshape', [t, g.node('Concat', [batch, g.ints([ps, ps]), nh, nw, g.ints([c])], { axis: 0 })])], { perm: [0, 5, 3, 1, 4, 2] });
-  const folded = resizeTo(g, g.node('Reshape', [folded6, g.node('Concat', [batch, g.ints([c]), padded], { axis: 0 })]), hw);
+  // fold: rows → (B, p, p, nh, nw, C) → NHWC (B, nh, p, nw, p, C) → NCHW (B, C, nh·p, nw·p) → back to h×w
+  const folded6 = g.node('Transpose', [g.node('Reshape', [t, g.node('Concat', [batch, g.ints([ps, ps]), nh, nw, g.ints([c])], { axis: 0 })])], { perm: [0, 3, 1, 4, 2, 5] });
+  const folded = resizeTo(g, toNCHW(g, g.node('Reshape', [folded6, g.node('Concat', [batch, padded, g.ints([c])], { axis: 0 })])), hw);
   const y = conv(g, folded, `${p}.conv_projection`, l.conv_projection);
   return conv(g, g.node('Concat', [x, y], { axis: 1 }), `${p}.fusion`, l.fusion);
 }
@@ -99,12 +102,34 @@ export function emitMobileViT(model: MobileViTForSemanticSegmentation, g: GraphB
     pooledChannels = pool.convolution.outChannels;
   });
   const p = aspp.project;
-  const { w, b } = foldedConvBn(g, `${ap}.project`, p);
   const split = p.convolution.inChannels - pooledChannels;
+  const concat = g.node('Concat', spatial, { axis: 1 });
+  const projected = g.quantizesConv(p.convolution.weight.numel) ? int8Projection(g, concat, pooled, `${ap}.project`, p, split) : fp32Projection(g, concat, pooled, `${ap}.project`, p, split);
+  const proj = activation(g, projected, p.act);
+  return conv(g, proj, 'segmentation_head.classifier', model.segmentation_head.classifier);
+}
+
+/** The ASPP projection of the spatial branches (`spatial`, the first `split` input channels) plus the pooled branch's share as a bias. */
+function fp32Projection(g: GraphBuilder, spatial: string, pooled: string, key: string, p: MobileViTConvLayer, split: number): string {
+  const { w, b } = foldedConvBn(g, key, p);
   const wSpatial = g.node('Slice', [w, g.ints([0]), g.ints([split]), g.ints([1])]);
   const wPooled = g.node('Slice', [w, g.ints([split]), g.ints([2 ** 31 - 1]), g.ints([1])]);
   const imageBias = convNode(g, pooled, p.convolution, wPooled, b);
-  const projected = g.node('Add', [convNode(g, g.node('Concat', spatial, { axis: 1 }), p.convolution, wSpatial, ''), imageBias]);
-  const proj = activation(g, projected, p.act);
-  return conv(g, proj, 'segmentation_head.classifier', model.segmentation_head.classifier);
+  return g.node('Add', [convNode(g, spatial, p.convolution, wSpatial, ''), imageBias]);
+}
+
+/** fp32Projection with the spatial part as QLinearConv (the pooled part, on a 1×1 map, stays fp32). */
+function int8Projection(g: GraphBuilder, spatial: string, pooled: string, key: string, p: MobileViTConvLayer, split: number): string {
+  const c = p.convolution;
+  if (c.kernelSize !== 1) throw new Error(`MobileViT export: ${key} is a ${c.kernelSize}×${c.kernelSize} conv, expected 1×1`);
+  const { w, b } = foldedArrays(c, p.normalization);
+  const [out, cin] = [c.outChannels, c.inChannels];
+  const wSpatial = new Float32Array(out * split);
+  const wPooled = new Float32Array(out * (cin - split));
+  for (let o = 0; o < out; o++) {
+    wSpatial.set(w.subarray(o * cin, o * cin + split), o * split);
+    wPooled.set(w.subarray(o * cin + split, (o + 1) * cin), o * (cin - split));
+  }
+  const imageBias = convNode(g, pooled, c, g.initializer(`${key}.pooled_weight_folded`, wPooled, [out, cin - split, 1, 1]), g.initializer(`${key}.bias_folded`, b, [out]));
+  return g.node('Add', [staticConv(g, spatial, key, c, wSpatial, null, { dims: [out, split, 1, 1] }), imageBias]);
 }
