@@ -103,9 +103,10 @@ export async function canvasPixels(page: Page): Promise<{ rgb: Uint8Array; width
   return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
-/** `streetseg predict --runtime onnx --onnx FILE` on `images`: each image's class ids. */
-export async function predictIds(checkpoint: string, onnx: string, images: string[], out: string): Promise<Uint8Array[]> {
-  await predict({ checkpoint: openCheckpoint(checkpoint), inputs: images, out, runtime: 'onnx', onnx, progress: 'none', log: () => undefined });
+/** `streetseg predict --runtime onnx --onnx FILE` (onnx null: `--runtime torch`) on `images`: each image's class ids. */
+export async function predictIds(checkpoint: string, onnx: string | null, images: string[], out: string): Promise<Uint8Array[]> {
+  const runtime = onnx === null ? { runtime: 'torch' as const } : { runtime: 'onnx' as const, onnx };
+  await predict({ checkpoint: openCheckpoint(checkpoint), inputs: images, out, ...runtime, progress: 'none', log: () => undefined });
   return Promise.all(images.map(async (f) => {
     const { data } = await sharp(path.join(out, `${path.basename(f, path.extname(f))}.png`)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
