@@ -156,5 +156,9 @@ describe('eval --runtime onnx', () => {
     const m = run(['eval', '--checkpoint', ckpt.dir, '--data', data, '--runtime', 'onnx', '--onnx', missing, '--workers', '0']);
     assert.notEqual(m.status, 0);
     assert.ok(m.stderr.includes(`${missing}: ONNX model not found`), m.stderr);
+    // --calibrate only calibrates an export made now, as int8
+    const c = run(['eval', '--checkpoint', ckpt.dir, '--data', data, '--runtime', 'onnx', '--calibrate', data]);
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /--calibrate .*: calibrates int8 convolutions, so it needs --runtime onnx-int8 \(without --onnx\)/);
   });
 });

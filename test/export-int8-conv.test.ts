@@ -72,6 +72,7 @@ describe('int8 integer convolutions', () => {
     const pick = (o: Partial<Parameters<typeof int8ConvChoice>[0]>) => int8ConvChoice({ mode: 'auto', target: 'cpu', calibrated: true, vnni: [], ...o });
     assert.deepEqual([pick({ vnni: ['avx_vnni'] }).int8, pick({ vnni: ['avx_vnni'] }).reduceRange], [true, false]);
     assert.match(pick({}).reason, /no VNNI .*saturate/);
+    assert.throws(() => uint8Params({ min: 2, max: 1 }), /not a finite interval/);
     assert.equal(pick({}).int8, false);
     assert.deepEqual([pick({ target: 'wasm' }).int8, pick({ target: 'wasm' }).reduceRange], [true, false]);
     assert.deepEqual([pick({ mode: 'int8' }).int8, pick({ mode: 'int8' }).reduceRange], [true, true]);

@@ -98,10 +98,13 @@ export async function calibrateConvs(model: SegmentationModel, files: readonly s
         const r = seen.get(name) ?? { min: Infinity, max: -Infinity };
         for (let i = 0; i < v.length; i++) {
           const e = v[i]!;
+          if (!Number.isFinite(e)) {
+            const keys = [...observed].filter(([, val]) => val === name).map(([k]) => k);
+            throw new Error(`${file}: calibration: ${keys.join(', ')} has the non-finite value ${e}; the model's weights or this frame are broken`);
+          }
           if (e < r.min) r.min = e;
           if (e > r.max) r.max = e;
         }
-        if (!Number.isFinite(r.min) || !Number.isFinite(r.max)) throw new Error(`${file}: calibration: the activation '${name}' is not finite`);
         seen.set(name, r);
         t.dispose();
       }

@@ -66,8 +66,9 @@ export interface CheckResult {
   /** int8 only: max |ORT int8 − libtorch fp32|, the quantisation error itself. */
   maxAbsDiffVsFp32?: number;
   /**
-   * int8 with dynamic linears or integer convs: RMS(ORT − libtorch on the dequantised weights) /
-   * RMS(libtorch), the error of quantising activations (and the convs' weights), which libtorch does not do.
+   * int8 with dynamic linears or integer convs: RMS(ORT − libtorch on the dequantised linear and QDQ
+   * weights) / RMS(libtorch): the activations' rounding, and the integer convs' weight rounding (their
+   * weights stay fp32 on the libtorch side), which libtorch does not do.
    */
   relRms?: number;
 }
@@ -203,8 +204,9 @@ export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOpti
   if (hfDir) checkWritable(path.join(hfDir, 'config.json'));
   const opset = o.opset ?? 17;
   const int8 = o.int8 === true;
-  const calibration = int8 && o.calibrate ? calibrationImages(o.calibrate, o.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES) : null;
-  const choice = int8 ? int8ConvChoice({ mode: o.int8Convs ?? 'auto', target: o.target ?? 'cpu', calibrated: !!calibration, vnni: cpuVnniFlags() }) : null;
+  const choice = int8 ? int8ConvChoice({ mode: o.int8Convs ?? 'auto', target: o.target ?? 'cpu', calibrated: !!o.calibrate, vnni: cpuVnniFlags() }) : null;
+  // frames are listed (and a bad path refused) only when the convs will use them
+  const calibration = choice?.int8 && o.calibrate ? calibrationImages(o.calibrate, o.calibrationImages ?? DEFAULT_CALIBRATION_IMAGES) : null;
   const size = o.calibrationSize ?? { scale: ckpt.scale };
   const { model } = loadPretrained(ckpt, o.log ? { log: o.log } : {});
   try {
@@ -255,7 +257,7 @@ export async function exportCheckpoint(ckpt: Checkpoint, o: CheckpointExportOpti
 export function selfCheckError(e: CheckpointExport): string | null {
   if (e.relRms !== undefined) {
     const bound = e.convs?.qlinearConvs ? CHECK_INT8_CONV_REL_RMS : CHECK_INT8_REL_RMS;
-    return e.relRms <= bound ? null : `${e.onnx}: self-check failed: the int8 logits' RMS error relative to libtorch on the dequantised weights is ${e.relRms} > ${bound}`;
+    return e.relRms <= bound ? null : `${e.onnx}: self-check failed: the int8 logits' RMS error relative to libtorch (on the dequantised linear and QDQ weights) is ${e.relRms} > ${bound}`;
   }
   return e.maxAbsDiff <= CHECK_TOLERANCE ? null : `${e.onnx}: self-check failed: max |ORT − libtorch| = ${e.maxAbsDiff} > ${CHECK_TOLERANCE}`;
 }

@@ -46,5 +46,5 @@ export function int8ConvChoice(o: { mode: ConvMode; target: Int8Target; calibrat
   if (o.target === 'wasm') return { int8: true, reduceRange: false, reason: "for onnxruntime-web's WASM integer kernels" };
   if (o.vnni.length) return { int8: true, reduceRange: false, reason: `this CPU has ${o.vnni.join(', ')}: integer convolutions in VNNI kernels` };
   if (o.mode === 'int8') return { int8: true, reduceRange: true, reason: 'asked for on a CPU without VNNI: 7-bit weights, so the u8·s8 pair sums cannot saturate' };
-  return fp32(`this CPU has no VNNI (${VNNI_FLAGS.join(', ')}): its u8·s8 kernels saturate and are not faster than fp32`);
+  return fp32(`no VNNI (${VNNI_FLAGS.join(', ')}) in this CPU's flags: x86 u8·s8 kernels without it saturate and are not faster than fp32`);
 }

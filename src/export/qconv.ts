@@ -2,7 +2,8 @@
 // activations uint8 per tensor at calibrated ranges (calibrate.ts), the weights int8 per output channel with
 // any batch norm folded in first, the bias int32 at scale x_scale·w_scale. onnxruntime runs QLinearConv in
 // MLAS's integer GEMM kernels (VNNI on x86 CPUs that have it; 128-bit WASM SIMD in browsers, where it is
-// 2.6× faster than the fp32 Conv it replaces) and lays it out NHWC itself.
+// about 2.6× faster than the fp32 Conv it replaces: docs/benchmarks.md, the web app) and lays it out NHWC
+// itself.
 import { DataType } from './proto.js';
 import { quantizePerChannel, type GraphBuilder, type Range } from './graph.js';
 import type { BatchNorm2d, Conv2d } from '../torch/index.js';

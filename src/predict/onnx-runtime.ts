@@ -44,11 +44,10 @@ export class OnnxSegmenter implements Segmenter {
   }
 
   /**
-   * The checkpoint exported now, as `streetseg export` does (fp32, or int8 weights as `export --int8`), into
-   * a temporary folder, and loaded; the folder is gone once the session holds the model. An export that
-   * fails its self-check is refused.
+   * The checkpoint exported now, as `streetseg export` does (fp32, or `export --int8` with its calibration
+   * and conv settings: `o` is exportCheckpoint's options but the file), into a temporary folder, and loaded;
+   * the folder is gone once the session holds the model. An export that fails its self-check is refused.
    */
-  /** `o`: exportCheckpoint's options but the file (int8 settings, calibration, log). */
   static async fromExport(ckpt: Checkpoint, o: Omit<CheckpointExportOptions, 'out'> & { int8: boolean }): Promise<{ segmenter: OnnxSegmenter; exported: CheckpointExport }> {
     const { exportCheckpoint, selfCheckError } = await import('../export/export.js');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'streetseg-onnx-'));

@@ -38,7 +38,7 @@ export const appCommand: Command = {
       palette: opts.palette as string,
       ...(opts.sample !== undefined ? { sample: opts.sample as string } : {}),
       webgpu: opts.webgpu !== false,
-      ...int8Settings(opts),
+      ...int8Settings(opts, opts.int8 === true ? {} : { needs: '--int8' }),
     });
     console.error(`app: wrote ${summary.out} (${summary.files} files, ${(summary.bytes / 1e6).toFixed(1)} MB); open it with: streetseg serve ${summary.out}`);
     console.log(JSON.stringify(summary));

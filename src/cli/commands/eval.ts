@@ -54,7 +54,7 @@ export const evalCommand: Command = {
     if (given && !isScaleList(given)) throw new UsageError(`streetseg eval: --scales ${(opts.scales as string[]).join(',')}: expected comma-separated positive numbers, e.g. 0.75,1,1.25`);
     const smooth = smoothSpecOf('eval', opts.smooth, ckpt.dir);
     if (smooth && !opts.sequence) throw new UsageError('streetseg eval: --smooth smooths a video over time; give --sequence too');
-    const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined, int8Settings(opts, opts.data as string));
+    const loaded = await loadNet(ckpt, runtime, opts.onnx as string | undefined, int8Settings(opts, { calibrate: opts.data as string, ...(runtime === 'onnx-int8' && opts.onnx === undefined ? {} : { needs: '--runtime onnx-int8 (without --onnx)' }) }));
     try {
       const labels = [...ckpt.labels];
       let r;

@@ -35,7 +35,7 @@ export const exportCommand: Command = {
       out,
       opset: opts.opset as number,
       int8: !!opts.int8,
-      ...int8Settings(opts),
+      ...int8Settings(opts, opts.int8 ? {} : { needs: '--int8' }),
       hfDir: opts.transformersjs === false ? null : ((opts['hf-dir'] as string | undefined) ?? defaultHfDir(out)),
       seed: opts.seed as number,
       ...(quiet ? { log: () => undefined } : {}),
