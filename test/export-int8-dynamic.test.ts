@@ -96,7 +96,7 @@ describe('int8 dynamic linears', () => {
     assert.equal(g.dynamicLinears, 0);
   });
 
-  for (const [name, dir] of [['SegFormer (tiny)', hfFixture('segformer/tiny')], ['MobileViT xx-small', hfFixture('mobilevit/xx-small')]] as const) {
+  for (const [name, dir] of [['SegFormer (tiny)', hfFixture('segformer/tiny')], ['SegFormer-B0, the decode head\'s folded Aᵢ too', hfFixture('segformer/b0')], ['MobileViT xx-small', hfFixture('mobilevit/xx-small')]] as const) {
     it(`${name}: every big linear quantised; the logits within the self-check's bound of libtorch on the dequantised weights`, async () => {
       const { model } = loadPretrained(dir, { log: () => {} });
       try {
@@ -104,6 +104,9 @@ describe('int8 dynamic linears', () => {
         const ops = (decodeModel(built.bytes).graph.node as { op_type: string }[]).map((nd) => nd.op_type);
         assert.equal(ops.filter((o) => o === 'DynamicQuantizeMatMul').length, built.builder.dynamicLinears);
         assert.ok(built.builder.dynamicLinears > 0);
+        // B0's decoder (256 wide): each stage's folded Aᵢ is one integer GEMM
+        const fused = (decodeModel(built.bytes).graph.initializer as { name: string }[]).filter((i) => /^decode_head\.fused\.\d\.weight$/.test(i.name));
+        assert.equal(fused.length, dir.endsWith('b0') ? 4 : 0);
         const file = path.join(tmp, `${path.basename(dir)}.onnx`);
         fs.writeFileSync(file, built.bytes);
         const check = await checkOnnx(model, file, built, { dims: [1, 3, 64, 96], seed: 5 });

@@ -7,6 +7,7 @@
 // stage's term added by Gemm's C input (addmm). No export-time H or W is baked in.
 import type { GraphBuilder } from '../../export/graph.js';
 import { dynamicQkv, conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
+import type { Tensor } from '../../torch/index.js';
 import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from './model.js';
 
 /** A stage's token matrix [B·h·w, C] with its NHWC shape value [B, h, w, C]. */
@@ -77,10 +78,46 @@ export function emitSegformer(model: SegformerForSemanticSegmentation, g: GraphB
   return decodeHead(g, model, stages);
 }
 
+/**
+ * The decode head's Aᵢ (batch norm folded) and bias as arrays, for the int8 graph: each Aᵢ [d, cᵢ] becomes
+ * one DynamicQuantizeMatMul (it is a product of two checkpoint weights, so it has no checkpoint key of its own).
+ */
+function foldedHeadArrays(model: SegformerForSemanticSegmentation, n: number): { A: Float32Array[]; bias: Float32Array } {
+  const head = model.decode_head;
+  const d = head.cfg.decoder_hidden_size;
+  const arr = (t: Tensor) => t.contiguous().toArray() as Float32Array;
+  const fuse = arr(head.linear_fuse.weight); // [d, n·d]
+  const bn = head.batch_norm;
+  const [gamma, beta, mean, variance] = [bn.weight, bn.bias, bn.runningMean, bn.runningVar].map(arr) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const s = Float64Array.from(gamma, (v, o) => v / Math.sqrt(variance[o]! + bn.eps));
+  const bias = new Float32Array(d);
+  const A = Array.from({ length: n }, (_, i) => {
+    const proj = head.linear_c.at(i).proj;
+    const [w, pb] = [arr(proj.weight), arr(proj.bias!)]; // [d, cᵢ], [d]
+    const ci = proj.inFeatures;
+    const col = (n - 1 - i) * d;
+    const a = new Float32Array(d * ci);
+    for (let o = 0; o < d; o++) {
+      let bo = 0;
+      for (let t = 0; t < d; t++) {
+        const f = fuse[o * n * d + col + t]!;
+        bo += f * pb[t]!;
+        for (let j = 0; j < ci; j++) a[o * ci + j]! += f * w[t * ci + j]!;
+      }
+      for (let j = 0; j < ci; j++) a[o * ci + j] = a[o * ci + j]! * s[o]!;
+      bias[o] = bias[o]! + bo;
+    }
+    return a;
+  });
+  for (let o = 0; o < d; o++) bias[o] = (bias[o]! - mean[o]!) * s[o]! + beta[o]!;
+  return { A, bias };
+}
+
 function decodeHead(g: GraphBuilder, model: SegformerForSemanticSegmentation, stages: Tokens[]): string {
   const head = model.decode_head;
   const d = head.cfg.decoder_hidden_size;
   const n = stages.length;
+  if (stages.every((_, i) => g.quantizesLinear(d * head.linear_c.at(i).proj.inFeatures))) return int8DecodeHead(g, model, stages);
   const fuseW = g.node('Reshape', [g.weight('decode_head.linear_fuse.weight', head.linear_fuse.weight, 0), g.ints([d, n * d])]);
   // Column block (n-1-i) of linear_fuse belongs to stage i (HF concatenates coarsest first).
   const block = (i: number) => g.node('Slice', [fuseW, g.ints([(n - 1 - i) * d]), g.ints([(n - i) * d]), g.ints([1])]);
@@ -100,19 +137,46 @@ function decodeHead(g: GraphBuilder, model: SegformerForSemanticSegmentation, st
     g.node('Mul', [g.node('Sub', [rawBias, g.initializer('decode_head.batch_norm.running_mean', bn.runningMean)]), bnScale]),
     g.initializer('decode_head.batch_norm.bias', bn.bias),
   ]);
-  // Coarse stages: Gemm at their own resolution, bilinear upsampling (NHWC) to the finest grid, summed.
-  const fine = withChannels(g, stages[0]!.shape, d);
-  const ups: string[] = [];
-  for (let i = n - 1; i >= 1; i--) {
-    const s = stages[i]!;
-    const y = g.node('Reshape', [gemm(g, s.t, A[i]!, i === n - 1 ? bias : undefined), withChannels(g, s.shape, d)]);
-    ups.push(g.node('Resize', [y, '', '', fine], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }));
-  }
-  const acc = ups.length > 1 ? g.node('Sum', ups) : (ups[0] ?? '');
+  const acc = upsampledSum(g, stages, d, (i) => gemm(g, stages[i]!.t, A[i]!, i === n - 1 ? bias : undefined));
   // The finest stage joins through Gemm's addend (torch's addmm); a single stage carries the bias itself.
   const sum = gemm(g, stages[0]!.t, A[0]!, acc ? g.node('Reshape', [acc, g.ints([-1, d])]) : bias);
-  const features = g.node('Relu', [sum]);
-  // The 1×1 classifier conv as a Gemm on the [B·H·W, d] features; one transpose of the (small) logits.
+  return classify(g, model, stages, g.node('Relu', [sum]));
+}
+
+/**
+ * The coarse stages (1…n−1) projected to d channels by `project` ([B·hᵢ·wᵢ, d]) at their own resolution,
+ * upsampled bilinearly (NHWC) to the finest grid and summed by one Sum; '' for a single stage.
+ */
+function upsampledSum(g: GraphBuilder, stages: Tokens[], d: number, project: (i: number) => string): string {
+  const fine = withChannels(g, stages[0]!.shape, d);
+  const ups: string[] = [];
+  for (let i = stages.length - 1; i >= 1; i--) {
+    const y = g.node('Reshape', [project(i), withChannels(g, stages[i]!.shape, d)]);
+    ups.push(g.node('Resize', [y, '', '', fine], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }));
+  }
+  return ups.length > 1 ? g.node('Sum', ups) : (ups[0] ?? '');
+}
+
+/** decodeHead with every Aᵢ a DynamicQuantizeMatMul (int8 with dynamic linears). */
+function int8DecodeHead(g: GraphBuilder, model: SegformerForSemanticSegmentation, stages: Tokens[]): string {
+  const d = model.decode_head.cfg.decoder_hidden_size;
+  const n = stages.length;
+  const { A, bias } = foldedHeadArrays(model, n);
+  const biasName = g.initializer('decode_head.fused.bias', bias, [d]);
+  const project = (i: number, withBias: boolean) => {
+    const ci = model.decode_head.linear_c.at(i).proj.inFeatures;
+    return g.dynamicLinear(stages[i]!.t, `decode_head.fused.${i}.weight`, A[i]!, withBias ? biasName : '', [d, ci], { checkpointKey: false })!;
+  };
+  const acc = upsampledSum(g, stages, d, (i) => project(i, i === n - 1));
+  const first = project(0, !acc);
+  const sum = acc ? g.node('Add', [first, g.node('Reshape', [acc, g.ints([-1, d])])]) : first;
+  return classify(g, model, stages, g.node('Relu', [sum]));
+}
+
+/** The 1×1 classifier conv as a Gemm on the [B·H·W, d] features; one transpose of the (small) logits. */
+function classify(g: GraphBuilder, model: SegformerForSemanticSegmentation, stages: Tokens[], features: string): string {
+  const head = model.decode_head;
+  const d = head.cfg.decoder_hidden_size;
   const numLabels = head.classifier.outChannels;
   const cw = g.node('Reshape', [g.weight('decode_head.classifier.weight', head.classifier.weight, 0), g.ints([numLabels, d])]);
   const logits = gemm(g, features, cw, g.initializer('decode_head.classifier.bias', head.classifier.bias!));
