@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { detectFormat, openDataset } from '../data/dataset.js';
 import { decodeImage } from '../data/decode.js';
 import { preprocessImage, scaledSize } from '../data/preprocess.js';
-import { IMAGE_EXTENSIONS } from '../predict/inputs.js';
+import { IMAGE_EXTENSIONS, isImageName as isImage } from '../predict/inputs.js';
 import type { SegmentationModel } from '../models/index.js';
 import ort from 'onnxruntime-node';
 import { buildOnnx } from './build.js';
@@ -33,7 +33,6 @@ export interface CalibrationSet {
 export function calibrationImages(spec: string, count = DEFAULT_CALIBRATION_IMAGES): CalibrationSet {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`calibration image count ${count}: expected an integer ≥ 1`);
   if (!fs.existsSync(spec)) throw new Error(`${spec}: calibration images not found (expected a dataset folder, a folder of images or an image file)`);
-  const isImage = (f: string) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase());
   let all: string[];
   if (fs.statSync(spec).isDirectory()) {
     all = datasetImages(spec) ?? fs.readdirSync(spec).filter(isImage).sort().map((f) => path.join(spec, f));

@@ -175,17 +175,12 @@ export class GraphBuilder {
 
   /** An int64 constant (shapes, axes, split sizes). */
   ints(values: number[], dims: number[] = [values.length]): string {
-    const name = this.fresh('const_i64');
-    const buf = new BigInt64Array(values.map((v) => BigInt(v)));
-    this.inits.push({ name, data_type: DataType.INT64, dims, raw_data: new Uint8Array(buf.buffer) });
-    return name;
+    return this.typed('const_i64', DataType.INT64, dims, new Uint8Array(new BigInt64Array(values.map((v) => BigInt(v))).buffer));
   }
 
   /** An anonymous fp32 constant (scalars such as 0.5 or eps). */
   floats(values: number[], dims: number[] = [values.length]): string {
-    const name = this.fresh('const_f32');
-    this.inits.push({ name, data_type: DataType.FLOAT, dims, raw_data: f32Bytes(new Float32Array(values)) });
-    return name;
+    return this.typed('const_f32', DataType.FLOAT, dims, f32Bytes(new Float32Array(values)));
   }
 
   /**
@@ -215,7 +210,7 @@ export class GraphBuilder {
     this.observed.set(key, value);
   }
 
-  /** A constant of an integer type from its bytes (zero points, int8 weights, int32 biases). */
+  /** An anonymous constant of any type from its bytes (zero points, int8 weights, int32 biases). */
   typed(hint: string, dataType: number, dims: number[], bytes: Uint8Array): string {
     const name = this.fresh(hint);
     this.inits.push({ name, data_type: dataType, dims, raw_data: bytes });

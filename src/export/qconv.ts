@@ -26,18 +26,23 @@ export function uint8Params(r: Range): Uint8Params {
   return { scale, zeroPoint: Math.max(0, Math.min(255, Math.round(-lo / scale))) };
 }
 
+/** An eval-mode batch norm as y = x·scale + shift per channel: scale = γ/√(σ² + ε), shift = β − μ·scale. */
+export function batchNormAffine(bn: BatchNorm2d): { scale: Float64Array; shift: Float64Array } {
+  const [gamma, beta, mean, variance] = [bn.weight, bn.bias, bn.runningMean, bn.runningVar].map((t) => t.toArray() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const scale = Float64Array.from(gamma, (g, o) => g / Math.sqrt(variance[o]! + bn.eps));
+  return { scale, shift: Float64Array.from(beta, (b, o) => b - mean[o]! * scale[o]!) };
+}
+
 /** A conv's weight [out, in/groups, k, k] and bias [out] with its eval-mode batch norm folded in, as arrays. */
 export function foldedArrays(c: Conv2d, bn: BatchNorm2d | null): { w: Float32Array; b: Float32Array } {
   const w = Float32Array.from(c.weight.contiguous().toArray() as Float32Array);
-  const out = c.outChannels;
-  const b = c.bias ? Float32Array.from(c.bias.toArray() as Float32Array) : new Float32Array(out);
+  const b = c.bias ? Float32Array.from(c.bias.toArray() as Float32Array) : new Float32Array(c.outChannels);
   if (!bn) return { w, b };
-  const [gamma, beta, mean, variance] = [bn.weight, bn.bias, bn.runningMean, bn.runningVar].map((t) => t.toArray() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  const inner = w.length / out;
-  for (let o = 0; o < out; o++) {
-    const s = gamma[o]! / Math.sqrt(variance[o]! + bn.eps);
-    for (let i = o * inner; i < (o + 1) * inner; i++) w[i] = w[i]! * s;
-    b[o] = (b[o]! - mean[o]!) * s + beta[o]!;
+  const { scale, shift } = batchNormAffine(bn);
+  const inner = w.length / c.outChannels;
+  for (let o = 0; o < c.outChannels; o++) {
+    for (let i = o * inner; i < (o + 1) * inner; i++) w[i] = w[i]! * scale[o]!;
+    b[o] = b[o]! * scale[o]! + shift[o]!;
   }
   return { w, b };
 }

@@ -15,7 +15,8 @@ export interface PredictInput {
   name: string;
 }
 
-const isImageName = (f: string): boolean => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase());
+/** Whether `f` names an image file, by extension. */
+export const isImageName = (f: string): boolean => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase());
 
 function classify(file: string): PredictInput['kind'] {
   if (isImageName(file)) return 'image';

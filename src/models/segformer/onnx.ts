@@ -7,6 +7,7 @@
 // stage's term added by Gemm's C input (addmm). No export-time H or W is baked in.
 import type { GraphBuilder } from '../../export/graph.js';
 import { dynamicQkv, conv2d, gelu, gemm, layerNorm, linear, multiHeadAttention, scaledQkv, toNCHW, toNHWC, type EmitOptions } from '../../export/layers.js';
+import { batchNormAffine } from '../../export/qconv.js';
 import type { Tensor } from '../../torch/index.js';
 import type { SegformerForSemanticSegmentation, SegformerEfficientSelfAttention, SegformerLayer } from './model.js';
 
@@ -87,9 +88,7 @@ function foldedHeadArrays(model: SegformerForSemanticSegmentation, n: number): {
   const d = head.cfg.decoder_hidden_size;
   const arr = (t: Tensor) => t.contiguous().toArray() as Float32Array;
   const fuse = arr(head.linear_fuse.weight); // [d, n·d]
-  const bn = head.batch_norm;
-  const [gamma, beta, mean, variance] = [bn.weight, bn.bias, bn.runningMean, bn.runningVar].map(arr) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  const s = Float64Array.from(gamma, (v, o) => v / Math.sqrt(variance[o]! + bn.eps));
+  const { scale: s, shift } = batchNormAffine(head.batch_norm);
   const bias = new Float32Array(d);
   const A = Array.from({ length: n }, (_, i) => {
     const proj = head.linear_c.at(i).proj;
@@ -109,7 +108,7 @@ function foldedHeadArrays(model: SegformerForSemanticSegmentation, n: number): {
     }
     return a;
   });
-  for (let o = 0; o < d; o++) bias[o] = (bias[o]! - mean[o]!) * s[o]! + beta[o]!;
+  for (let o = 0; o < d; o++) bias[o] = bias[o]! * s[o]! + shift[o]!;
   return { A, bias };
 }
 
