@@ -56,6 +56,8 @@ export interface SetResult {
   meanIou: number;
   flicker: number;
   consistency: number;
+  /** the labels' own flicker over the same frame pairs (the same for every candidate) */
+  labelFlicker: number;
   cuts: number;
 }
 
@@ -186,7 +188,7 @@ async function runSet(
 
 const setResult = (a: Acc, k: number): SetResult => {
   const t = a.stream.result();
-  return { meanIou: computeMetrics(a.cm.matrix, k).meanIou, flicker: t.flicker, consistency: t.consistency, cuts: t.cuts };
+  return { meanIou: computeMetrics(a.cm.matrix, k).meanIou, flicker: t.flicker, consistency: t.consistency, labelFlicker: t.labelFlicker, cuts: t.cuts };
 };
 
 function setInfo(spec: DatasetSpec, split: string, indices: number[], d: { diffs: number[]; jumps: number[] }): SetInfo {
@@ -300,5 +302,6 @@ export function smoothTable(b: SmoothBench): string {
     cells.push(r.msPerFrame.toFixed(1));
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  lines.push('', `The labels' own flicker (what changes because the scene moves): ${sets.map((s) => `${names[s]} ${pct(base[s]!.labelFlicker)}%`).join(', ')}.`);
   return lines.join('\n') + '\n';
 }

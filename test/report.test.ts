@@ -198,8 +198,8 @@ describe('training report in headless Chromium', { timeout: 180_000 }, () => {
 
   it('a sequence evaluation adds flicker and consistency cards and draws flicker per frame pair', async () => {
     const dir = path.join(tmp, 'temporal');
-    const perPair = [0.1, 0.04, 0.25, 0.02].map((f, i) => ({ from: `synth_00${i}`, to: `synth_00${i + 1}`, flicker: f, consistency: 1 - f / 2 }));
-    const temporal = { flicker: 0.1025, consistency: 0.94875, pairs: 4, smooth: 'hysteresis:margin=0.3,cut=40', perPair };
+    const perPair = [0.1, 0.04, 0.25, 0.02].map((f, i) => ({ from: `synth_00${i}`, to: `synth_00${i + 1}`, flicker: f, consistency: 1 - f / 2, labelFlicker: f / 2 }));
+    const temporal = { flicker: 0.1025, consistency: 0.94875, labelFlicker: 0.05125, pairs: 4, smooth: 'hysteresis:margin=0.3,cut=40', perPair };
     const index = await writeReport(dir, { ...data, eval: { ...data.eval!, temporal } });
     const p = await openPage(index);
     assert.deepEqual([p.errors, p.failed], [[], []]);
@@ -208,6 +208,7 @@ describe('training report in headless Chromium', { timeout: 180_000 }, () => {
     const summary = await p.text('#summary');
     assert.ok(summary.includes(`${formatPercent(0.1025)}flicker`) && summary.includes(`${formatPercent(0.94875)}temporal consistency`), summary);
     assert.match(await p.text('#temporal'), /Over 4 consecutive frame pairs, smoothed \(hysteresis:margin=0\.3,cut=40\)/);
+    assert.ok((await p.text('#temporal')).includes(`the labels' own: ${formatPercent(0.05125)}`));
     // one point per pair, at x = 1…4 (pair 3 has the most flicker, so it is the highest point: smallest y)
     const svg = fs.readFileSync(path.join(dir, chart.src), 'utf8');
     const pts = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);

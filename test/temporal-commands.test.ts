@@ -90,7 +90,7 @@ before(async () => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Flicker and consistency of predict's PNGs in `dir` against the masks, computed from the files. */
-async function metricsOfPngs(dir: string): Promise<{ flicker: number; consistency: number; pairs: number; ids: Map<string, Uint8Array> }> {
+async function metricsOfPngs(dir: string): Promise<{ flicker: number; consistency: number; labelFlicker: number; pairs: number; ids: Map<string, Uint8Array> }> {
   const m = new TemporalMeter(255);
   const ids = new Map<string, Uint8Array>();
   const names = fs.readdirSync(path.join(data, 'images/val')).map((f) => f.replace(/\.png$/, '')).sort();
@@ -119,12 +119,14 @@ describe('eval --sequence and predict --sequence agree', () => {
       assert.equal(files.pairs, 7);
       assert.equal(files.flicker, t.flicker, 'flicker of the PNGs = eval');
       assert.equal(files.consistency, t.consistency, 'consistency of the PNGs = eval');
+      assert.equal(files.labelFlicker, t.labelFlicker, "the masks' own flicker = eval's");
+      assert.ok(t.labelFlicker > 0 && t.labelFlicker < 1, `the masks change between frames (${t.labelFlicker})`);
       assert.equal(summary.flicker, t.flicker, "predict's own flicker = eval");
       assert.equal(summary.pairs, 7);
       assert.equal(summary.smooth, t.smooth);
       assert.ok(t.flicker > 0, 'the random model flickers');
       const csv = fs.readFileSync(t.csv, 'utf8').trim().split('\n');
-      assert.equal(csv[0], 'from,to,flicker,consistency');
+      assert.equal(csv[0], 'from,to,flicker,consistency,label_flicker');
       assert.equal(csv.length, 8);
       if (smooth) {
         assert.equal(t.smooth, 'motion:alpha=0.3,tau=32,margin=0.1,cut=40');

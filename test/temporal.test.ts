@@ -9,6 +9,7 @@ import {
   configSmooth,
   DEFAULT_SMOOTH,
   formatSmoothSpec,
+  labelFlicker,
   pairConsistency,
   pairFlicker,
   parseSmoothSpec,
@@ -36,6 +37,11 @@ describe('flicker and consistency', () => {
     // stable and labelled: pixels 0, 1, 2, 4; prediction stable at 0, 2, 4
     assert.equal(pairConsistency(predA, predB, labelA, labelB, 255), 3 / 4);
     assert.ok(Number.isNaN(pairConsistency(predA, predB, u8([255, 255, 255, 255, 255, 255]), labelB, 255)));
+    // the labels' own flicker: labelled in both at 0, 1, 2, 4, 5; changed at 5
+    assert.equal(labelFlicker(labelA, labelB, 255), 1 / 5);
+    assert.equal(labelFlicker(labelB, labelB, 255), 0);
+    assert.ok(Number.isNaN(labelFlicker(u8([255, 255, 255, 255, 255, 255]), labelB, 255)));
+    assert.throws(() => labelFlicker(labelA, u8([0]), 255), /6 and 1 pixels/);
     assert.throws(() => pairFlicker(predA, u8([0])), /6 and 1 pixels/);
   });
 
@@ -51,6 +57,7 @@ describe('flicker and consistency', () => {
     assert.equal(r.sequences, 3);
     assert.equal(r.flicker, (2 / 6 + 0) / 2);
     assert.equal(r.consistency, (3 / 4 + 1) / 2);
+    assert.equal(r.labelFlicker, (1 / 5 + 0) / 2);
     assert.deepEqual(r.perPair.map((p) => [p.from, p.to]), [['x_001', 'x_002'], ['x_002', 'x_003']]);
   });
 

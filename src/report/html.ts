@@ -136,7 +136,7 @@ export function renderReportHtml(data: ReportData, files: ReportFiles, generated
   if (tm) {
     parts.push(
       `<p>Over ${tm.pairs} consecutive frame pairs${tm.smooth ? `, smoothed (${esc(tm.smooth)})` : ''}: flicker ${value(tm.flicker, formatPercent)} ` +
-        `(pixels whose predicted class changes), consistency ${value(tm.consistency, formatPercent)} (where the truth stays, the prediction stays too).</p>`,
+        `(pixels whose predicted class changes; the labels' own: ${value(tm.labelFlicker, formatPercent)}, what the scene's motion changes), consistency ${value(tm.consistency, formatPercent)} (where the truth stays, the prediction stays too).</p>`,
     );
     if (files.temporal) parts.push(`<img src="${esc(files.temporal)}" alt="flicker per frame pair">`);
   } else parts.push(empty('Not measured: the validation frames were evaluated one by one (train with --eval-sequence to treat them as video).'));

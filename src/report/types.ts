@@ -22,6 +22,8 @@ export interface ReportSample {
 export interface ReportTemporal {
   flicker: number;
   consistency: number;
+  /** the labels' own flicker over the same pairs (NaN without labels) */
+  labelFlicker: number;
   pairs: number;
   /** the smoothing the predictions had (canonical spec), or null */
   smooth: string | null;

@@ -9,6 +9,8 @@ export interface PairStat {
   to: string;
   flicker: number;
   consistency: number;
+  /** the truth's own flicker: among pixels labelled in both frames, the fraction whose label changes (NaN without labels) */
+  labelFlicker: number;
 }
 
 export interface TemporalMetrics {
@@ -16,6 +18,11 @@ export interface TemporalMetrics {
   flicker: number;
   /** mean over the pairs that have stable labelled pixels of the fraction of them whose prediction is stable too (NaN if none) */
   consistency: number;
+  /**
+   * mean over the pairs with labels of the labels' own flicker: what changes because the scene really moves,
+   * the scale a prediction's flicker is read against (NaN without labels)
+   */
+  labelFlicker: number;
   /** consecutive frame pairs counted */
   pairs: number;
   /** sequences (runs of frames whose sequence keys are equal) */
@@ -50,6 +57,21 @@ export function pairConsistency(predA: ArrayLike<number>, predB: ArrayLike<numbe
     if (predA[i] === predB[i]) kept++;
   }
   return stable > 0 ? kept / stable : NaN;
+}
+
+/** Among the pixels labelled (not `ignoreIndex`) in both frames, the fraction whose label differs (NaN if none). */
+export function labelFlicker(labelA: ArrayLike<number>, labelB: ArrayLike<number>, ignoreIndex: number): number {
+  if (labelA.length !== labelB.length) throw new RangeError(`labelFlicker: the labels have ${labelA.length} and ${labelB.length} pixels`);
+  let both = 0;
+  let changed = 0;
+  for (let i = 0; i < labelA.length; i++) {
+    const a = labelA[i];
+    const b = labelB[i];
+    if (a === ignoreIndex || b === ignoreIndex) continue;
+    both++;
+    if (a !== b) changed++;
+  }
+  return both > 0 ? changed / both : NaN;
 }
 
 /**
@@ -89,8 +111,10 @@ export class TemporalMeter {
     if (f.label && f.label.length !== n) throw new RangeError(`TemporalMeter: ${f.id}: label has ${f.label.length} pixels, expected ${f.width}x${f.height}`);
     const p = this.prev;
     if (p && p.sequence === f.sequence && p.width === f.width && p.height === f.height) {
-      const consistency = p.label && f.label ? pairConsistency(p.pred, f.pred, p.label, f.label, this.ignoreIndex) : NaN;
-      this.pairs.push({ from: p.id, to: f.id, flicker: pairFlicker(p.pred, f.pred), consistency });
+      const labelled = p.label && f.label ? { a: p.label, b: f.label } : null;
+      const consistency = labelled ? pairConsistency(p.pred, f.pred, labelled.a, labelled.b, this.ignoreIndex) : NaN;
+      const truth = labelled ? labelFlicker(labelled.a, labelled.b, this.ignoreIndex) : NaN;
+      this.pairs.push({ from: p.id, to: f.id, flicker: pairFlicker(p.pred, f.pred), consistency, labelFlicker: truth });
     } else {
       this.sequences++;
     }
@@ -107,12 +131,14 @@ export class TemporalMeter {
   }
 }
 
-/** Mean flicker and consistency of pair statistics (NaN consistencies left out). */
-export function summarizePairs(pairs: readonly PairStat[]): { flicker: number; consistency: number; pairs: number } {
+/** Mean flicker, consistency and label flicker of pair statistics (NaN consistencies and label flickers left out). */
+export function summarizePairs(pairs: readonly PairStat[]): { flicker: number; consistency: number; labelFlicker: number; pairs: number } {
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const defined = (xs: number[]): number[] => xs.filter((x) => !Number.isNaN(x));
   return {
     flicker: mean(pairs.map((p) => p.flicker)),
-    consistency: mean(pairs.map((p) => p.consistency).filter((c) => !Number.isNaN(c))),
+    consistency: mean(defined(pairs.map((p) => p.consistency))),
+    labelFlicker: mean(defined(pairs.map((p) => p.labelFlicker))),
     pairs: pairs.length,
   };
 }

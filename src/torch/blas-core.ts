@@ -121,7 +121,8 @@ export function decideBlasCore(env: Readonly<Record<string, string | undefined>>
   return { mode: 'auto', best, coretype: best, missingFlags: [], cpu: cpuLine };
 }
 
-function readCpuinfo(file: string): CpuInfo | null {
+/** /proc/cpuinfo parsed, or null where there is none (not Linux). */
+export function readCpuinfo(file: string): CpuInfo | null {
   try {
     return parseCpuinfo(fs.readFileSync(file, 'utf8'));
   } catch {

@@ -3,14 +3,22 @@
 import * as aten from './generated/aten.js';
 import { rand } from './factories.js';
 import { tidy } from './memory.js';
+import { getMatmulPrecision } from './modes.js';
 import { float, type Tensor, type Scalar } from './tensor.js';
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
 /** y = x Wᵀ + b. x: (*, in), weight: (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (lowered(x)) {
+    // The bias is added in float32: exact, and libtorch's float32 add is vectorised where bfloat16's is not.
+    const y = aten.linear(x.to('bfloat16'), weight.to('bfloat16'), { bias: null }).to('float32');
+    return bias ? y.add(bias) : y;
+  }
   return aten.linear(x, weight, { bias });
 }
+// True where a float32 product should run in bfloat16 (setMatmulPrecision('bf16')).
+const lowered = (x: Tensor): boolean => x.dtype === 'float32' && getMatmulPrecision() === 'bf16';
 
 export interface Conv2dOpts {
   stride?: number | [number, number];
@@ -175,6 +183,7 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
   return aten.stack(tensors, { dim });
 }
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (lowered(a)) return aten.matmul(a.to('bfloat16'), b.to('bfloat16')).to('float32');
   return aten.matmul(a, b);
 }
 /** c + a @ b for 2-D a, b (c broadcast). */
@@ -182,6 +191,7 @@ export function addmm(c: Tensor, a: Tensor, b: Tensor): Tensor {
   return aten.addmm(c, a, b);
 }
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (lowered(a)) return aten.bmm(a.to('bfloat16'), b.to('bfloat16')).to('float32');
   return aten.bmm(a, b);
 }
 /** Elementwise cond ? a : b. */

@@ -72,6 +72,7 @@ export const SETTINGS = {
   prefetch: { schema: int(1), default: 2, help: 'batches prepared ahead' },
   seed: { schema: int(0), default: 0, help: 'seed of init, dropout, drop-path, shuffling and augmentation' },
   threads: { schema: int(0), default: 0, help: 'libtorch threads (0 = all cores, divided among the local processes of a data-parallel run)' },
+  matmulPrecision: { schema: z.enum(['highest', 'bf16', 'auto']), default: 'highest', help: 'matrix products (linear, matmul, bmm) in float32, with bfloat16 inputs through oneDNN (bf16), or bf16 where the CPU has AVX512-BF16 or AMX (auto); convolutions stay float32' },
   // data-parallel (docs/distributed.md)
   nproc: { schema: int(1), default: 1, help: 'local data-parallel worker processes (Gloo over 127.0.0.1); batchSize is per process' },
   syncBn: { schema: z.boolean(), default: false, help: 'synchronise BatchNorm batch statistics across processes (else each normalises with its own batch)' },

@@ -51,6 +51,8 @@ const resolvedSchema = z.strictObject({
   valImages: count,
   host: z.string(),
   node: z.string(),
+  /** what cfg.matmulPrecision came to on the machine that started the run */
+  matmulPrecision: z.enum(['highest', 'bf16']).optional(),
   /** cfg.model was a Hub repo id: the snapshot trained from */
   pretrained: z.strictObject({ repo: z.string(), revision: z.string(), commit: z.string() }).optional(),
   /** data-parallel runs: the group that trained */

@@ -11,9 +11,10 @@ import type { DataLoader } from '../data/loader.js';
 import { batchToTensors } from '../data/tensors.js';
 import type { SegmentationModel } from '../models/contract.js';
 import { loadPretrained } from '../models/hf.js';
-import { clipGradNorm, emptyCache, manualSeed, setNumThreads, tensor, tidy, type Adam, type LrSchedule, type Tensor } from '../torch/index.js';
+import { clipGradNorm, emptyCache, getMatmulPrecision, manualSeed, setMatmulPrecision, setNumThreads, tensor, tidy, type Adam, type LrSchedule, type Tensor } from '../torch/index.js';
 import type { ProcessGroup } from '../torch/distributed.js';
 import { resolveThreads } from '../torch/threads.js';
+import { chooseMatmulPrecision } from '../torch/matmul-precision.js';
 import { Callback, type EpochSummary, type EvalResult, type FitEnd, type LoopState, type TrainContext } from './callback.js';
 import { restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
@@ -102,7 +103,11 @@ export class Trainer {
   }
 
   async fit(): Promise<TrainResult> {
-    const run = await this.prepare();
+    const precision = getMatmulPrecision(); // prepare() sets the run's; the process gets its own back
+    const run = await this.prepare().catch((e: unknown) => {
+      setMatmulPrecision(precision);
+      throw e;
+    });
     const { ctx, callbacks, state } = run;
     const cfg = this.config;
     let how: FitEnd = 'finished';
@@ -136,6 +141,7 @@ export class Trainer {
       }
       for (const c of callbacks) await c.onFitEnd?.(ctx, how);
     } finally {
+      setMatmulPrecision(precision);
       await teardown(run);
     }
     return { how, runDir: this.runDir, state: { ...state }, lastEval, classes: run.data.classes };
@@ -157,6 +163,9 @@ export class Trainer {
     }
     const dist = this.opts.distributed;
     setNumThreads(resolveThreads(cfg.threads, dist?.localWorldSize ?? 1));
+    const matmul = chooseMatmulPrecision(cfg.matmulPrecision);
+    setMatmulPrecision(matmul.precision);
+    if ((dist?.group.rank ?? 0) === 0 && cfg.matmulPrecision !== 'highest') log(`matrix products: ${matmul.reason}`);
     const rank = dist?.group.rank ?? 0;
     const worldSize = dist?.group.size ?? 1;
     const isMain = rank === 0;
@@ -174,6 +183,7 @@ export class Trainer {
         valImages: data.val.samples.length,
         host: os.hostname(),
         node: process.version,
+        matmulPrecision: matmul.precision,
         ...(this.opts.pretrained?.hub ? { pretrained: this.opts.pretrained.hub } : {}),
         ...(dist ? { worldSize, backend: dist.group.backend } : {}),
       });
@@ -291,6 +301,10 @@ export class Trainer {
       // Evaluation allocates other block sizes than training: hand the allocator's cached blocks back
       // before and after it, so that the process holds one working set at a time (flat RSS).
       emptyCache();
+      // Evaluation computes in float32 whatever the training's matmul precision, so that the run's val
+      // figures are the ones `streetseg eval` reproduces from its checkpoints.
+      const trainPrecision = getMatmulPrecision();
+      setMatmulPrecision('highest');
       ev = await evaluate(run.model, run.loaders.val, {
         numClasses: data.classes.length,
         ignoreIndex: data.ignoreIndex,
@@ -303,7 +317,7 @@ export class Trainer {
         epoch: e + 1,
         step: state.step,
         ...(ddp ? { sumAcrossRanks: (t: Float64Array) => ddp.sumAcrossRanks(t) } : {}),
-      });
+      }).finally(() => setMatmulPrecision(trainPrecision));
       emptyCache();
       for (const c of callbacks) await c.onValidationEnd?.(ctx, ev);
     }

@@ -7,7 +7,10 @@
 import { benchModel, benchPytorch, type ModelBenchOptions } from '../../../bench/model.js';
 import { benchOnnx } from '../../../bench/onnx.js';
 import { modelNames } from '../../models/index.js';
+import { readConfig } from '../../models/hf.js';
 import { native } from '../../torch/native.js';
+import { getMatmulPrecision, setMatmulPrecision } from '../../torch/modes.js';
+import { chooseMatmulPrecision, type MatmulPrecisionSetting } from '../../torch/matmul-precision.js';
 import { UsageError, type Command } from '../command.js';
 
 export const benchModelCommand: Command = {
@@ -35,9 +38,13 @@ export const benchModelCommand: Command = {
       help: "torch: then run the model's PyTorch reference with the same settings (shared/reference/pytorch/bench.py, bench/pytorch/bench_mobile.py); onnx: also time PyTorch's ONNX export (export_onnx.py) back to back",
     },
     { name: 'profile', type: 'boolean', help: 'torch: then profile one more step: "profile" lists its top operators and autograd nodes by self time (for PyTorch\'s side run shared/reference/pytorch/bench.py --profile)' },
+    { name: 'checkpoint', type: 'string', help: "torch: a checkpoint directory whose config.json gives the architecture and labels (random weights; --model then names its family's model type)" },
+    { name: 'matmul-precision', type: 'string', help: 'torch: matrix products in float32 (highest), with bfloat16 inputs through oneDNN (bf16), or bf16 where the CPU has AVX512-BF16 or AMX (auto)', default: 'highest', choices: ['highest', 'bf16', 'auto'] },
     { name: 'json', type: 'boolean', help: 'print JSON (the output is JSON either way)' },
   ],
   async run({ opts }) {
+    if (opts.runtime === 'onnx' && opts['matmul-precision'] !== 'highest') throw new UsageError('streetseg bench model: --matmul-precision is libtorch\'s (--runtime torch)');
+    setMatmulPrecision(chooseMatmulPrecision(opts['matmul-precision'] as MatmulPrecisionSetting).precision);
     if (opts.runtime === 'onnx') {
       if (opts.train) throw new UsageError('streetseg bench model: --runtime onnx times inference only (drop --train)');
       if (opts.profile) throw new UsageError('streetseg bench model: --profile profiles libtorch (--runtime torch)');
@@ -61,6 +68,7 @@ export const benchModelCommand: Command = {
       return;
     }
     if (opts.int8) throw new UsageError('streetseg bench model: --int8 needs --runtime onnx');
+    if (opts.checkpoint && opts['compare-pytorch']) throw new UsageError("streetseg bench model: --checkpoint times our side only (PyTorch's peers build the named model's default config)");
     const o: ModelBenchOptions = {
       model: opts.model as string,
       mode: opts.train ? 'train' : 'infer',
@@ -70,9 +78,10 @@ export const benchModelCommand: Command = {
       iters: opts.iters as number | undefined,
       warmup: opts.warmup as number | undefined,
       profile: !!opts.profile,
+      ...(opts.checkpoint ? { config: readConfig(opts.checkpoint as string) } : {}),
     };
     const ours = await benchModel(o);
-    const r: Record<string, unknown> = { ...ours, runtime: 'torch', blasCore: native.blasProbe().corename };
+    const r: Record<string, unknown> = { ...ours, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}), runtime: 'torch', matmulPrecision: getMatmulPrecision(), blasCore: native.blasProbe().corename };
     if (opts['compare-pytorch']) {
       const py = benchPytorch({ ...o, threads: ours.threads });
       r.pytorch = py;

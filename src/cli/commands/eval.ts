@@ -99,7 +99,7 @@ export const evalCommand: Command = {
         ...(ref.hub ? { hub: { repo: ref.hub.repo, revision: ref.hub.revision, commit: ref.hub.commit } } : {}),
         data: spec.root,
         confusionCsv: path.resolve(outDir, 'confusion.csv'),
-        ...(t ? { temporal: { flicker: t.flicker, consistency: t.consistency, pairs: t.pairs, sequences: t.sequences, smooth: t.smooth, cuts: t.cuts, csv: path.resolve(outDir, 'temporal.csv') } } : {}),
+        ...(t ? { temporal: { flicker: t.flicker, consistency: t.consistency, labelFlicker: t.labelFlicker, pairs: t.pairs, sequences: t.sequences, smooth: t.smooth, cuts: t.cuts, csv: path.resolve(outDir, 'temporal.csv') } } : {}),
       };
       writeConfusionCsv(path.join(outDir, 'confusion.csv'), ConfusionMatrix.fromJSON({ numClasses: labels.length, ignoreIndex: spec.classes.ignoreIndex, matrix: Array.from(ev.confusion) }), labels);
       writeFileAtomic(path.join(outDir, 'metrics.json'), JSON.stringify(result, null, 2) + '\n');
@@ -112,7 +112,7 @@ export const evalCommand: Command = {
         const m = ev.metrics;
         console.error(`${ev.numImages} images (${runtime}): mIoU ${fmt(m.meanIou)}  mAcc ${fmt(m.meanAccuracy)}  aAcc ${fmt(m.overallAccuracy)}  loss ${ev.loss.toFixed(4)}  (${ev.imagesPerSecond.toFixed(1)} img/s)`);
         labels.forEach((l, i) => console.error(`  ${l.padEnd(20)} IoU ${fmt(m.perClassIou[i]!)}  Acc ${fmt(m.perClassAccuracy[i]!)}`));
-        if (t) console.error(`temporal: flicker ${pct(t.flicker)}  consistency ${pct(t.consistency)}  over ${t.pairs} frame pairs in ${t.sequences} sequence(s)${t.smooth ? `, smoothed (${t.smooth}; ${t.cuts} scene cuts)` : ''}`);
+        if (t) console.error(`temporal: flicker ${pct(t.flicker)} (the labels' own ${pct(t.labelFlicker)})  consistency ${pct(t.consistency)}  over ${t.pairs} frame pairs in ${t.sequences} sequence(s)${t.smooth ? `, smoothed (${t.smooth}; ${t.cuts} scene cuts)` : ''}`);
         if (opts['per-image']) console.error(`worst images: ${ranked.slice(0, 5).map((r) => `${r.id} (${fmt(r.miou)})`).join(', ')}`);
       }
       console.log(JSON.stringify(opts['per-image'] ? { ...result, perImage: ranked } : result));
@@ -146,8 +146,8 @@ async function loadNet(ckpt: Checkpoint, runtime: RuntimeName, onnx: string | un
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : 'n/a');
 
-/** One row per consecutive frame pair: from,to,flicker,consistency (empty where no labelled pixel is stable). */
+/** One row per consecutive frame pair: from,to,flicker,consistency,label_flicker (empty where not defined: no labelled pixel stable, no labels). */
 function temporalCsv(pairs: readonly PairStat[]): string {
   const num = (v: number): string => (Number.isFinite(v) ? v.toFixed(6) : '');
-  return ['from,to,flicker,consistency', ...pairs.map((p) => `${p.from},${p.to},${num(p.flicker)},${num(p.consistency)}`)].join('\n') + '\n';
+  return ['from,to,flicker,consistency,label_flicker', ...pairs.map((p) => `${p.from},${p.to},${num(p.flicker)},${num(p.consistency)},${num(p.labelFlicker)}`)].join('\n') + '\n';
 }

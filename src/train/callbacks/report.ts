@@ -48,7 +48,7 @@ export class ReportWriter extends Callback {
             confusion: Array.from(ev.confusion),
             epoch: ev.epoch,
             step: ev.step,
-            ...(ev.temporal ? { temporal: { flicker: ev.temporal.flicker, consistency: ev.temporal.consistency, pairs: ev.temporal.pairs, smooth: ev.temporal.smooth, perPair: ev.temporal.perPair } } : {}),
+            ...(ev.temporal ? { temporal: { flicker: ev.temporal.flicker, consistency: ev.temporal.consistency, labelFlicker: ev.temporal.labelFlicker, pairs: ev.temporal.pairs, smooth: ev.temporal.smooth, perPair: ev.temporal.perPair } } : {}),
           }
         : undefined,
       samples: ev?.samples ?? [],
