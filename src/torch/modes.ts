@@ -40,10 +40,11 @@ export const getNumThreads = (): number => native.getNumThreads();
 
 /**
  * How float32 matrix products compute (torch.set_float32_matmul_precision's idea): 'highest' in float32;
- * 'bf16' with bfloat16 inputs and float32 results, so libtorch hands linear, matmul and bmm (forward and
- * backward) to oneDNN's bfloat16 kernels, which on a CPU with AVX512-BF16 or AMX run 3× and more faster
- * than OpenBLAS's float32 ones (docs/benchmarks.md). Everything else, convolutions included, stays float32:
- * libtorch 1.13's bfloat16 elementwise and conv kernels are slower than its float32 ones.
+ * 'bf16' with bfloat16 operands and float32 results, so that libtorch hands linear, matmul and bmm (forward
+ * and backward) to oneDNN's bfloat16 kernels, which on a CPU with AVX512-BF16 or AMX beat OpenBLAS's float32
+ * GEMM most on the small, batched attention products (docs/benchmarks.md, bfloat16 matrix products).
+ * Everything else stays float32: libtorch 1.13's bfloat16 softmax, norms and activations are slower than its
+ * float32 ones, and bfloat16 convolutions did not measurably speed up a training step.
  */
 export type MatmulPrecision = 'highest' | 'bf16';
 let matmulPrecision: MatmulPrecision = 'highest';

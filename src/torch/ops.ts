@@ -8,6 +8,9 @@ import { float, type Tensor, type Scalar } from './tensor.js';
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
+// True where a float32 product should run in bfloat16 (setMatmulPrecision('bf16')).
+const lowered = (x: Tensor): boolean => x.dtype === 'float32' && getMatmulPrecision() === 'bf16';
+
 /** y = x Wᵀ + b. x: (*, in), weight: (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   if (lowered(x)) {
@@ -17,8 +20,6 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   }
   return aten.linear(x, weight, { bias });
 }
-// True where a float32 product should run in bfloat16 (setMatmulPrecision('bf16')).
-const lowered = (x: Tensor): boolean => x.dtype === 'float32' && getMatmulPrecision() === 'bf16';
 
 export interface Conv2dOpts {
   stride?: number | [number, number];
