@@ -11,6 +11,7 @@ import { calibrateConvs, calibrationImages, calibrationInput } from '../src/expo
 import { buildOnnx, CHECK_INT8_CONV_REL_RMS, DEFAULT_INT8, exportCheckpoint, selfCheckError } from '../src/export/export.js';
 import { GraphBuilder, quantizePerChannel, type ConvRanges } from '../src/export/graph.js';
 import { cpuVnniFlags, int8ConvChoice } from '../src/export/int8-convs.js';
+import { parseCpuinfo } from '../src/torch/blas-core.js';
 import { conv2d, convBn } from '../src/export/layers.js';
 import { uint8Params } from '../src/export/qconv.js';
 import { decodeModel, encodeModel } from '../src/export/serialize.js';
@@ -67,8 +68,8 @@ describe('int8 integer convolutions', () => {
   });
 
   it('integer convs where the CPU has VNNI or for the browser, fp32 elsewhere and without calibration, and why', () => {
-    assert.deepEqual(cpuVnniFlags('processor : 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n'), ['avx512_vnni']);
-    assert.deepEqual(cpuVnniFlags('flags : fpu sse2 avx2 fma\n'), []);
+    assert.deepEqual(cpuVnniFlags(parseCpuinfo('processor : 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n')), ['avx512_vnni']);
+    assert.deepEqual(cpuVnniFlags(parseCpuinfo('flags : fpu sse2 avx2 fma\n')), []);
     const pick = (o: Partial<Parameters<typeof int8ConvChoice>[0]>) => int8ConvChoice({ mode: 'auto', target: 'cpu', calibrated: true, vnni: [], ...o });
     assert.deepEqual([pick({ vnni: ['avx_vnni'] }).int8, pick({ vnni: ['avx_vnni'] }).reduceRange], [true, false]);
     assert.match(pick({}).reason, /no VNNI .*saturate/);

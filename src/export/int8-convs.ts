@@ -3,7 +3,7 @@
 // kernels widen to int16 before they multiply) and on x86 CPUs with VNNI (vpdpbusd). Without VNNI,
 // MLAS's AVX2 kernel sums u8·s8 pairs in int16 (vpmaddubsw), which saturates, and it is no faster than the
 // fp32 conv, so the convs stay fp32 there unless asked, and then with 7-bit weights that cannot saturate.
-import * as fs from 'node:fs';
+import { readCpuinfo, type CpuInfo } from '../torch/blas-core.js';
 
 /** 'auto': by target and CPU (int8ConvChoice); 'int8' / 'fp32' force it. */
 export type ConvMode = 'auto' | 'int8' | 'fp32';
@@ -14,17 +14,9 @@ export type Int8Target = 'cpu' | 'wasm';
 /** The CPU flags that give u8·s8 dot products into int32 without saturation. */
 export const VNNI_FLAGS = ['avx512_vnni', 'avx_vnni', 'amx_int8'] as const;
 
-/** This CPU's VNNI flags (from /proc/cpuinfo; none where it cannot be read). */
-export function cpuVnniFlags(cpuinfo?: string): string[] {
-  let text = cpuinfo;
-  if (text === undefined) {
-    try {
-      text = fs.readFileSync('/proc/cpuinfo', 'utf8');
-    } catch {
-      return [];
-    }
-  }
-  const flags = new Set(/^flags\s*:(.*)$/m.exec(text)?.[1]?.trim().split(/\s+/) ?? []);
+/** A CPU's VNNI flags (this one's by default, from /proc/cpuinfo; none where it cannot be read). */
+export function cpuVnniFlags(cpu: CpuInfo | null = readCpuinfo()): string[] {
+  const flags = cpu?.flags ?? new Set<string>();
   return VNNI_FLAGS.filter((f) => flags.has(f));
 }
 

@@ -122,7 +122,7 @@ export function decideBlasCore(env: Readonly<Record<string, string | undefined>>
 }
 
 /** /proc/cpuinfo parsed, or null where there is none (not Linux). */
-export function readCpuinfo(file: string): CpuInfo | null {
+export function readCpuinfo(file = '/proc/cpuinfo'): CpuInfo | null {
   try {
     return parseCpuinfo(fs.readFileSync(file, 'utf8'));
   } catch {

@@ -16,7 +16,7 @@ export interface MatmulPrecisionChoice {
   reason: string;
 }
 
-export function chooseMatmulPrecision(setting: MatmulPrecisionSetting, cpu: CpuInfo | null = readCpuinfo('/proc/cpuinfo')): MatmulPrecisionChoice {
+export function chooseMatmulPrecision(setting: MatmulPrecisionSetting, cpu: CpuInfo | null = readCpuinfo()): MatmulPrecisionChoice {
   const flags = cpu?.flags ?? new Set<string>();
   const dot = BF16_DOT.filter((f) => flags.has(f));
   const missing = ONEDNN_BF16.filter((f) => !flags.has(f));
